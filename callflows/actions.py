@@ -1,0 +1,122 @@
+"""What the engine asks the telephony layer to do.
+
+The engine never speaks TwiML: it returns these plain values, and `ivr/twiml.py` renders them.
+A step's action list ends in exactly one *terminal* action: an action that either waits for the
+caller (`Gather`, `Record`) or hands the call on (`Enqueue`, `Transfer`, `Hangup`). `Say`, `Play`
+and `Pause` only ever come before it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Say:
+    """Speak `text` with a text-to-speech voice in `language` (a BCP-47 tag such as ``es-US``)."""
+
+    text: str
+    language: str = "en-US"
+    voice: str | None = None
+
+
+@dataclass(frozen=True)
+class Play:
+    """Play an audio file by URL (absolute, or relative to the app's public URL)."""
+
+    url: str
+    loop: int = 1
+
+
+@dataclass(frozen=True)
+class Pause:
+    seconds: int = 1
+
+
+Prompt = Say | Play | Pause
+
+
+@dataclass(frozen=True)
+class Gather:
+    """Play `prompts` while collecting DTMF and/or speech; the answer comes back as `Input`.
+
+    `input` is ``"dtmf"`` or ``"dtmf speech"``. `num_digits` None means "until `finish_on_key`
+    or timeout". When the caller gives nothing, the engine receives an `Input` with no digits
+    and no speech (the renderer guarantees the callback: the caller is never dropped).
+    """
+
+    prompts: tuple[Prompt, ...]
+    input: str = "dtmf"
+    num_digits: int | None = None
+    timeout: int = 5
+    finish_on_key: str = "#"
+    language: str = "en-US"
+    hints: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Record:
+    """Record a message after a beep; the engine resumes with `Input.recording_url`."""
+
+    max_length: int = 120
+    timeout: int = 5
+    finish_on_key: str = "#"
+    play_beep: bool = True
+
+
+@dataclass(frozen=True)
+class Enqueue:
+    """Put the caller in a waiting queue of `queue_class`.
+
+    `skills` are the requirements a call-taker must hold (e.g. ``("lang:es", "line:311")``).
+    `overflow` names the node the engine resumes at when the queue is full or the wait too long
+    (the app then calls `engine.resume` with `Input(event="overflow")`); `voicemail` the node it
+    resumes at when a waiting caller chooses to leave a message (`Input(event="voicemail")`).
+    """
+
+    queue_class: str
+    priority: int = 5
+    skills: tuple[str, ...] = ()
+    language: str = "en-US"
+    overflow: str | None = None
+    voicemail: str | None = None
+
+
+@dataclass(frozen=True)
+class Transfer:
+    """Hand the call to another line of this center (`line`, e.g. ``"911"``) or an outside number.
+
+    Exactly one of `line` and `number` is set. `reason` is recorded with the transfer (for
+    instance ``"menu-emergency"``).
+    """
+
+    line: str | None = None
+    number: str | None = None
+    timeout: int = 30
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class Hangup:
+    pass
+
+
+Terminal = Gather | Record | Enqueue | Transfer | Hangup
+Action = Prompt | Terminal
+
+
+@dataclass(frozen=True)
+class Input:
+    """What came back from the caller or the network since the last step.
+
+    `event` tells which: ``"gather"`` (digits/speech, both None on no input), ``"record"``,
+    ``"overflow"`` (the queue refused the caller), ``"voicemail"`` (a waiting caller asked to leave
+    a message), ``"transfer-failed"``.
+    """
+
+    event: str = "gather"
+    digits: str | None = None
+    speech: str | None = None
+    confidence: float | None = None
+    recording_url: str | None = None
+    recording_seconds: int | None = None

@@ -1,0 +1,65 @@
+"""The composition root: settings in, wired services out.
+
+Every process (web worker, RQ worker, CLI, emulator-driven tests) builds its services here, so
+adapters are chosen in one place: which Redis, which database, which Twilio REST endpoint, which clock.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import redis
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+from twilio.request_validator import RequestValidator
+
+from ivr.config import Settings
+from ivr.db import make_engine, session_factory
+from ivr.flowstore import FlowStore, load_shipped
+from ivr.lines import LineDirectory
+from ivr.livecalls import LiveCalls
+from ivr.redisconn import connect
+
+Clock = Callable[[], datetime]
+
+
+def system_clock() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class Services:
+    settings: Settings
+    redis: redis.Redis
+    engine: Engine
+    sessions: sessionmaker[Session]
+    flows: FlowStore
+    lines: LineDirectory
+    live: LiveCalls
+    validator: RequestValidator
+    clock: Clock
+
+
+def bootstrap(
+    settings: Settings, clock: Clock | None = None, flows: FlowStore | None = None,
+) -> Services:
+    if not settings.auth_token:
+        raise RuntimeError(
+            "TWILIO_AUTH_TOKEN is not set: webhooks cannot be verified. Set it from your Twilio "
+            "console (or run `ivr serve`, which makes a local one for a trial)."
+        )
+    client = connect(settings.redis_url, settings.data_dir)
+    engine = make_engine(settings.database_url)
+    return Services(
+        settings=settings,
+        redis=client,
+        engine=engine,
+        sessions=session_factory(engine),
+        flows=flows or load_shipped(),
+        lines=LineDirectory(settings),
+        live=LiveCalls(client, settings.center),
+        validator=RequestValidator(settings.auth_token),
+        clock=clock or system_clock,
+    )

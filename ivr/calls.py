@@ -1,0 +1,280 @@
+"""Running a call through its flow: start, step, hand-off and end.
+
+This is the glue between a webhook and the pure engine. Each function takes the posted form,
+does its Redis and SQL work, and returns the TwiML to answer. The views in `ivr/voice.py` add the
+signature check and the last-resort error answer.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from sqlalchemy.orm import Session
+from twilio.twiml.voice_response import VoiceResponse
+
+from callflows import engine
+from callflows.actions import Enqueue, Hangup, Input, Transfer
+from callflows.state import Step
+from ivr import calllog
+from ivr.bootstrap import Services
+from ivr.db import transaction
+from ivr.livecalls import LiveCall
+from ivr.phones import mask, normalize
+from ivr.twiml import render
+
+log = logging.getLogger("ivr.calls")
+
+_DIGITS = re.compile(r"[^0-9*#]")
+MAX_DIGITS = 64
+MAX_SPEECH = 500
+
+
+@dataclass(frozen=True)
+class Answer:
+    """A TwiML document and, for the log, what it did."""
+
+    twiml: str
+    note: str = ""
+
+
+def read_input(event: str, form: Mapping[str, str]) -> Input:
+    """The caller's answer from a Gather, Record or Dial callback, cleaned of anything odd."""
+    digits = _DIGITS.sub("", form.get("Digits", ""))[:MAX_DIGITS] or None
+    speech = " ".join(form.get("SpeechResult", "").split())[:MAX_SPEECH] or None
+    try:
+        confidence = float(form["Confidence"]) if "Confidence" in form else None
+    except ValueError:
+        confidence = None
+    if event == "record":
+        url = form.get("RecordingUrl") or None
+        try:
+            seconds = int(form.get("RecordingDuration", "0") or 0)
+        except ValueError:
+            seconds = 0
+        return Input(event="record", digits=digits, recording_url=url, recording_seconds=seconds)
+    return Input(event="gather", digits=digits, speech=speech, confidence=confidence)
+
+
+def step_url(svc: Services, event: str, seq: int) -> str:
+    return f"{svc.settings.public_url}/voice/step?event={event}&seq={seq}"
+
+
+def incoming(svc: Services, form: Mapping[str, str]) -> Answer:
+    """A new call: pick the line by the number dialed and start its live flow."""
+    sid = form.get("CallSid", "")
+    if not sid:
+        return Answer(str(safe_twiml(svc)), "no CallSid")
+    existing = svc.live.get(sid)
+    if existing is not None and existing.last_twiml:
+        return Answer(existing.last_twiml, "repeated incoming")  # Twilio retried: same answer
+    region = svc.settings.default_region
+    caller = normalize(form.get("From", ""), region)
+    dialed = normalize(form.get("To", ""), region)
+    line = svc.lines.for_number(dialed)
+    flow, version = svc.flows.live(line.flow)
+    now = svc.clock()
+    step = engine.start(flow, {"caller": caller, "line": line.name, "dialed": dialed}, now,
+                        version=version)
+    live = LiveCall(sid=sid, line=line.name, state=step.state)
+    log.info("call %s from %s on line %s", sid, mask(caller), line.name)
+    with transaction(svc.sessions) as session:
+        calllog.open_call(session, sid=sid, line=line.name, caller=caller, dialed=dialed, at=now,
+                          flow=flow.name, flow_version=version, language=step.state.language)
+        calllog.add_event(session, sid, now, "incoming", f"line {line.name}",
+                          {"flow": flow.name, "version": version})
+        live, twiml = _perform(svc, session, live, step)
+    return Answer(twiml)
+
+
+def resume(svc: Services, form: Mapping[str, str], event: str, seq: str | None) -> Answer:
+    """The caller answered a Gather or Record (or a Dial ended): advance the flow one step."""
+    sid = form.get("CallSid", "")
+    live = svc.live.get(sid) if sid else None
+    if live is None:
+        # State lost or never made (Redis flushed, a forged or very late request): the caller is
+        # real, so start them again on their line rather than drop them.
+        log.warning("step for unknown call %s: starting its line again", sid or "-")
+        answer = incoming(svc, form)
+        _record_error(svc, sid, "unknown-call", f"{event} for a call with no live state")
+        return answer
+    if seq != str(live.seq) or live.phase != "flow":
+        return Answer(live.last_twiml or str(safe_twiml(svc)), "stale step replayed")
+    flow = svc.flows.get(live.state.flow, live.state.version)
+    now = svc.clock()
+    if event == "dial":
+        return _dial_result(svc, live, form)
+    step = engine.resume(flow, live.state, read_input(event, form), now)
+    with transaction(svc.sessions) as session:
+        if event == "record" and form.get("RecordingUrl"):
+            calllog.add_event(session, sid, now, "recording", form.get("RecordingUrl", ""),
+                              {"seconds": form.get("RecordingDuration")})
+            live = live.evolve(outcome="voicemail")
+        live, twiml = _perform(svc, session, live, step)
+    return Answer(twiml)
+
+
+def _perform(svc: Services, session: Session, live: LiveCall, step: Step) -> tuple[LiveCall, str]:
+    """Record a step, render its actions, and store the call's new live state."""
+    now = svc.clock()
+    calllog.add_events(session, live.sid, now, step.events)
+    live, step = _follow_line_transfers(svc, session, live, step)
+    seq = live.seq + 1
+    live = live.evolve(state=step.state, seq=seq)
+    terminal = step.actions[-1] if step.actions else Hangup()
+    if isinstance(terminal, Hangup):
+        live = live.evolve(phase="done", outcome=live.outcome or "self-service")
+    elif isinstance(terminal, Enqueue):
+        live = live.evolve(phase="queued")
+        calllog.add_event(session, live.sid, now, "enqueue", terminal.queue_class,
+                          {"priority": terminal.priority, "skills": list(terminal.skills)})
+    elif isinstance(terminal, Transfer):
+        live = live.evolve(phase="transfer")
+        calllog.add_event(session, live.sid, now, "transfer", "number", {"reason": terminal.reason})
+    twiml = str(render(step.actions, lambda event: step_url(svc, event, seq),
+                       on_enqueue=lambda r, a: _enqueue(svc, r, a),
+                       on_transfer=lambda r, a: _dial(svc, r, a, seq)))
+    live = live.evolve(last_twiml=twiml)
+    svc.live.put(live)
+    return live, twiml
+
+
+def _follow_line_transfers(
+    svc: Services, session: Session, live: LiveCall, step: Step,
+) -> tuple[LiveCall, Step]:
+    """A transfer to another line of this center (press 9 for 911) starts that line's flow on the
+    same call, at once: no second leg, no ringing. The prompts said before the transfer are kept."""
+    now = svc.clock()
+    for _hop in range(len(svc.lines.lines) + 1):
+        terminal = step.actions[-1] if step.actions else None
+        if not isinstance(terminal, Transfer) or not terminal.line:
+            return live, step
+        target = svc.lines.get(terminal.line)
+        if target is None:
+            calllog.add_event(session, live.sid, now, "error", f"no line {terminal.line!r}")
+            flow = svc.flows.get(step.state.flow, step.state.version)
+            failed = engine.resume(flow, step.state, Input(event="transfer-failed"), now)
+            step = Step(step.actions[:-1] + failed.actions, failed.state, failed.done,
+                        failed.events)
+            continue
+        flow, version = svc.flows.live(target.flow)
+        vars_ = {**step.state.vars, "line": target.name, "transferred_from": live.line,
+                 "transfer_reason": terminal.reason}
+        started = engine.start(flow, vars_, now, version=version)
+        calllog.add_event(session, live.sid, now, "transfer", f"line {target.name}",
+                          {"reason": terminal.reason, "from": live.line})
+        calllog.add_events(session, live.sid, now, started.events)
+        step = Step(step.actions[:-1] + started.actions, started.state, started.done,
+                    started.events)
+        live = live.evolve(line=target.name)
+    raise RuntimeError("line transfers loop between lines")
+
+
+def _enqueue(svc: Services, response: VoiceResponse, action: Enqueue) -> None:
+    """Hold the caller in the line's Twilio queue until a call-taker takes the call."""
+    base = svc.settings.public_url
+    response.enqueue(
+        f"{svc.settings.center}-{action.queue_class}"[:64],
+        wait_url=f"{base}/voice/queue/wait?class={action.queue_class}",
+        wait_url_method="POST",
+        action=f"{base}/voice/queue/result",
+        method="POST",
+    )
+
+
+def _dial(svc: Services, response: VoiceResponse, action: Transfer, seq: int) -> None:
+    dial = response.dial(action=step_url(svc, "dial", seq), method="POST", timeout=action.timeout)
+    dial.number(action.number or "")
+
+
+def _dial_result(svc: Services, live: LiveCall, form: Mapping[str, str]) -> Answer:
+    """A transfer to an outside number ended: done if it connected, else back into the flow."""
+    status = form.get("DialCallStatus", "")
+    now = svc.clock()
+    with transaction(svc.sessions) as session:
+        calllog.add_event(session, live.sid, now, "dial-result", status)
+        if status in ("completed", "answered"):
+            live = live.evolve(phase="done", outcome="transferred", seq=live.seq + 1)
+            twiml = str(VoiceResponse().hangup())
+            svc.live.put(live.evolve(last_twiml=twiml))
+            return Answer(twiml)
+        flow = svc.flows.get(live.state.flow, live.state.version)
+        step = engine.resume(flow, live.state, Input(event="transfer-failed"), now)
+        _live, twiml = _perform(svc, session, live.evolve(phase="flow"), step)
+    return Answer(twiml)
+
+
+def status_callback(svc: Services, form: Mapping[str, str]) -> None:
+    """Close the call's record from Twilio's status callback (idempotent, any order)."""
+    sid = form.get("CallSid", "")
+    status = form.get("CallStatus", "")
+    if not sid or not status:
+        return
+    try:
+        sequence = int(form.get("SequenceNumber", "0") or 0)
+    except ValueError:
+        sequence = 0
+    if not svc.live.first_time(f"status:{sid}:{sequence}:{status}"):
+        return
+    try:
+        duration = int(form["CallDuration"]) if form.get("CallDuration") else None
+    except ValueError:
+        duration = None
+    live = svc.live.get(sid)
+    now = svc.clock()
+    region = svc.settings.default_region
+    with transaction(svc.sessions) as session:
+        line = live.line if live else svc.lines.for_number(normalize(form.get("To", ""), region)).name
+        call = calllog.open_call(session, sid=sid, line=line,
+                                 caller=normalize(form.get("From", ""), region),
+                                 dialed=normalize(form.get("To", ""), region), at=now)
+        ended = calllog.apply_status(session, call, status=status, sequence=sequence, at=now,
+                                     duration=duration, outcome_if_final=final_outcome(live, status))
+    if ended and live is not None:
+        svc.live.put(live.evolve(phase="ended"), ttl=3600)
+
+
+def final_outcome(live: LiveCall | None, status: str) -> str:
+    """How a call ended, from where it stood when Twilio said it was over."""
+    if status in ("busy", "failed", "no-answer"):
+        return "failed"
+    if live is None or live.phase in ("flow", "queued", "transfer"):
+        return live.outcome if live and live.outcome == "voicemail" else "abandoned"
+    return live.outcome or "self-service"
+
+
+def _record_error(svc: Services, sid: str, kind: str, detail: str) -> None:
+    if not sid:
+        return
+    try:
+        with transaction(svc.sessions) as session:
+            if session.get(calllog.Call, sid) is not None:
+                calllog.add_event(session, sid, svc.clock(), kind, detail)
+    except Exception:  # the record of a failure must never become a second failure
+        log.exception("could not record %s for call %s", kind, sid)
+
+
+def safe_twiml(svc: Services) -> VoiceResponse:
+    """The answer when the engine itself failed: an apology, then a human.
+
+    Built from settings alone (no Redis, no SQL, no flow), so it works whatever broke.
+    """
+    response = VoiceResponse()
+    response.say("We are sorry, we are having trouble with this line. Please hold for the next "
+                  "available call-taker.", voice="Polly.Joanna", language="en-US")
+    response.say("Lo sentimos, tenemos problemas con esta línea. Por favor espere al próximo "
+                 "agente disponible.", voice="Polly.Lupe", language="es-US")
+    base = svc.settings.public_url
+    if svc.settings.fallback_number:
+        response.dial(svc.settings.fallback_number, timeout=60)
+    response.enqueue(f"{svc.settings.center}-{svc.settings.fallback_queue}"[:64],
+                     wait_url=f"{base}/voice/fallback/wait", wait_url_method="POST")
+    return response
+
+
+def record_failure(svc: Services, form: Mapping[str, str], where: str, exc: BaseException) -> None:
+    log.error("webhook %s failed for call %s: %s", where, form.get("CallSid", "-"),
+              type(exc).__name__, exc_info=exc)
+    _record_error(svc, form.get("CallSid", ""), "error", f"{where}: {type(exc).__name__}: {exc}")

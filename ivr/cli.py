@@ -1,0 +1,88 @@
+"""The `ivr` command: serve, worker, db, flows, call."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import click
+
+from ivr.config import ConfigError, load_settings
+
+
+def _settings():  # type: ignore[no-untyped-def]
+    try:
+        return load_settings()
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+@click.group()
+def main() -> None:
+    """311/911 contact-center engine."""
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--workers", default=(os.cpu_count() or 1) * 2 + 1, show_default="2 x cores + 1",
+              type=int)
+@click.option("--threads", default=1, show_default=True, type=int)
+@click.option("--worker/--no-worker", "with_worker", default=None,
+              help="Also run an RQ worker (default: on the embedded Redis).")
+def serve(host: str, port: int, workers: int, threads: int, with_worker: bool | None) -> None:
+    """Serve the webhooks, API and consoles with gunicorn."""
+    from ivr.serve import serve as run
+
+    settings = _settings()
+    if with_worker is None:
+        with_worker = settings.redis_url == "embedded"
+    run(settings, host, port, workers, threads, with_worker)
+
+
+@main.command()
+@click.option("--burst", is_flag=True, help="Stop when the queues are empty.")
+def worker(burst: bool) -> None:
+    """Run an RQ worker for the background jobs."""
+    from ivr.jobs import run_worker
+
+    run_worker(_settings(), burst=burst)
+
+
+@main.group()
+def db() -> None:
+    """The SQL schema."""
+
+
+@db.command("upgrade")
+@click.option("--revision", default="head", show_default=True)
+def db_upgrade(revision: str) -> None:
+    """Create or migrate the schema (Alembic)."""
+    from ivr.db import upgrade
+
+    settings = _settings()
+    upgrade(settings.database_url, revision)
+    click.echo(f"schema at {revision}")
+
+
+@main.group()
+def flows() -> None:
+    """Call flows."""
+
+
+@flows.command("validate")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
+def flows_validate(paths: tuple[str, ...]) -> None:
+    """Check flow files; print every problem as FILE:LINE: message."""
+    from callflows.check import validate_files
+
+    errors = validate_files(list(paths))
+    for error in errors:
+        click.echo(str(error))
+    if errors:
+        sys.exit(1)
+    click.echo(f"{len(paths)} flow file(s) OK")
+
+
+if __name__ == "__main__":
+    main()

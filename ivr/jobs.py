@@ -1,0 +1,29 @@
+"""RQ wiring: the queues background work goes through, on the same Redis as everything else.
+
+RQ stores pickled payloads, so it needs its own connection without decoded responses.
+"""
+
+from __future__ import annotations
+
+import redis
+from rq import Queue, Worker
+
+from ivr.config import Settings
+from ivr.redisconn import resolve_url
+
+QUEUE_NAMES = ("ivr-high", "ivr-default")
+
+
+def rq_connection(settings: Settings) -> redis.Redis:
+    return redis.Redis.from_url(resolve_url(settings.redis_url, settings.data_dir))
+
+
+def queue(settings: Settings, name: str = "ivr-default",
+          connection: redis.Redis | None = None) -> Queue:
+    return Queue(name, connection=connection or rq_connection(settings))
+
+
+def run_worker(settings: Settings, burst: bool = False) -> None:
+    conn = rq_connection(settings)
+    worker = Worker([Queue(n, connection=conn) for n in QUEUE_NAMES], connection=conn)
+    worker.work(with_scheduler=True, burst=burst)

@@ -1,0 +1,41 @@
+"""Phone numbers: E.164 normalisation and masking for logs.
+
+Twilio sends E.164 for real numbers but anonymous or short-code callers arrive as words
+(``anonymous``, ``+266696687``) or short codes (``311``); those are kept as they are, never guessed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from functools import lru_cache
+
+import phonenumbers
+
+
+@lru_cache(maxsize=4096)
+def normalize(number: str, region: str = "US") -> str:
+    """E.164 form of `number` when it parses as a possible number, else the stripped input."""
+    raw = (number or "").strip()
+    if not raw or not any(ch.isdigit() for ch in raw):
+        return raw
+    if raw.isdigit() and len(raw) <= 6:
+        return raw  # short codes such as 311 or 911
+    try:
+        parsed = phonenumbers.parse(raw, region)
+    except phonenumbers.NumberParseException:
+        return raw
+    if not phonenumbers.is_possible_number(parsed):
+        return raw
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
+def mask(number: str) -> str:
+    """What logs may show of a caller's number: a short stable hash and the last two digits.
+
+    The hash lets an operator follow one caller through the logs without the logs holding the
+    number itself.
+    """
+    if not number:
+        return "-"
+    digest = hashlib.sha256(number.encode()).hexdigest()[:8]
+    return f"#{digest}..{number[-2:]}"

