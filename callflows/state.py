@@ -14,7 +14,9 @@ from callflows.actions import Action
 @dataclass(frozen=True)
 class CallState:
     """`flow` and `version` pin the flow version the call started with (a publish mid-call does
-    not change it). `node` is the node waiting for the caller's answer (None once done).
+    not change it). `node` is the node waiting for the caller's answer: None after a hangup, but
+    a queue or transfer node stays, since the network may hand the call back to it (overflow,
+    voicemail, transfer-failed).
     `language` is the flow's language key (``"en"``, ``"es"``), `vars` the caller data and
     collected values (``caller``, ``line``, ``request_number`` ...), `attempts` the retry count at
     the current node, `path` the nodes and choices the caller went through (shown to call-takers).
@@ -34,7 +36,7 @@ class CallState:
         return data
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "CallState":
+    def from_dict(cls, data: dict[str, Any]) -> CallState:
         return cls(
             flow=data["flow"],
             version=int(data["version"]),
@@ -45,7 +47,7 @@ class CallState:
             path=tuple(data.get("path") or ()),
         )
 
-    def evolve(self, **changes: Any) -> "CallState":
+    def evolve(self, **changes: Any) -> CallState:
         return replace(self, **changes)
 
 
