@@ -150,7 +150,7 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=50)
     parser.add_argument("--workers", type=int, default=(os.cpu_count() or 1) * 2 + 1)
     parser.add_argument("--servers", action="store_true",
-                        help="IVR on the Redis and PostgreSQL servers instead of the embedded default")
+                        help="IVR on the Redis and PostgreSQL servers, not the embedded default")
     args = parser.parse_args()
     env_extra = {}
     if args.servers:

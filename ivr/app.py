@@ -28,9 +28,10 @@ def create_app(
     app.extensions["ivr"] = services
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
 
-    from ivr import voice
+    from ivr import open311, voice
 
     app.register_blueprint(voice.bp)
+    app.register_blueprint(open311.bp)
 
     @app.get("/healthz")
     def healthz():  # type: ignore[no-untyped-def]

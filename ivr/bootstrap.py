@@ -1,7 +1,8 @@
 """The composition root: settings in, wired services out.
 
 Every process (web worker, RQ worker, CLI, emulator-driven tests) builds its services here, so
-adapters are chosen in one place: which Redis, which database, which Twilio REST endpoint, which clock.
+adapters are chosen in one place: which Redis, which database, which Twilio REST endpoint,
+which clock.
 """
 
 from __future__ import annotations

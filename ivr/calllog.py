@@ -44,7 +44,9 @@ def add_event(
     session.add(CallEvent(call_sid=sid, at=at, kind=kind, detail=detail[:2000], data=data))
 
 
-def add_events(session: Session, sid: str, at: datetime, events: tuple[tuple[str, str], ...]) -> None:
+def add_events(
+    session: Session, sid: str, at: datetime, events: tuple[tuple[str, str], ...],
+) -> None:
     for kind, detail in events:
         add_event(session, sid, at, kind, detail)
 

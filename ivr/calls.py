@@ -226,12 +226,14 @@ def status_callback(svc: Services, form: Mapping[str, str]) -> None:
     now = svc.clock()
     region = svc.settings.default_region
     with transaction(svc.sessions) as session:
-        line = live.line if live else svc.lines.for_number(normalize(form.get("To", ""), region)).name
+        dialed = normalize(form.get("To", ""), region)
+        line = live.line if live else svc.lines.for_number(dialed).name
         call = calllog.open_call(session, sid=sid, line=line,
                                  caller=normalize(form.get("From", ""), region),
-                                 dialed=normalize(form.get("To", ""), region), at=now)
-        ended = calllog.apply_status(session, call, status=status, sequence=sequence, at=now,
-                                     duration=duration, outcome_if_final=final_outcome(live, status))
+                                 dialed=dialed, at=now)
+        ended = calllog.apply_status(
+            session, call, status=status, sequence=sequence, at=now, duration=duration,
+            outcome_if_final=final_outcome(live, status))
     if ended and live is not None:
         svc.live.put(live.evolve(phase="ended"), ttl=3600)
 

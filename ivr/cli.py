@@ -57,11 +57,14 @@ def db() -> None:
 @db.command("upgrade")
 @click.option("--revision", default="head", show_default=True)
 def db_upgrade(revision: str) -> None:
-    """Create or migrate the schema (Alembic)."""
-    from ivr.db import upgrade
+    """Create or migrate the schema (Alembic), then load the service catalogue."""
+    from ivr.db import prepare, upgrade
 
     settings = _settings()
-    upgrade(settings.database_url, revision)
+    if revision == "head":
+        prepare(settings.database_url)
+    else:
+        upgrade(settings.database_url, revision)
     click.echo(f"schema at {revision}")
 
 

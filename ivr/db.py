@@ -58,3 +58,19 @@ def alembic_config(url: str) -> Config:
 def upgrade(url: str, revision: str = "head") -> None:
     """Bring the schema at `url` to `revision` (``ivr db upgrade``)."""
     command.upgrade(alembic_config(url), revision)
+
+
+def prepare(url: str) -> None:
+    """Schema at head, then the data every center starts with (the service catalogue).
+
+    Idempotent and safe when several processes start at once.
+    """
+    from ivr.service_requests import sync_catalogue
+
+    upgrade(url)
+    engine = make_engine(url)
+    try:
+        with transaction(session_factory(engine)) as session:
+            sync_catalogue(session)
+    finally:
+        engine.dispose()

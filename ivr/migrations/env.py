@@ -1,8 +1,9 @@
-"""Alembic environment: the URL comes from the caller (``ivr db upgrade`` or tests), never a file."""
+"""Alembic environment: the URL comes from the caller (``ivr db upgrade``, tests), never a file."""
 
 from alembic import context
 from sqlalchemy import create_engine, pool
 
+import ivr.service_requests  # noqa: F401  (its tables join Base.metadata)
 from ivr.models import Base
 
 config = context.config
