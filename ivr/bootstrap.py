@@ -22,6 +22,8 @@ from ivr.flowstore import FlowStore, load_shipped
 from ivr.lines import LineDirectory
 from ivr.livecalls import LiveCalls
 from ivr.redisconn import connect
+from ivr.waiting import queue_classes
+from queues import Queues
 
 Clock = Callable[[], datetime]
 
@@ -39,6 +41,7 @@ class Services:
     flows: FlowStore
     lines: LineDirectory
     live: LiveCalls
+    queues: Queues
     validator: RequestValidator
     clock: Clock
 
@@ -61,6 +64,7 @@ def bootstrap(
         flows=flows or load_shipped(),
         lines=LineDirectory(settings),
         live=LiveCalls(client, settings.center),
+        queues=Queues(client, settings.center, queue_classes(settings)),
         validator=RequestValidator(settings.auth_token),
         clock=clock or system_clock,
     )

@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
 from ivr.models import Call, CallEvent
@@ -41,14 +42,41 @@ def add_event(
     session: Session, sid: str, at: datetime, kind: str, detail: str = "",
     data: dict[str, Any] | None = None,
 ) -> None:
-    session.add(CallEvent(call_sid=sid, at=at, kind=kind, detail=detail[:2000], data=data))
+    add_events(session, sid, at, ((kind, detail),), data)
 
 
 def add_events(
     session: Session, sid: str, at: datetime, events: tuple[tuple[str, str], ...],
+    data: dict[str, Any] | None = None,
 ) -> None:
-    for kind, detail in events:
-        add_event(session, sid, at, kind, detail)
+    """Append events in one INSERT: a webhook's hot path, so no unit-of-work bookkeeping."""
+    if not events:
+        return
+    session.flush()  # the call's row first, if this transaction created it
+    session.execute(insert(CallEvent), [
+        {"call_sid": sid, "at": at, "kind": kind, "detail": detail[:2000], "data": data}
+        for kind, detail in events
+    ])
+
+
+def set_language(session: Session, sid: str, language: str) -> None:
+    call = session.get(Call, sid)
+    if call is not None:
+        call.language = language
+
+
+def mark_queued(session: Session, sid: str, queue_class: str, at: datetime) -> None:
+    call = session.get(Call, sid)
+    if call is not None:
+        call.queue_class = queue_class
+        call.queued_at = call.queued_at or at
+
+
+def left_queue(session: Session, sid: str, at: datetime, wait: float) -> None:
+    """The caller left the queue (answered, abandoned, callback, voicemail): keep the wait."""
+    call = session.get(Call, sid)
+    if call is not None and call.wait_seconds is None:
+        call.wait_seconds = round(wait, 1)
 
 
 def set_outcome(call: Call, outcome: str, disposition: str | None = None) -> None:

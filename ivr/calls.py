@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from twilio.twiml.voice_response import VoiceResponse
 
 from callflows import engine
-from callflows.actions import Enqueue, Hangup, Input, Transfer
+from callflows.actions import Enqueue, Gather, Hangup, Input, Record, Transfer
 from callflows.state import Step
 from ivr import calllog
 from ivr.bootstrap import Services
@@ -24,9 +24,12 @@ from ivr.db import transaction
 from ivr.livecalls import LiveCall
 from ivr.phones import mask, normalize
 from ivr.twiml import render
+from ivr import waiting
 
 log = logging.getLogger("ivr.calls")
 
+# Caller data that the call row already holds; not copied into every event.
+PRIVATE_VARS = frozenset({"caller", "dialed"})
 _DIGITS = re.compile(r"[^0-9*#]")
 MAX_DIGITS = 64
 MAX_SPEECH = 500
@@ -120,7 +123,9 @@ def _perform(svc: Services, session: Session, live: LiveCall, step: Step) -> tup
     """Record a step, render its actions, and store the call's new live state."""
     now = svc.clock()
     calllog.add_events(session, live.sid, now, step.events)
-    live, step = _follow_line_transfers(svc, session, live, step)
+    if any(kind == "language" for kind, _detail in step.events):
+        calllog.set_language(session, live.sid, step.state.language)
+    live, step = _settle(svc, session, live, step)
     seq = live.seq + 1
     live = live.evolve(state=step.state, seq=seq)
     terminal = step.actions[-1] if step.actions else Hangup()
@@ -128,8 +133,8 @@ def _perform(svc: Services, session: Session, live: LiveCall, step: Step) -> tup
         live = live.evolve(phase="done", outcome=live.outcome or "self-service")
     elif isinstance(terminal, Enqueue):
         live = live.evolve(phase="queued")
-        calllog.add_event(session, live.sid, now, "enqueue", terminal.queue_class,
-                          {"priority": terminal.priority, "skills": list(terminal.skills)})
+    elif isinstance(terminal, Gather | Record):
+        live = live.evolve(phase="flow")
     elif isinstance(terminal, Transfer):
         live = live.evolve(phase="transfer")
         calllog.add_event(session, live.sid, now, "transfer", "number", {"reason": terminal.reason})
@@ -141,14 +146,42 @@ def _perform(svc: Services, session: Session, live: LiveCall, step: Step) -> tup
     return live, twiml
 
 
-def _follow_line_transfers(
+def _settle(
     svc: Services, session: Session, live: LiveCall, step: Step,
 ) -> tuple[LiveCall, Step]:
-    """A transfer to another line of this center (press 9 for 911) starts that line's flow on the
-    same call, at once: no second leg, no ringing. The prompts said before the transfer are kept."""
+    """Carry out the hand-offs that resolve at once, until the step ends in something to render.
+
+    A transfer to another line of this center (press 9 for 911) starts that line's flow on the
+    same call: no second leg, no ringing. A queue step pushes the call into the priority queue;
+    a full queue resumes the flow at its overflow step. The prompts said before are kept.
+    """
     now = svc.clock()
-    for _hop in range(len(svc.lines.lines) + 1):
+    for _hop in range(8):
         terminal = step.actions[-1] if step.actions else None
+        if isinstance(terminal, Enqueue):
+            pushed = svc.queues.push(
+                live.sid, terminal.queue_class, terminal.priority, terminal.skills,
+                now.timestamp(),
+                {"line": live.line, "language": terminal.language,
+                 "topic": str(step.state.vars.get("topic", ""))},
+                with_position=False,
+            )
+            if pushed.status != "full":
+                known = {k: v for k, v in step.state.vars.items() if k not in PRIVATE_VARS}
+                calllog.add_event(session, live.sid, now, "enqueue", terminal.queue_class,
+                                  {"priority": terminal.priority, "skills": list(terminal.skills),
+                                   "vars": known, "path": list(step.state.path)})
+                calllog.mark_queued(session, live.sid, terminal.queue_class, now)
+                live = live.evolve(extra={**live.extra, "queued_at": now.timestamp(),
+                                          "queue_class": terminal.queue_class})
+                return live, step
+            calllog.add_event(session, live.sid, now, "queue-full", terminal.queue_class)
+            flow = svc.flows.get(step.state.flow, step.state.version)
+            resumed = engine.resume(flow, step.state, Input(event="overflow"), now)
+            calllog.add_events(session, live.sid, now, resumed.events)
+            step = Step(step.actions[:-1] + resumed.actions, resumed.state, resumed.done,
+                        resumed.events)
+            continue
         if not isinstance(terminal, Transfer) or not terminal.line:
             return live, step
         target = svc.lines.get(terminal.line)
@@ -169,19 +202,11 @@ def _follow_line_transfers(
         step = Step(step.actions[:-1] + started.actions, started.state, started.done,
                     started.events)
         live = live.evolve(line=target.name)
-    raise RuntimeError("line transfers loop between lines")
+    raise RuntimeError("hand-offs loop (lines transferring to each other, or overflow to a queue)")
 
 
 def _enqueue(svc: Services, response: VoiceResponse, action: Enqueue) -> None:
-    """Hold the caller in the line's Twilio queue until a call-taker takes the call."""
-    base = svc.settings.public_url
-    response.enqueue(
-        f"{svc.settings.center}-{action.queue_class}"[:64],
-        wait_url=f"{base}/voice/queue/wait?class={action.queue_class}",
-        wait_url_method="POST",
-        action=f"{base}/voice/queue/result",
-        method="POST",
-    )
+    waiting.render_enqueue(svc.settings, response, action)
 
 
 def _dial(svc: Services, response: VoiceResponse, action: Transfer, seq: int) -> None:
@@ -235,6 +260,11 @@ def status_callback(svc: Services, form: Mapping[str, str]) -> None:
             session, call, status=status, sequence=sequence, at=now, duration=duration,
             outcome_if_final=final_outcome(live, status))
     if ended and live is not None:
+        if live.phase == "queued":
+            from ivr.queued import caller_gone
+
+            with transaction(svc.sessions) as session:
+                caller_gone(svc, session, live)
         svc.live.put(live.evolve(phase="ended"), ttl=3600)
 
 
@@ -273,6 +303,14 @@ def safe_twiml(svc: Services) -> VoiceResponse:
         response.dial(svc.settings.fallback_number, timeout=60)
     response.enqueue(f"{svc.settings.center}-{svc.settings.fallback_queue}"[:64],
                      wait_url=f"{base}/voice/fallback/wait", wait_url_method="POST")
+    return response
+
+
+def safe_hold_twiml(svc: Services) -> VoiceResponse:
+    """The safe answer inside a hold loop, where only Say, Play, Pause and the like are allowed."""
+    response = VoiceResponse()
+    response.say("Please stay on the line.", voice="Polly.Joanna", language="en-US")
+    response.pause(length=15)
     return response
 
 

@@ -87,5 +87,28 @@ def flows_validate(paths: tuple[str, ...]) -> None:
     click.echo(f"{len(paths)} flow file(s) OK")
 
 
+@main.command("call")
+@click.argument("line", default="311")
+@click.option("--from", "caller", default=None, help="The caller's number (default +14105550100).")
+@click.option("--max-minutes", default=10.0, show_default=True, type=float,
+              help="Hang up after this much call time (a queue with no call-taker never ends).")
+def call(line: str, caller: str | None, max_minutes: float) -> None:
+    """Dial LINE (311, 911, ...) from the terminal through the offline emulator."""
+    from ivr.trycall import environment_caller, run_call
+
+    def read(prompt: str) -> str:
+        try:
+            return click.prompt(prompt, default="", show_default=False)
+        except click.Abort:  # end of input or Ctrl-C: the caller hangs up
+            return "h"
+
+    settings = _settings()
+    try:
+        run_call(settings, line, caller or environment_caller(), read=read, write=click.echo,
+                 max_minutes=max_minutes)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
 if __name__ == "__main__":
     main()

@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, ForeignKey, Index, Integer, String, Text, TypeDecorator
+from sqlalchemy import JSON, DateTime, Float, ForeignKey, Index, Integer, String, Text, TypeDecorator
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
@@ -61,6 +61,9 @@ class Call(Base):
     outcome: Mapped[str] = mapped_column(String(16), default="live")
     # Where the call was when it left the flow: queue class, transfer target, ...
     disposition: Mapped[str | None] = mapped_column(String(64))
+    queue_class: Mapped[str | None] = mapped_column(String(64))
+    queued_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    wait_seconds: Mapped[float | None] = mapped_column(Float)
 
     events: Mapped[list[CallEvent]] = relationship(
         back_populates="call", order_by="CallEvent.id", cascade="all, delete-orphan"

@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 from flask import Blueprint, Response, current_app, request
 from twilio.twiml.voice_response import VoiceResponse
 
-from ivr import calls
+from ivr import calls, queued
 from ivr.bootstrap import Services
 from ivr.security import twilio_signed
 
@@ -30,14 +30,23 @@ def twiml_response(twiml: str) -> Response:
     return Response(twiml, status=200, mimetype="text/xml")
 
 
-def answer(where: str, handler: Callable[[Services, Mapping[str, str]], calls.Answer]) -> Response:
+def answer(
+    where: str, handler: Callable[[Services, Mapping[str, str]], calls.Answer],
+    wait_context: bool = False,
+) -> Response:
+    """Run a webhook handler; on any failure answer the safe TwiML and record the failure.
+
+    In a queue's hold loop only a few verbs are allowed (no Enqueue, no Dial): there the safe
+    answer is simply hold music, and the caller stays in line.
+    """
     svc = services()
     form = request.form
     try:
         return twiml_response(handler(svc, form).twiml)
     except Exception as exc:  # the caller must hear a way forward, never an error
         calls.record_failure(svc, form, where, exc)
-        return twiml_response(str(calls.safe_twiml(svc)))
+        safe = calls.safe_hold_twiml(svc) if wait_context else calls.safe_twiml(svc)
+        return twiml_response(str(safe))
 
 
 @bp.post("/incoming")
@@ -54,6 +63,24 @@ def step() -> Response:
         event = "gather"
     seq = request.args.get("seq")
     return answer(f"step:{event}", lambda svc, form: calls.resume(svc, form, event, seq))
+
+
+@bp.post("/queue/wait")
+@signed
+def queue_wait() -> Response:
+    return answer("queue-wait", queued.wait, wait_context=True)
+
+
+@bp.post("/queue/option")
+@signed
+def queue_option() -> Response:
+    return answer("queue-option", queued.option, wait_context=True)
+
+
+@bp.post("/queue/result")
+@signed
+def queue_result() -> Response:
+    return answer("queue-result", queued.result)
 
 
 @bp.post("/status")

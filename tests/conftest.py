@@ -76,28 +76,28 @@ def backend(request: pytest.FixtureRequest) -> Backend:
 
 
 @pytest.fixture
-def center() -> str:
+def center_name() -> str:
     """A center name of its own per test: its Redis keys cannot meet another test's."""
     return "t" + uuid.uuid4().hex[:10]
 
 
 @pytest.fixture
-def redis_cleanup(backend: Backend, center: str):  # type: ignore[no-untyped-def]
+def redis_cleanup(backend: Backend, center_name: str):  # type: ignore[no-untyped-def]
     yield
     client = redis.Redis.from_url(backend.redis_url)
-    keys = list(client.scan_iter(match=f"*{{{center}}}*", count=1000))
+    keys = list(client.scan_iter(match=f"*{{{center_name}}}*", count=1000))
     if keys:
         client.delete(*keys)
     client.close()
 
 
 @pytest.fixture
-def settings(backend: Backend, center: str, tmp_path: Path, redis_cleanup):  # type: ignore[no-untyped-def]
+def settings(backend: Backend, center_name: str, tmp_path: Path, redis_cleanup):  # type: ignore[no-untyped-def]
     from ivr.config import load_settings
 
     return load_settings(
         path=Path(__file__).parent.parent / "config.yaml",
-        overrides={"center": center, "public_url": PUBLIC_URL, "data_dir": str(tmp_path),
+        overrides={"center": center_name, "public_url": PUBLIC_URL, "data_dir": str(tmp_path),
                    "twilio": {"account_sid": TEST_ACCOUNT}},
         env={"TWILIO_AUTH_TOKEN": TEST_TOKEN, "IVR_REDIS_URL": backend.redis_url,
              "IVR_DATABASE_URL": backend.database_url, "IVR_SECRET_KEY": "test-secret"},

@@ -1,0 +1,248 @@
+"""Conferences: `<Dial><Conference>` and the REST Conference/Participant resources.
+
+What is emulated now: a conference is created by its first participant and starts when a
+participant with `startConferenceOnEnter="true"` is in it; until then the others hear the
+`waitUrl` document in a loop (Say, Play, Pause, Redirect). It ends when a participant with
+`endConferenceOnExit="true"` leaves, when the last participant leaves, or by REST
+(`Status=completed`); everyone still in it then leaves too and goes on after their `<Dial>`
+(action with `DialCallStatus=answered`, no `DialCallSid`/`DialCallDuration`). Participants can
+be put on hold, muted and removed by REST; status callbacks `start`, `end`, `join`, `leave`,
+`hold` and `mute` are sent when the first participant's noun asks for them.
+
+Not yet: coaching, announcements, recordings, `beep` sounds, hold music while on hold
+(the flag is kept and reported, the participant's process simply stays in the conference).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from ivr.sim.call import CallInterrupt, VerbInterrupted
+from ivr.sim.clock import SimClock
+from ivr.sim.scheduler import Wait
+from ivr.sim.twiml import (
+    CONFERENCE_WAIT_VERBS,
+    DEFAULT_HOLD_MUSIC,
+    Conference,
+    Dial,
+    Document,
+    resolve,
+)
+
+if TYPE_CHECKING:
+    from ivr.sim.call import Call
+    from ivr.sim.emulator import Emulator
+    from ivr.sim.interpreter import Interpreter, Step
+
+
+class ConferenceEvent(CallInterrupt):
+    """Raised in a participant's process: the conference "started", or the participant "left"."""
+
+    def __init__(self, kind: str, participant: Participant) -> None:
+        super().__init__(kind)
+        self.kind = kind
+        self.participant = participant
+
+    def relevant(self) -> bool:
+        return self.participant.in_join
+
+
+class Participant:
+    def __init__(self, call: Call, conf: TwilioConference, noun: Conference, t: float) -> None:
+        self.call = call
+        self.conference = conf
+        self.muted = noun.muted
+        self.hold = False
+        self.start_conference_on_enter = noun.start_conference_on_enter
+        self.end_conference_on_exit = noun.end_conference_on_exit
+        self.joined_t = t
+        self.updated_t = t
+        self.label: str | None = None
+        self.waiting = False  # hearing the wait music until the conference starts
+        self.in_join = True  # the call is still in its <Dial><Conference>
+
+    @property
+    def status(self) -> str:
+        return "connected" if self.conference.status == "in-progress" else "connecting"
+
+
+class TwilioConference:
+    """One conference room (see the module docstring)."""
+
+    def __init__(self, sim: Emulator, sid: str, name: str) -> None:
+        self.sim = sim
+        self.sid = sid
+        self.friendly_name = name
+        self.status = "init"
+        self.created_t = self.updated_t = sim.clock.elapsed
+        self.participants: dict[str, Participant] = {}
+        self.callback: tuple[str, str, tuple[str, ...]] | None = None  # url, method, events
+        self.sequence = 0
+        self.reason_ended: str | None = None
+        self.call_sid_ending: str | None = None
+
+    def _event(self, event: str, p: Participant | None = None) -> None:
+        if self.callback is None:
+            return
+        url, method, events = self.callback
+        if _SUBSCRIPTION[event] not in events:
+            return
+        params = {"AccountSid": self.sim.account_sid, "ConferenceSid": self.sid,
+                  "FriendlyName": self.friendly_name}
+        if p is not None:
+            params.update(
+                CallSid=p.call.sid, Muted=_tf(p.muted), Hold=_tf(p.hold), Coaching="false",
+                EndConferenceOnExit=_tf(p.end_conference_on_exit),
+                StartConferenceOnEnter=_tf(p.start_conference_on_enter),
+            )
+        if event == "conference-end" and self.reason_ended:
+            params["ReasonConferenceEnded"] = self.reason_ended
+            if self.call_sid_ending:
+                params["CallSidEndingConference"] = self.call_sid_ending
+        self.sim.status.emit_conference(url, method, event, params, self.sequence)
+        self.sequence += 1
+
+    def add(self, call: Call, noun: Conference) -> Participant:
+        p = Participant(call, self, noun, self.sim.clock.elapsed)
+        self.participants[call.sid] = p
+        call.participant = p
+        call.log("conference_join", conference=self.friendly_name, conference_sid=self.sid)
+        self._event("participant-join", p)
+        return p
+
+    def start(self) -> None:
+        if self.status != "init":
+            return
+        self.status = "in-progress"
+        self.updated_t = self.sim.clock.elapsed
+        self._event("conference-start")
+        for p in self.participants.values():
+            if p.waiting and p.call.process is not None:
+                p.waiting = False
+                p.call.process.interrupt(ConferenceEvent("started", p))
+
+    def remove(self, p: Participant, kick: bool = False) -> None:
+        """`p` leaves (hung up, redirected, kicked); may end the conference."""
+        if self.participants.pop(p.call.sid, None) is None:
+            return
+        p.call.participant = None
+        p.call.log("conference_leave", conference=self.friendly_name)
+        self._event("participant-leave", p)
+        if kick and p.call.process is not None:
+            p.call.process.interrupt(ConferenceEvent("left", p))
+        if p.end_conference_on_exit and self.status == "in-progress":
+            self.end("participant-with-end-conference-on-exit-left", p.call.sid)
+        elif not self.participants:
+            self.end("last-participant-left", p.call.sid)
+
+    def end(self, reason: str, by: str | None = None) -> None:
+        if self.status == "completed":
+            return
+        self.status = "completed"
+        self.reason_ended, self.call_sid_ending = reason, by
+        self.updated_t = self.sim.clock.elapsed
+        for p in list(self.participants.values()):
+            self.participants.pop(p.call.sid)
+            p.call.participant = None
+            p.call.log("conference_leave", conference=self.friendly_name)
+            self._event("participant-leave", p)
+            if p.call.process is not None:
+                p.call.process.interrupt(ConferenceEvent("left", p))
+        self._event("conference-end")
+        self.sim.conferences.active.pop(self.friendly_name, None)
+
+    def set_flags(self, p: Participant, hold: bool | None, muted: bool | None) -> None:
+        """REST participant update: hold/unhold, mute/unmute."""
+        p.updated_t = self.sim.clock.elapsed
+        if hold is not None and hold != p.hold:
+            p.hold = hold
+            p.call.log("hold" if hold else "unhold", conference=self.friendly_name)
+            self._event("participant-hold" if hold else "participant-unhold", p)
+        if muted is not None and muted != p.muted:
+            p.muted = muted
+            p.call.log("mute" if muted else "unmute", conference=self.friendly_name)
+            self._event("participant-mute" if muted else "participant-unmute", p)
+
+
+class Conferences:
+    """The account's conferences: all of them by sid, the live ones by name."""
+
+    def __init__(self, sim: Emulator, new_sid: Callable[[str], str], clock: SimClock) -> None:
+        self.sim = sim
+        self._new_sid = new_sid
+        self.clock = clock
+        self.by_sid: dict[str, TwilioConference] = {}
+        self.active: dict[str, TwilioConference] = {}
+
+    def get_or_create(self, name: str) -> TwilioConference:
+        conf = self.active.get(name)
+        if conf is None:
+            conf = TwilioConference(self.sim, self._new_sid("CF"), name)
+            self.by_sid[conf.sid] = conf
+            self.active[name] = conf
+        return conf
+
+
+_SUBSCRIPTION = {  # statusCallbackEvent value that asks for each event
+    "conference-start": "start", "conference-end": "end", "participant-join": "join",
+    "participant-leave": "leave", "participant-hold": "hold", "participant-unhold": "hold",
+    "participant-mute": "mute", "participant-unmute": "mute",
+}
+
+
+def _tf(flag: bool) -> str:
+    return "true" if flag else "false"
+
+
+def join(it: Interpreter, verb: Dial, noun: Conference, doc: Document) -> Step:
+    """A call's `<Dial><Conference>`; returns the Dial action parameters when it leaves."""
+    call = it.call
+    conf = it.sim.conferences.get_or_create(noun.name)
+    if noun.status_callback and conf.callback is None:
+        events = tuple(e.replace("participant-", "") for e in noun.status_callback_event)
+        conf.callback = (resolve(doc, noun.status_callback), noun.status_callback_method,
+                         events or ("start", "end"))
+    if len(conf.participants) >= noun.max_participants:
+        call.log("warning", code=None, message=f"conference {noun.name!r} is full")
+        return {"DialCallStatus": "failed"}
+    p = conf.add(call, noun)
+    try:
+        if conf.status == "init":
+            if noun.start_conference_on_enter:
+                conf.start()
+            else:
+                p.waiting = True
+                try:
+                    yield from _wait_music(it, noun, doc)
+                except ConferenceEvent as exc:
+                    if exc.kind != "started":
+                        raise
+        yield Wait(verb.time_limit)  # in the conference until it ends, a kick, or timeLimit
+        conf.remove(p)
+    except ConferenceEvent:
+        conf.remove(p)  # the conference ended, or a REST request removed the participant
+    except CallInterrupt as exc:
+        conf.remove(p)
+        raise VerbInterrupted(exc, {"DialCallStatus": "answered", "DialBridged": "true"}) from None
+    finally:
+        p.in_join = False
+    return {"DialCallStatus": "answered", "DialBridged": "true"}
+
+
+def _wait_music(it: Interpreter, noun: Conference, doc: Document) -> Step:
+    """What a participant hears before the conference starts; only an interrupt ends it."""
+    clock = it.sim.clock
+    url = None if noun.wait_url == "" else resolve(doc, noun.wait_url or DEFAULT_HOLD_MUSIC)
+    while True:
+        started = clock.elapsed
+        if url is None or url == DEFAULT_HOLD_MUSIC:
+            if url is not None:
+                it.call.log("play", url=url, loop=1, digits=None)
+            yield it.timing.play(DEFAULT_HOLD_MUSIC) if url else Wait()
+            continue
+        wait_doc: Document | None = it.fetch(url, noun.wait_method)
+        while wait_doc is not None:
+            wait_doc = yield from it.run(wait_doc, CONFERENCE_WAIT_VERBS)
+        if clock.elapsed - started < 1.0:
+            yield 1.0 - (clock.elapsed - started)

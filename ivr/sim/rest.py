@@ -1,0 +1,360 @@
+"""Twilio's REST API (2010-04-01) for the resources the app uses, as a WSGI app.
+
+Served on a real port by `Emulator.serve_rest()`, so the app reaches it only through its
+configured REST base URL, as it reaches Twilio. HTTP Basic auth with AccountSid:AuthToken
+(401, code 20003, otherwise); unknown sids get Twilio's 404 JSON (code 20404). Resources:
+
+    Calls.json                                   GET, POST
+    Calls/{Sid}.json                             GET, POST (Url/Method/Twiml, Status), DELETE
+    Queues.json                                  GET, POST
+    Queues/{Sid}.json                            GET, POST, DELETE
+    Queues/{Sid}/Members.json                    GET
+    Queues/{Sid}/Members/{CallSid|Front}.json    GET, POST (Url, Method: dequeue that member)
+    Conferences.json                             GET
+    Conferences/{Sid}.json                       GET, POST (Status=completed)
+    Conferences/{Sid}/Participants.json          GET, POST (add a party)
+    Conferences/{Sid}/Participants/{CallSid}.json  GET, POST (Hold, Muted), DELETE
+
+Changes take effect at the emulator's current virtual time (the lock is held meanwhile); what a
+call does about them (fetching a new URL, an Enqueue action) happens when the simulation runs.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from werkzeug.datastructures import MultiDict
+from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
+from werkzeug.routing import Map, Rule
+from werkzeug.wrappers import Request, Response
+
+from ivr.sim import serialize as ser
+from ivr.sim.call import FINAL_STATUSES, Webhook
+from ivr.sim.twiml import Conference, Dial, Document, TwimlError, parse_twiml
+
+if TYPE_CHECKING:
+    from ivr.sim.emulator import Emulator
+
+BASE = "/2010-04-01/Accounts/<account>"
+
+ROUTES = Map([
+    Rule(f"{BASE}/Calls.json", endpoint="calls"),
+    Rule(f"{BASE}/Calls/<sid>.json", endpoint="call"),
+    Rule(f"{BASE}/Queues.json", endpoint="queues"),
+    Rule(f"{BASE}/Queues/<sid>.json", endpoint="queue"),
+    Rule(f"{BASE}/Queues/<sid>/Members.json", endpoint="members"),
+    Rule(f"{BASE}/Queues/<sid>/Members/<call_sid>.json", endpoint="member"),
+    Rule(f"{BASE}/Conferences.json", endpoint="conferences"),
+    Rule(f"{BASE}/Conferences/<sid>.json", endpoint="conference"),
+    Rule(f"{BASE}/Conferences/<sid>/Participants.json", endpoint="participants"),
+    Rule(f"{BASE}/Conferences/<sid>/Participants/<call_sid>.json", endpoint="participant"),
+])
+
+
+class ApiError(Exception):
+    """An error answered with Twilio's JSON: status, code, message."""
+
+    def __init__(self, status: int, code: int, message: str) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message = status, code, message
+
+
+def _json(body: Any, status: int = 200) -> Response:
+    return Response(json.dumps(body), status, content_type="application/json")
+
+
+def _error(status: int, code: int, message: str) -> Response:
+    return _json({"code": code, "message": message, "status": status,
+                  "more_info": f"https://www.twilio.com/docs/errors/{code}"}, status)
+
+
+def _number(values: MultiDict[str, str], name: str, default: float) -> float:
+    try:
+        return float(values.get(name, default))
+    except ValueError:
+        raise ApiError(400, 20001, f"{name} must be a number") from None
+
+
+def _flag(form: MultiDict[str, str], name: str) -> bool | None:
+    value = form.get(name)
+    return None if value is None else value.lower() == "true"
+
+
+class RestApp:
+    """The WSGI app (see the module docstring)."""
+
+    def __init__(self, sim: Emulator) -> None:
+        self.sim = sim
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        return self.handle(Request(environ))(environ, start_response)
+
+    def handle(self, request: Request) -> Response:
+        auth = request.authorization
+        sim = self.sim
+        if auth is None or (auth.username, auth.password) != (sim.account_sid, sim.auth_token):
+            resp = _error(401, 20003, "Authenticate")
+            resp.headers["WWW-Authenticate"] = 'Basic realm="Twilio API"'
+            return resp
+        try:
+            endpoint, args = ROUTES.bind_to_environ(request.environ).match()
+            if args.pop("account") != sim.account_sid:
+                raise NotFound()
+            handler = getattr(self, f"{endpoint}_{request.method.lower()}", None)
+            if handler is None:
+                raise MethodNotAllowed()
+            with sim.lock:
+                return handler(request, **args)
+        except ApiError as exc:
+            return _error(exc.status, exc.code, exc.message)
+        except NotFound:
+            return _error(404, 20404, f"The requested resource {request.path} was not found")
+        except HTTPException as exc:
+            return _error(exc.code or 500, 20004 if exc.code == 405 else 20000, exc.name)
+
+    # --- helpers -----------------------------------------------------------------------------
+
+    def _call(self, sid: str) -> Any:
+        call = self.sim.calls.get(sid)
+        if call is None:
+            raise NotFound()
+        return call
+
+    def _queue(self, sid: str) -> Any:
+        q = self.sim.queues.by_sid.get(sid)
+        if q is None:
+            raise NotFound()
+        return q
+
+    def _conference(self, sid: str) -> Any:
+        conf = self.sim.conferences.by_sid.get(sid) or self.sim.conferences.active.get(sid)
+        if conf is None:
+            raise NotFound()
+        return conf
+
+    def _page(self, request: Request, key: str, items: list[Any]) -> Response:
+        size = max(1, min(int(_number(request.args, "PageSize", 50)), 1000))
+        page = max(0, int(_number(request.args, "Page", 0)))
+        chunk = items[page * size:(page + 1) * size]
+        path = request.path
+
+        def uri(n: int) -> str:
+            return f"{path}?PageSize={size}&Page={n}"
+
+        more = (page + 1) * size < len(items)
+        return _json({
+            key: chunk, "start": page * size, "end": page * size + max(len(chunk) - 1, 0),
+            "page": page, "page_size": size, "uri": uri(page), "first_page_uri": uri(0),
+            "next_page_uri": uri(page + 1) if more else None,
+            "previous_page_uri": uri(page - 1) if page > 0 else None,
+        })
+
+    def _twiml(self, request: Request) -> Document | None:
+        text = request.form.get("Twiml")
+        if text is None:
+            return None
+        try:
+            return parse_twiml(text)
+        except TwimlError as exc:
+            raise ApiError(400, 12100, f"Twiml is not valid: {exc}") from exc
+
+    # --- calls ---------------------------------------------------------------------------------
+
+    def calls_get(self, request: Request) -> Response:
+        sim, args = self.sim, request.args
+        calls = [c for c in reversed(sim.calls.values())
+                 if (not args.get("To") or c.to == args["To"])
+                 and (not args.get("From") or c.from_ == args["From"])
+                 and (not args.get("Status") or c.status == args["Status"])
+                 and (not args.get("ParentCallSid") or c.parent_sid == args["ParentCallSid"])]
+        return self._page(request, "calls", [ser.call(sim, c) for c in calls])
+
+    def calls_post(self, request: Request) -> Response:
+        form, sim = request.form, self.sim
+        to, from_ = form.get("To"), form.get("From")
+        if not to:
+            raise ApiError(400, 21201, "No 'To' number is specified")
+        if not from_:
+            raise ApiError(400, 21213, "No 'From' number is specified")
+        twiml = self._twiml(request)
+        url = form.get("Url")
+        if twiml is None and not url:
+            raise ApiError(400, 21205, "Url parameter is required")
+        events = tuple(e for v in form.getlist("StatusCallbackEvent") for e in v.split())
+        hook = Webhook(
+            url, form.get("Method", "POST").upper(), form.get("FallbackUrl"),
+            form.get("FallbackMethod", "POST").upper(), form.get("StatusCallback"),
+            form.get("StatusCallbackMethod", "POST").upper(), events or ("completed",),
+        )
+        call = sim.create_call(to, from_, hook, twiml=twiml,
+                               timeout=_number(form, "Timeout", 60))
+        return _json(ser.call(sim, call), 201)
+
+    def call_get(self, request: Request, sid: str) -> Response:
+        return _json(ser.call(self.sim, self._call(sid)))
+
+    def call_post(self, request: Request, sid: str) -> Response:
+        sim, form = self.sim, request.form
+        call = self._call(sid)
+        twiml = self._twiml(request)
+        if twiml is not None or form.get("Url"):
+            if call.status != "in-progress":
+                raise ApiError(400, 21220, "Call is not in-progress. Cannot redirect.")
+            sim.redirect(call, form.get("Url"), form.get("Method", "POST").upper(), twiml)
+        status = form.get("Status")
+        if status not in (None, "completed", "canceled"):
+            raise ApiError(400, 20001, f"Status must be completed or canceled, not {status!r}")
+        # "completed" ends a call in any live state; "canceled" only one not yet answered.
+        live = call.status not in FINAL_STATUSES
+        if (status == "completed" and live) or (status == "canceled" and call.status in (
+                "queued", "ringing")):
+            sim.hangup(call, by="api")
+        return _json(ser.call(sim, call))
+
+    def call_delete(self, request: Request, sid: str) -> Response:
+        call = self._call(sid)
+        if call.status not in FINAL_STATUSES:
+            raise ApiError(400, 20009, "Cannot delete a call that is not over")
+        del self.sim.calls[sid]
+        return Response(status=204)
+
+    # --- queues --------------------------------------------------------------------------------
+
+    def queues_get(self, request: Request) -> Response:
+        sim = self.sim
+        return self._page(request, "queues",
+                          [ser.queue(sim, q) for q in sim.queues.by_sid.values()])
+
+    def queues_post(self, request: Request) -> Response:
+        name = request.form.get("FriendlyName")
+        if not name:
+            raise ApiError(400, 20001, "Missing required parameter FriendlyName")
+        if name in self.sim.queues.by_name:
+            raise ApiError(400, 22003, f"A queue named {name!r} already exists")
+        q = self.sim.queues.create(name, self._max_size(request, 1000))
+        return _json(ser.queue(self.sim, q), 201)
+
+    def _max_size(self, request: Request, default: int) -> int:
+        size = int(_number(request.form, "MaxSize", default))
+        if not 1 <= size <= 5000:
+            raise ApiError(400, 20001, "MaxSize must be between 1 and 5000")
+        return size
+
+    def queue_get(self, request: Request, sid: str) -> Response:
+        return _json(ser.queue(self.sim, self._queue(sid)))
+
+    def queue_post(self, request: Request, sid: str) -> Response:
+        q = self._queue(sid)
+        if request.form.get("FriendlyName"):
+            del self.sim.queues.by_name[q.friendly_name]
+            q.friendly_name = request.form["FriendlyName"]
+            self.sim.queues.by_name[q.friendly_name] = q
+        q.max_size = self._max_size(request, q.max_size)
+        q.updated_t = self.sim.clock.elapsed
+        return _json(ser.queue(self.sim, q))
+
+    def queue_delete(self, request: Request, sid: str) -> Response:
+        q = self._queue(sid)
+        if len(q):
+            raise ApiError(400, 20009, "Cannot delete a queue that has members")
+        del self.sim.queues.by_sid[sid]
+        self.sim.queues.by_name.pop(q.friendly_name, None)
+        return Response(status=204)
+
+    def members_get(self, request: Request, sid: str) -> Response:
+        q = self._queue(sid)
+        return self._page(request, "queue_members", [ser.member(self.sim, m) for m in q.members()])
+
+    def _member(self, sid: str, call_sid: str) -> Any:
+        q = self._queue(sid)
+        member = q.front() if call_sid == "Front" else q.member(call_sid)
+        if member is None:
+            raise NotFound()
+        return member
+
+    def member_get(self, request: Request, sid: str, call_sid: str) -> Response:
+        return _json(ser.member(self.sim, self._member(sid, call_sid)))
+
+    def member_post(self, request: Request, sid: str, call_sid: str) -> Response:
+        member = self._member(sid, call_sid)
+        url = request.form.get("Url")
+        if not url:
+            raise ApiError(400, 21205, "Url parameter is required")
+        body = ser.member(self.sim, member)
+        self.sim.queues.redirect_member(member, url, request.form.get("Method", "POST").upper())
+        return _json(body)
+
+    # --- conferences ---------------------------------------------------------------------------
+
+    def conferences_get(self, request: Request) -> Response:
+        sim, args = self.sim, request.args
+        confs = [c for c in reversed(sim.conferences.by_sid.values())
+                 if (not args.get("FriendlyName") or c.friendly_name == args["FriendlyName"])
+                 and (not args.get("Status") or c.status == args["Status"])]
+        return self._page(request, "conferences", [ser.conference(sim, c) for c in confs])
+
+    def conference_get(self, request: Request, sid: str) -> Response:
+        return _json(ser.conference(self.sim, self._conference(sid)))
+
+    def conference_post(self, request: Request, sid: str) -> Response:
+        conf = self._conference(sid)
+        if request.form.get("Status") == "completed":
+            conf.end("conference-ended-via-api")
+        return _json(ser.conference(self.sim, conf))
+
+    def participants_get(self, request: Request, sid: str) -> Response:
+        conf = self._conference(sid)
+        return self._page(request, "participants",
+                          [ser.participant(self.sim, p) for p in conf.participants.values()])
+
+    def participants_post(self, request: Request, sid: str) -> Response:
+        """Add a party: ring `To`; once answered it joins the conference (no TwiML of its own)."""
+        sim, form = self.sim, request.form
+        conf = sim.conferences.by_sid.get(sid) or sim.conferences.get_or_create(sid)
+        to, from_ = form.get("To"), form.get("From")
+        if not to:
+            raise ApiError(400, 21201, "No 'To' number is specified")
+        if not from_:
+            raise ApiError(400, 21213, "No 'From' number is specified")
+        noun = Conference(
+            conf.friendly_name, muted=_flag(form, "Muted") or False,
+            start_conference_on_enter=_flag(form, "StartConferenceOnEnter") is not False,
+            end_conference_on_exit=_flag(form, "EndConferenceOnExit") or False,
+            wait_url=form.get("WaitUrl"), status_callback=form.get("ConferenceStatusCallback"),
+            status_callback_event=tuple(
+                e for v in form.getlist("ConferenceStatusCallbackEvent") for e in v.split()),
+        )
+        events = tuple(e for v in form.getlist("StatusCallbackEvent") for e in v.split())
+        hook = Webhook(status_callback=form.get("StatusCallback"),
+                       status_callback_method=form.get("StatusCallbackMethod", "POST").upper(),
+                       status_callback_events=events or ("completed",))
+        call = sim.create_call(to, from_, hook, twiml=Document((Dial((noun,)),)),
+                               timeout=_number(form, "Timeout", 60))
+        body = ser.pending_participant(sim, conf, call, noun)
+        body["label"] = form.get("Label")
+        return _json(body, 201)
+
+    def _participant(self, sid: str, call_sid: str) -> Any:
+        conf = self._conference(sid)
+        p = conf.participants.get(call_sid)
+        if p is None:
+            raise NotFound()
+        return p
+
+    def participant_get(self, request: Request, sid: str, call_sid: str) -> Response:
+        return _json(ser.participant(self.sim, self._participant(sid, call_sid)))
+
+    def participant_post(self, request: Request, sid: str, call_sid: str) -> Response:
+        p = self._participant(sid, call_sid)
+        p.conference.set_flags(p, _flag(request.form, "Hold"), _flag(request.form, "Muted"))
+        if request.form.get("HoldUrl"):
+            p.call.log("hold_music", url=request.form["HoldUrl"])
+        return _json(ser.participant(self.sim, p))
+
+    def participant_delete(self, request: Request, sid: str, call_sid: str) -> Response:
+        p = self._participant(sid, call_sid)
+        p.conference.remove(p, kick=True)
+        return Response(status=204)
+
