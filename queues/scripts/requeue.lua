@@ -1,0 +1,19 @@
+-- Put an offered call back at its original place (original arrival, seq and priority): the
+-- call-taker rejected the offer or did not answer. Not subject to max size: the place was owned.
+-- KEYS and ARGV: as remove.lua
+-- Returns {'ok', record} | {'missing'} (not offered) | {'stale'}
+local id = ARGV[1]
+local raw = redis.call('HGET', KEYS[1], id)
+if not raw then return {'missing'} end
+local e = record(raw)
+if e.st ~= 'o' then return {'missing'} end
+local c = find_word(ARGV[2], e.c)
+local first = 2
+for _ in string.gmatch(ARGV[2], '%S+') do first = first + 1 end
+local b = find_key(e.b, first, #KEYS)
+if c == nil or b == nil then return {'stale'} end
+redis.call('ZADD', KEYS[b], 0, member(e.p, tonumber(e.a), e.s, id))
+redis.call('ZADD', KEYS[1 + c], e.a, id)
+raw = rewrite(raw, 'w', e.n, e.cb)
+redis.call('HSET', KEYS[1], id, raw)
+return {'ok', raw}

