@@ -18,13 +18,12 @@ from twilio.twiml.voice_response import VoiceResponse
 from callflows import engine
 from callflows.actions import Enqueue, Gather, Hangup, Input, Record, Transfer
 from callflows.state import Step
-from ivr import calllog
+from ivr import calllog, waiting
 from ivr.bootstrap import Services
 from ivr.db import transaction
 from ivr.livecalls import LiveCall
 from ivr.phones import mask, normalize
 from ivr.twiml import render
-from ivr import waiting
 
 log = logging.getLogger("ivr.calls")
 

@@ -66,19 +66,16 @@ def option(svc: Services, form: Mapping[str, str]) -> Answer:
         response.redirect(f"{svc.settings.public_url}/voice/queue/wait", method="POST")
         return Answer(str(response))
     now = svc.clock()
-    if digits == "1" and _can_call_back(live):
-        if svc.queues.mark_callback(live.sid) is not None:
-            with transaction(svc.sessions) as session:
-                calllog.add_event(session, live.sid, now, "callback-requested",
-                                  "keeps place in line")
-            svc.live.put(live.evolve(extra={**live.extra, "leave": "callback"}))
-            response.leave()
-            return Answer(str(response))
-    elif digits == "2":
-        if svc.queues.remove(live.sid) is not None:
-            svc.live.put(live.evolve(extra={**live.extra, "leave": "voicemail"}))
-            response.leave()
-            return Answer(str(response))
+    if digits == "1" and _can_call_back(live) and svc.queues.mark_callback(live.sid):
+        with transaction(svc.sessions) as session:
+            calllog.add_event(session, live.sid, now, "callback-requested", "keeps place in line")
+        svc.live.put(live.evolve(extra={**live.extra, "leave": "callback"}))
+        response.leave()
+        return Answer(str(response))
+    elif digits == "2" and svc.queues.remove(live.sid) is not None:
+        svc.live.put(live.evolve(extra={**live.extra, "leave": "voicemail"}))
+        response.leave()
+        return Answer(str(response))
     waiting.say(response, language, "sorry")
     response.redirect(f"{svc.settings.public_url}/voice/queue/wait", method="POST")
     return Answer(str(response))

@@ -53,7 +53,8 @@ def run_call(
     write: Callable[[str], None], max_minutes: float = 10.0,
 ) -> str:
     """Place one call and converse through `read`/`write`; returns how the call ended."""
-    settings = dataclasses.replace(settings, auth_token=settings.auth_token or secrets.token_hex(16))
+    token = settings.auth_token or secrets.token_hex(16)  # a local trial needs no account
+    settings = dataclasses.replace(settings, auth_token=token)
     prepare(settings.database_url)
     clock = SimClock(datetime.now(UTC))
     services = bootstrap(settings, clock=clock.now)

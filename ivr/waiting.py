@@ -134,7 +134,7 @@ def wait_document(
     say(response, language, "position", position=estimate.position)
     key, values = spoken_wait(estimate.seconds, language)
     say(response, language, key, **values)
-    gather = response.gather(input="dtmf", num_digits=1, timeout=1,
+    gather = response.gather(input="dtmf", num_digits=1, timeout=3,
                              action=f"{settings.public_url}/voice/queue/option", method="POST")
     say(gather, language, "options" if can_call_back else "options_no_callback")
     gather.play(settings.raw.get("hold_music"))

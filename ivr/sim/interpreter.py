@@ -284,9 +284,11 @@ class Interpreter:
                 extra["Confidence"] = f"{item.confidence:.8f}".rstrip("0").rstrip(".")
         else:
             yield deadline - self.sim.clock.elapsed
-            if on_time and not isinstance(item, SilenceItem):
+            if on_time and not isinstance(item, SilenceItem | RecordItem):
                 call.log("warning", code=None, message=f"the caller's {item} does not fit {verb}")
-        if on_time and self.person is not None:
+        # A caller who means to leave a message keeps it for the beep: menus and hold-music
+        # prompts on the way do not use it up.
+        if on_time and self.person is not None and not isinstance(item, RecordItem):
             self.person.consumed(self.sim.clock.elapsed)
         call.log("gather", input=sorted(verb.input), prompts=prompts,
                  result="none" if extra is None else "speech" if "SpeechResult" in extra

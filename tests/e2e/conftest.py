@@ -28,7 +28,11 @@ OPEN_HOURS = datetime(2026, 11, 23, 15, 0, tzinfo=UTC)
 class Center:
     """The app and the emulator wired together, with helpers to place calls."""
 
-    def __init__(self, settings, start: datetime = OPEN_HOURS) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, settings, start: datetime = OPEN_HOURS,  # type: ignore[no-untyped-def]
+                 queues: dict | None = None) -> None:
+        if queues:
+            raw = {**settings.raw, "queues": {**settings.raw["queues"], **queues}}
+            settings = dataclasses.replace(settings, raw=raw)
         self.clock = SimClock(start)
         numbers = [
             NumberConfig(n, f"{PUBLIC_URL}/voice/incoming",
@@ -63,8 +67,8 @@ class Center:
 def center_factory(settings) -> Iterator:  # type: ignore[no-untyped-def]
     made: list[Center] = []
 
-    def make(start: datetime = OPEN_HOURS) -> Center:
-        c = Center(settings, start)
+    def make(start: datetime = OPEN_HOURS, queues: dict | None = None) -> Center:
+        c = Center(settings, start, queues)
         made.append(c)
         return c
 

@@ -8,7 +8,8 @@ import pytest
 
 from ivr.sim import hangup, press, record, say, silence, wait
 from tests.e2e.conftest import LINE_911
-from tests.e2e.helpers import all_final, enqueued, events, record as sql_record
+from tests.e2e.helpers import all_final, enqueued, events
+from tests.e2e.helpers import record as sql_record
 
 # After the menus, callers hang up after a while in line so every call ends.
 THEN_HANG_UP = [wait(60), hangup()]
