@@ -77,7 +77,7 @@ def start_bare(port: int, workers: int, folder: Path) -> subprocess.Popen:
 def start_ivr(port: int, workers: int, folder: Path, env_extra: dict[str, str]) -> subprocess.Popen:
     env = {**os.environ, "TWILIO_AUTH_TOKEN": TOKEN, "IVR_PUBLIC_URL": f"{PUBLIC}:{port}",
            "IVR_DATA_DIR": str(folder / "var"), "IVR_CONFIG": str(ROOT / "config.yaml"),
-           "IVR_CENTER": "bench" + secrets.token_hex(3), **env_extra}
+           "IVR_CENTER": "bench" + secrets.token_hex(3), "PYTHONPATH": str(ROOT), **env_extra}
     return subprocess.Popen(
         [sys.executable, "-m", "ivr.cli", "serve", "--port", str(port), "--workers", str(workers),
          "--no-worker"],

@@ -92,30 +92,34 @@ local function effective(p, floor, lv)
   return math.max(math.min(p, floor), p - lv)
 end
 
--- lib: count_priority
-local function count_priority(key, p)
-  return redis.call('ZLEXCOUNT', key, '[' .. P(p), '(' .. P(p + 1))
-end
-
--- lib: aged_at_least
--- Calls of priority p that aged at least k levels: those with arrival <= now - k * age.
-local function aged_at_least(key, p, k, now, age, L)
-  if k <= 0 then return count_priority(key, p) end
-  if k > L then return 0 end
-  local t = now - k * age
-  if t <= 0 then return 0 end
-  return redis.call('ZLEXCOUNT', key, '[' .. P(p), '(' .. P(p) .. struct.pack('>d', t) .. '\255')
-end
-
 -- lib: ahead_in_bucket
 -- Calls of one bucket (class `cls`) served before a target of the same rank whose key is
--- (e_t, a_t, s_t). Priorities below e_t are all ahead (aging only lowers the number). For a
--- priority p >= e_t, the calls ahead are a prefix by (arrival, seq), older calls having aged at
--- least as much: the longer of {effective < e_t} and {effective <= e_t} cut at (a_t, s_t).
+-- (e_t, a_t, s_t). Priorities below e_t are all ahead (aging only lowers the number). Within a
+-- priority p >= e_t, older calls have aged at least as much, so the calls ahead are a prefix in
+-- (arrival, seq) order: the longer of {effective < e_t} and {effective <= e_t} cut at
+-- (a_t, s_t). Prefix counts being monotone, that is the count up to one cut, computed here as
+-- numbers ({arrival, seq}: calls strictly before it) and sent as one ZLEXCOUNT per priority
+-- (the first one also counting the priorities below e_t).
+local ALL, NONE = {math.huge, 0}, {-math.huge, 0}
+
+local function before(x, y)
+  return x[1] < y[1] or (x[1] == y[1] and x[2] < y[2])
+end
+
+-- The cut of the calls of priority p that aged at least k levels (arrival <= now - k * age).
+local function aged_cut(k, now, age, L)
+  if k <= 0 then return ALL end
+  if k > L then return NONE end
+  local t = now - k * age
+  if t <= 0 then return NONE end
+  return {t, math.huge}
+end
+
 local function ahead_in_bucket(key, cls, now, e_t, a_t, s_t)
   local age, L, floor = cls[2], cls[3], cls[4]
   local n = 0
-  if e_t > 1 then n = redis.call('ZLEXCOUNT', key, '-', '(' .. P(e_t)) end
+  local target = {a_t, s_t}
+  local lo = '-'
   for p = e_t, 9 do
     if effective(p, floor, L) > e_t then break end
     local k_lt, k_le
@@ -124,16 +128,24 @@ local function ahead_in_bucket(key, cls, now, e_t, a_t, s_t)
       if k_le == nil and e <= e_t then k_le = k end
       if e < e_t then k_lt = k; break end
     end
-    local n_lt = 0
-    if k_lt ~= nil then n_lt = aged_at_least(key, p, k_lt, now, age, L) end
-    local n_le = aged_at_least(key, p, k_le, now, age, L)
-    if n_le > n_lt then
-      local before = redis.call('ZLEXCOUNT', key, '[' .. P(p),
-        '(' .. P(p) .. struct.pack('>d', a_t) .. string.format('%015d', s_t))
-      n = n + math.max(n_lt, math.min(n_le, before))
-    else
-      n = n + n_lt
+    local cut = aged_cut(k_le, now, age, L)
+    if before(target, cut) then cut = target end
+    if k_lt ~= nil then
+      local lt = aged_cut(k_lt, now, age, L)
+      if before(cut, lt) then cut = lt end
     end
+    local hi
+    if cut == ALL then
+      hi = '(' .. P(p + 1)
+    elseif cut == NONE then
+      hi = '(' .. P(p)
+    elseif cut[2] == math.huge then
+      hi = '(' .. P(p) .. struct.pack('>d', cut[1]) .. '\255'
+    else
+      hi = '(' .. P(p) .. struct.pack('>d', cut[1]) .. string.format('%015d', cut[2])
+    end
+    if lo == '-' or cut ~= NONE then n = n + redis.call('ZLEXCOUNT', key, lo, hi) end
+    lo = '[' .. P(p + 1)
   end
   return n
 end

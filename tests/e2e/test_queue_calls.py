@@ -6,13 +6,15 @@ import re
 
 from ivr.sim import hangup, press, record, silence, wait
 from tests.e2e.conftest import LINE_911
-from tests.e2e.helpers import events, record as sql_record
+from tests.e2e.helpers import events
+from tests.e2e.helpers import record as sql_record
 
 TO_A_CALL_TAKER = [press("1"), press("0")]  # English, talk to a call-taker
 BOTH_LINES = {"line:311", "line:911"}
+WAIT_THEN_HANG_UP = (wait(600), hangup())
 
 
-def queued_311(center, n: int, then=(wait(600), hangup())):  # type: ignore[no-untyped-def]
+def queued_311(center, n: int, then=WAIT_THEN_HANG_UP):  # type: ignore[no-untyped-def]
     calls = []
     for i in range(n):
         calls.append(center.call([*TO_A_CALL_TAKER, *then], caller=f"+1410555{i:04d}",
