@@ -12,7 +12,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection
 from twilio.twiml.voice_response import VoiceResponse
 
 from callflows import engine
@@ -20,7 +20,6 @@ from callflows.actions import Enqueue, Gather, Hangup, Input, Record, Transfer
 from callflows.state import Step
 from ivr import calllog, waiting
 from ivr.bootstrap import Services
-from ivr.db import transaction
 from ivr.livecalls import LiveCall
 from ivr.phones import mask, normalize
 from ivr.twiml import render
@@ -82,12 +81,12 @@ def incoming(svc: Services, form: Mapping[str, str]) -> Answer:
                         version=version)
     live = LiveCall(sid=sid, line=line.name, state=step.state)
     log.info("call %s from %s on line %s", sid, mask(caller), line.name)
-    with transaction(svc.sessions) as session:
-        calllog.open_call(session, sid=sid, line=line.name, caller=caller, dialed=dialed, at=now,
+    with svc.engine.begin() as conn:
+        calllog.open_call(conn, sid=sid, line=line.name, caller=caller, dialed=dialed, at=now,
                           flow=flow.name, flow_version=version, language=step.state.language)
-        calllog.add_event(session, sid, now, "incoming", f"line {line.name}",
+        calllog.add_event(conn, sid, now, "incoming", f"line {line.name}",
                           {"flow": flow.name, "version": version})
-        live, twiml = _perform(svc, session, live, step)
+        live, twiml = _perform(svc, conn, live, step)
     return Answer(twiml)
 
 
@@ -109,22 +108,22 @@ def resume(svc: Services, form: Mapping[str, str], event: str, seq: str | None) 
     if event == "dial":
         return _dial_result(svc, live, form)
     step = engine.resume(flow, live.state, read_input(event, form), now)
-    with transaction(svc.sessions) as session:
+    with svc.engine.begin() as conn:
         if event == "record" and form.get("RecordingUrl"):
-            calllog.add_event(session, sid, now, "recording", form.get("RecordingUrl", ""),
+            calllog.add_event(conn, sid, now, "recording", form.get("RecordingUrl", ""),
                               {"seconds": form.get("RecordingDuration")})
             live = live.evolve(outcome="voicemail")
-        live, twiml = _perform(svc, session, live, step)
+        live, twiml = _perform(svc, conn, live, step)
     return Answer(twiml)
 
 
-def _perform(svc: Services, session: Session, live: LiveCall, step: Step) -> tuple[LiveCall, str]:
+def _perform(svc: Services, conn: Connection, live: LiveCall, step: Step) -> tuple[LiveCall, str]:
     """Record a step, render its actions, and store the call's new live state."""
     now = svc.clock()
-    calllog.add_events(session, live.sid, now, step.events)
+    calllog.add_events(conn, live.sid, now, step.events)
     if any(kind == "language" for kind, _detail in step.events):
-        calllog.set_language(session, live.sid, step.state.language)
-    live, step = _settle(svc, session, live, step)
+        calllog.set_language(conn, live.sid, step.state.language)
+    live, step = _settle(svc, conn, live, step)
     seq = live.seq + 1
     live = live.evolve(state=step.state, seq=seq)
     terminal = step.actions[-1] if step.actions else Hangup()
@@ -136,7 +135,7 @@ def _perform(svc: Services, session: Session, live: LiveCall, step: Step) -> tup
         live = live.evolve(phase="flow")
     elif isinstance(terminal, Transfer):
         live = live.evolve(phase="transfer")
-        calllog.add_event(session, live.sid, now, "transfer", "number", {"reason": terminal.reason})
+        calllog.add_event(conn, live.sid, now, "transfer", "number", {"reason": terminal.reason})
     twiml = str(render(step.actions, lambda event: step_url(svc, event, seq),
                        on_enqueue=lambda r, a: _enqueue(svc, r, a),
                        on_transfer=lambda r, a: _dial(svc, r, a, seq)))
@@ -146,7 +145,7 @@ def _perform(svc: Services, session: Session, live: LiveCall, step: Step) -> tup
 
 
 def _settle(
-    svc: Services, session: Session, live: LiveCall, step: Step,
+    svc: Services, conn: Connection, live: LiveCall, step: Step,
 ) -> tuple[LiveCall, Step]:
     """Carry out the hand-offs that resolve at once, until the step ends in something to render.
 
@@ -167,17 +166,17 @@ def _settle(
             )
             if pushed.status != "full":
                 known = {k: v for k, v in step.state.vars.items() if k not in PRIVATE_VARS}
-                calllog.add_event(session, live.sid, now, "enqueue", terminal.queue_class,
+                calllog.add_event(conn, live.sid, now, "enqueue", terminal.queue_class,
                                   {"priority": terminal.priority, "skills": list(terminal.skills),
                                    "vars": known, "path": list(step.state.path)})
-                calllog.mark_queued(session, live.sid, terminal.queue_class, now)
+                calllog.mark_queued(conn, live.sid, terminal.queue_class, now)
                 live = live.evolve(extra={**live.extra, "queued_at": now.timestamp(),
                                           "queue_class": terminal.queue_class})
                 return live, step
-            calllog.add_event(session, live.sid, now, "queue-full", terminal.queue_class)
+            calllog.add_event(conn, live.sid, now, "queue-full", terminal.queue_class)
             flow = svc.flows.get(step.state.flow, step.state.version)
             resumed = engine.resume(flow, step.state, Input(event="overflow"), now)
-            calllog.add_events(session, live.sid, now, resumed.events)
+            calllog.add_events(conn, live.sid, now, resumed.events)
             step = Step(step.actions[:-1] + resumed.actions, resumed.state, resumed.done,
                         resumed.events)
             continue
@@ -185,7 +184,7 @@ def _settle(
             return live, step
         target = svc.lines.get(terminal.line)
         if target is None:
-            calllog.add_event(session, live.sid, now, "error", f"no line {terminal.line!r}")
+            calllog.add_event(conn, live.sid, now, "error", f"no line {terminal.line!r}")
             flow = svc.flows.get(step.state.flow, step.state.version)
             failed = engine.resume(flow, step.state, Input(event="transfer-failed"), now)
             step = Step(step.actions[:-1] + failed.actions, failed.state, failed.done,
@@ -195,9 +194,9 @@ def _settle(
         vars_ = {**step.state.vars, "line": target.name, "transferred_from": live.line,
                  "transfer_reason": terminal.reason}
         started = engine.start(flow, vars_, now, version=version)
-        calllog.add_event(session, live.sid, now, "transfer", f"line {target.name}",
+        calllog.add_event(conn, live.sid, now, "transfer", f"line {target.name}",
                           {"reason": terminal.reason, "from": live.line})
-        calllog.add_events(session, live.sid, now, started.events)
+        calllog.add_events(conn, live.sid, now, started.events)
         step = Step(step.actions[:-1] + started.actions, started.state, started.done,
                     started.events)
         live = live.evolve(line=target.name)
@@ -217,8 +216,8 @@ def _dial_result(svc: Services, live: LiveCall, form: Mapping[str, str]) -> Answ
     """A transfer to an outside number ended: done if it connected, else back into the flow."""
     status = form.get("DialCallStatus", "")
     now = svc.clock()
-    with transaction(svc.sessions) as session:
-        calllog.add_event(session, live.sid, now, "dial-result", status)
+    with svc.engine.begin() as conn:
+        calllog.add_event(conn, live.sid, now, "dial-result", status)
         if status in ("completed", "answered"):
             live = live.evolve(phase="done", outcome="transferred", seq=live.seq + 1)
             twiml = str(VoiceResponse().hangup())
@@ -226,7 +225,7 @@ def _dial_result(svc: Services, live: LiveCall, form: Mapping[str, str]) -> Answ
             return Answer(twiml)
         flow = svc.flows.get(live.state.flow, live.state.version)
         step = engine.resume(flow, live.state, Input(event="transfer-failed"), now)
-        _live, twiml = _perform(svc, session, live.evolve(phase="flow"), step)
+        _live, twiml = _perform(svc, conn, live.evolve(phase="flow"), step)
     return Answer(twiml)
 
 
@@ -249,21 +248,20 @@ def status_callback(svc: Services, form: Mapping[str, str]) -> None:
     live = svc.live.get(sid)
     now = svc.clock()
     region = svc.settings.default_region
-    with transaction(svc.sessions) as session:
+    with svc.engine.begin() as conn:
         dialed = normalize(form.get("To", ""), region)
         line = live.line if live else svc.lines.for_number(dialed).name
-        call = calllog.open_call(session, sid=sid, line=line,
-                                 caller=normalize(form.get("From", ""), region),
-                                 dialed=dialed, at=now)
+        calllog.open_call(conn, sid=sid, line=line, caller=normalize(form.get("From", ""), region),
+                          dialed=dialed, at=now)
         ended = calllog.apply_status(
-            session, call, status=status, sequence=sequence, at=now, duration=duration,
+            conn, sid, status=status, sequence=sequence, at=now, duration=duration,
             outcome_if_final=final_outcome(live, status))
     if ended and live is not None:
         if live.phase == "queued":
             from ivr.queued import caller_gone
 
-            with transaction(svc.sessions) as session:
-                caller_gone(svc, session, live)
+            with svc.engine.begin() as conn:
+                caller_gone(svc, conn, live)
         svc.live.put(live.evolve(phase="ended"), ttl=3600)
 
 
@@ -280,9 +278,9 @@ def _record_error(svc: Services, sid: str, kind: str, detail: str) -> None:
     if not sid:
         return
     try:
-        with transaction(svc.sessions) as session:
-            if session.get(calllog.Call, sid) is not None:
-                calllog.add_event(session, sid, svc.clock(), kind, detail)
+        with svc.engine.begin() as conn:
+            if calllog.exists(conn, sid):
+                calllog.add_event(conn, sid, svc.clock(), kind, detail)
     except Exception:  # the record of a failure must never become a second failure
         log.exception("could not record %s for call %s", kind, sid)
 

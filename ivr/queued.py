@@ -19,7 +19,6 @@ from callflows.actions import Input
 from ivr import calllog, waiting
 from ivr.bootstrap import Services
 from ivr.calls import Answer, _perform
-from ivr.db import transaction
 from ivr.livecalls import LiveCall
 
 log = logging.getLogger("ivr.queued")
@@ -67,8 +66,8 @@ def option(svc: Services, form: Mapping[str, str]) -> Answer:
         return Answer(str(response))
     now = svc.clock()
     if digits == "1" and _can_call_back(live) and svc.queues.mark_callback(live.sid):
-        with transaction(svc.sessions) as session:
-            calllog.add_event(session, live.sid, now, "callback-requested", "keeps place in line")
+        with svc.engine.begin() as conn:
+            calllog.add_event(conn, live.sid, now, "callback-requested", "keeps place in line")
         svc.live.put(live.evolve(extra={**live.extra, "leave": "callback"}))
         response.leave()
         return Answer(str(response))
@@ -94,12 +93,12 @@ def result(svc: Services, form: Mapping[str, str]) -> Answer:
     reason = str(live.extra.get("leave", ""))
     if outcome in ("bridged", "bridging-in-process", "redirected", "redirected-from-bridged"):
         return Answer(str(VoiceResponse()))  # a call-taker has the call; nothing more to say
-    with transaction(svc.sessions) as session:
-        calllog.left_queue(session, sid, now, waited)
+    with svc.engine.begin() as conn:
+        calllog.left_queue(conn, sid, now, waited)
         if outcome == "hangup":
             entry = svc.queues.remove(sid)
             kept = reason == "callback"
-            calllog.add_event(session, sid, now, "callback" if kept else "abandoned",
+            calllog.add_event(conn, sid, now, "callback" if kept else "abandoned",
                               f"waited {waited:.0f} s", {"wait": round(waited, 1)})
             if not kept:
                 log.info("call %s abandoned after %.0f s in queue", sid, waited)
@@ -107,7 +106,7 @@ def result(svc: Services, form: Mapping[str, str]) -> Answer:
             del entry
             return Answer(str(VoiceResponse()))
         if outcome == "leave" and reason == "callback":
-            calllog.add_event(session, sid, now, "callback", f"waited {waited:.0f} s",
+            calllog.add_event(conn, sid, now, "callback", f"waited {waited:.0f} s",
                               {"wait": round(waited, 1)})
             response = VoiceResponse()
             last = str(live.state.vars.get("caller", ""))[-4:]
@@ -120,20 +119,20 @@ def result(svc: Services, form: Mapping[str, str]) -> Answer:
         # (queue-full, error): out of our queue too, and on to the flow's next step.
         svc.queues.remove(sid)
         event = "voicemail" if reason == "voicemail" else "overflow"
-        calllog.add_event(session, sid, now, f"queue-{event}",
+        calllog.add_event(conn, sid, now, f"queue-{event}",
                           f"{outcome or 'no result'} after {waited:.0f} s",
                           {"wait": round(waited, 1)})
         flow = svc.flows.get(live.state.flow, live.state.version)
         step = engine.resume(flow, live.state, Input(event=event), now)
-        _live, twiml = _perform(svc, session, live.evolve(phase="flow"), step)
+        _live, twiml = _perform(svc, conn, live.evolve(phase="flow"), step)
     return Answer(twiml)
 
 
-def caller_gone(svc: Services, session, live: LiveCall) -> None:  # type: ignore[no-untyped-def]
+def caller_gone(svc: Services, conn, live: LiveCall) -> None:  # type: ignore[no-untyped-def]
     """The status callback says the call is over while it was queued: out of line, recorded."""
     now = svc.clock()
     waited = _waited(live, now.timestamp())
     if svc.queues.remove(live.sid) is not None and live.extra.get("leave") != "callback":
-        calllog.left_queue(session, live.sid, now, waited)
-        calllog.add_event(session, live.sid, now, "abandoned", f"waited {waited:.0f} s",
+        calllog.left_queue(conn, live.sid, now, waited)
+        calllog.add_event(conn, live.sid, now, "abandoned", f"waited {waited:.0f} s",
                           {"wait": round(waited, 1)})
