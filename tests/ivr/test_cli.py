@@ -1,0 +1,86 @@
+"""The `ivr` command as an operator uses it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from ivr.cli import main
+
+FLOWS = Path(__file__).resolve().parents[2] / "ivr" / "flows"
+
+
+def test_flows_validate_accepts_the_shipped_flows() -> None:
+    result = CliRunner().invoke(main, ["flows", "validate", str(FLOWS / "311.yaml"),
+                                       str(FLOWS / "911.yaml")])
+    assert result.exit_code == 0, result.output
+    assert "2 flow file(s) OK" in result.output
+
+
+def test_flows_validate_prints_every_error_with_its_line(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(
+        "flow: bad\n"
+        "languages: {en: en-US}\n"
+        "start: menu\n"
+        "nodes:\n"
+        "  menu:\n"
+        "    kind: menu\n"
+        "    say: {en: Press 1.}\n"
+        "    options:\n"
+        "      1: nowhere\n"
+        "      1: bye\n"
+        "  bye:\n"
+        "    kind: hangupp\n"
+    )
+    result = CliRunner().invoke(main, ["flows", "validate", str(bad)])
+    assert result.exit_code == 1
+    lines = result.output.strip().splitlines()
+    assert len(lines) >= 2
+    assert all(line.startswith(f"{bad}:") for line in lines)
+    assert any(":10:" in line and "1" in line for line in lines)  # key 1 twice
+    assert any(":12:" in line and "hangupp" in line for line in lines)  # unknown kind
+
+
+def test_db_upgrade_creates_the_schema(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    url = f"sqlite:///{tmp_path / 'x.db'}"
+    monkeypatch.setenv("IVR_DATABASE_URL", url)
+    result = CliRunner().invoke(main, ["db", "upgrade"])
+    assert result.exit_code == 0, result.output
+    from sqlalchemy import create_engine, inspect
+
+    tables = set(inspect(create_engine(url)).get_table_names())
+    assert {"calls", "call_events", "service_types", "alembic_version"} <= tables
+
+
+def test_ivr_call_lets_a_person_walk_the_311_menu(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("IVR_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("IVR_DATABASE_URL", f"sqlite:///{tmp_path / 'ivr.db'}")
+    monkeypatch.delenv("TWILIO_AUTH_TOKEN", raising=False)
+    # English, report a problem, pothole; then hang up while waiting.
+    result = CliRunner().invoke(main, ["call", "311", "--max-minutes", "3",
+                                       "--at", "2026-11-23T10:00"], input="1\n1\n1\nh\n")
+    assert result.exit_code == 0, result.output
+    out = result.output
+    assert "Thank you for calling City 3 1 1" in out
+    assert "For a pothole, press 1" in out
+    assert "Please stay on the line" in out
+    assert "application error" not in out
+    assert "-- call completed" in out
+
+
+def test_ivr_call_after_hours_offers_a_message(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("IVR_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("IVR_DATABASE_URL", f"sqlite:///{tmp_path / 'ivr.db'}")
+    result = CliRunner().invoke(main, ["call", "--at", "2026-11-22T11:00"], input="2\n\nh\n")
+    assert result.exit_code == 0, result.output
+    assert "está cerrado" in result.output
+
+
+def test_ivr_call_names_an_unknown_line(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("IVR_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("IVR_DATABASE_URL", f"sqlite:///{tmp_path / 'ivr.db'}")
+    result = CliRunner().invoke(main, ["call", "411"], input="h\n")
+    assert result.exit_code != 0
+    assert "no line '411'" in result.output
