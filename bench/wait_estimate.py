@@ -112,8 +112,10 @@ def main() -> None:
     rel = sorted(abs(a - e) / a for e, a in pairs if a >= 30)
     print(f"{len(calls)} calls, {args.agents} call-takers, mean handle {args.aht:.0f} s, "
           f"load {args.load:.2f}, {args.hours:g} h of arrivals")
-    print(f"calls compared: {len(pairs)}; mean actual wait {statistics.mean(a for _e, a in pairs):.0f} s, "
-          f"mean estimate {statistics.mean(e for e, _a in pairs):.0f} s")
+    mean_actual = statistics.mean(a for _e, a in pairs)
+    mean_estimate = statistics.mean(e for e, _a in pairs)
+    print(f"calls compared: {len(pairs)}; mean actual wait {mean_actual:.0f} s, "
+          f"mean estimate {mean_estimate:.0f} s")
     print(f"error (actual - estimate): median {statistics.median(errors):+.0f} s, "
           f"median |error| {statistics.median(abs_err):.0f} s, "
           f"p90 |error| {abs_err[int(len(abs_err) * 0.9)]:.0f} s")
@@ -122,7 +124,8 @@ def main() -> None:
         print(f"calls that waited >= 30 s ({len(waited)}): median relative error "
               f"{statistics.median(rel):.0%}, within 50% of the actual wait: {within:.0%}")
     if len(pairs) > 2:
-        print(f"correlation estimate~actual: {statistics.correlation(*zip(*pairs)):.2f}")
+        estimates, actuals = zip(*pairs, strict=True)
+        print(f"correlation estimate~actual: {statistics.correlation(estimates, actuals):.2f}")
 
 
 if __name__ == "__main__":

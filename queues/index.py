@@ -4,7 +4,7 @@ Waiting calls live in buckets, one per (class, requirement set); their number is
 x distinct requirement sets) and buckets are never removed from the index, only added. A script
 may only touch keys it receives in KEYS, so the client must name the buckets: it keeps this copy,
 tagged with the index version it was read at, and passes the version along. A script that needs
-the complete list (pop, position, push with a position) first compares versions and answers
+the complete list (pop) first compares versions and answers
 ``stale`` on a mismatch; the client then re-reads the index and retries. Since buckets are only
 added, a stale copy is still a subset of the truth, which is enough for remove and requeue: they
 answer ``stale`` only when the call's bucket is missing.
@@ -91,12 +91,7 @@ class Index:
     all_set: frozenset[str] = field(init=False)
     all_classes: list[str] = field(init=False)
     known: list[Bucket] = field(init=False)
-    known_keys: list[str] = field(init=False)
-    known_slots: str = field(init=False)
-    _eligible: dict[frozenset[str], tuple[list[str], str]] = field(
-        init=False, default_factory=dict
-    )
-    _same_rank: dict[int, tuple[list[str], str]] = field(init=False, default_factory=dict)
+    _eligible: dict[frozenset[str], tuple[list[str], str]] = field(init=False, default_factory=dict)
 
     def __post_init__(self) -> None:
         self.slots = {name: i + 1 for i, name in enumerate(self.classes)}
@@ -108,7 +103,6 @@ class Index:
             (b for b in self.buckets if b.queue_class in self.classes),
             key=lambda b: (self.classes[b.queue_class].rank, b.key),
         )
-        self.known_keys, self.known_slots = self._listing(self.known)
 
     @classmethod
     def read(cls, flat: list, prefix: str, classes: Mapping[str, QueueClass]) -> Index:
@@ -138,14 +132,6 @@ class Index:
                 self._eligible.clear()
             hit = self._listing([b for b in self.known if b.skills <= skills])
             self._eligible[skills] = hit
-        return hit
-
-    def same_rank(self, rank: int) -> tuple[list[str], str]:
-        """Keys and slots of the buckets whose class has rank `rank`."""
-        hit = self._same_rank.get(rank)
-        if hit is None:
-            mine = [b for b in self.known if self.classes[b.queue_class].rank == rank]
-            hit = self._same_rank[rank] = self._listing(mine)
         return hit
 
     def _listing(self, buckets: list[Bucket]) -> tuple[list[str], str]:

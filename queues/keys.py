@@ -23,8 +23,9 @@ class Keys:
                       whenever a bucket is added, see queues.index) and "seq" (the counter that
                       gives each pushed call its tie-breaking sequence number)
     staffing    hash  class -> call-takers serving it (recorded by the app)
-    arrivals(c) zset  waiting calls of class c: score = arrival, member = call id (size, longest
-                      wait, calls over target or due for overflow, in O(log n))
+    order(c)    zset  waiting calls of class c, whatever their requirements, scored and ordered
+                      like a bucket: sizes and positions count one range per priority, not
+                      per bucket
     handle(c)   list  recent handle times of class c, newest first, as ``"<now>|<seconds>"``
     bucket(c, r) zset waiting calls of class c with requirement set r, all scored 0 and ordered
                       by member: priority digit, arrival as a big-endian IEEE double, seq as 15
@@ -41,8 +42,8 @@ class Keys:
         self.index = self.prefix + "buckets"
         self.staffing = self.prefix + "staffing"
 
-    def arrivals(self, queue_class: str) -> str:
-        return f"{self.prefix}arr:{queue_class}"
+    def order(self, queue_class: str) -> str:
+        return f"{self.prefix}ord:{queue_class}"
 
     def handle(self, queue_class: str) -> str:
         return f"{self.prefix}ht:{queue_class}"
@@ -62,4 +63,4 @@ class Keys:
 
     def per_class(self, queue_class: str) -> tuple[str, ...]:
         """Every key of one class apart from its buckets."""
-        return (self.arrivals(queue_class), self.handle(queue_class))
+        return (self.order(queue_class), self.handle(queue_class))

@@ -2,8 +2,9 @@
 
 Layout (details in `queues.keys` and ``scripts/_lib.lua``): waiting calls sit in buckets, one
 sorted set per (class, requirement set), ordered by (priority, arrival, seq) through their
-member bytes; a per-class sorted set by arrival serves sizes, waits and overflow. Why buckets,
-and why aging is applied when reading rather than baked into a score:
+member bytes; one more such set per class holds all of the class's calls, for sizes, waits,
+positions and overflow. Why buckets, and why aging is applied when reading rather than baked
+into a score:
 
 * Requirements. A call-taker may only take calls whose requirements are a subset of their
   skills, and the 911-before-311 rule holds per call-taker: a 911 call that needs ``lang:es``
@@ -11,14 +12,14 @@ and why aging is applied when reading rather than baked into a score:
   buckets whose requirement set the call-taker covers, and never at a call it could not take.
 * Aging. Bounded aging (max levels, a floor) makes the effective priority a non-linear
   function of the wait, so no static score orders a class correctly at every instant. Within
-  one bucket and one base priority, though, an older call has aged at least as much as a
-  younger one, so order by arrival *is* order by (effective priority, arrival, seq) at any
-  `now`. Pop reads the head of each eligible bucket, then the oldest call of only those worse
-  priorities that aging could bring level (at most `aging_max_levels` of them), and compares
-  them with aging applied at `now`. Position counts, per bucket, whole priorities below the
-  target's effective priority in one ZLEXCOUNT, and for the few priorities aging can bring level
-  the prefix of calls ahead with one to three more: O(log n) each. Rank is compared before
-  effective priority, so aging never lifts a call above a better-ranked class.
+  one base priority, though, an older call has aged at least as much as a younger one, so
+  order by arrival *is* order by (effective priority, arrival, seq) at any `now`. Pop reads the
+  head of each eligible bucket, then the oldest call of only those worse priorities that aging
+  could bring level (at most `aging_max_levels` of them), and compares them with aging applied
+  at `now`. Position counts, in the class order, everything below the target's effective
+  priority plus, for each priority aging can bring level, the prefix of calls ahead: one
+  O(log n) ZLEXCOUNT per priority examined. Rank is compared before effective priority, so
+  aging never lifts a call above a better-ranked class.
 
 Every operation that touches several keys is one Lua script (one round trip, atomic); keys
 are passed in KEYS; time is always a parameter. See `queues.index` for how the client names
@@ -116,15 +117,23 @@ class Queues:
         k = self.keys
         self._specs = class_specs(self.classes)
         self._slot = {name: i + 1 for i, name in enumerate(self.classes)}
-        self._arrivals = [k.arrivals(name) for name in self.classes]
-        # per class: the arrivals of the classes ranked above it (counted whole by position)
-        self._better = {
-            name: [k.arrivals(o.name) for o in self.classes.values() if o.rank < cls.rank]
-            for name, cls in self.classes.items()
-        }
-        self._position_keys = [k.calls, k.index, k.staffing]
+        self._orders = [k.order(name) for name in self.classes]
+        # per class, for the position at push: the orders of the classes ranked above it
+        # (counted whole), and the orders and slots of the classes of its rank (itself included)
+        self._better: dict[str, list[str]] = {}
+        self._same: dict[str, tuple[list[str], str]] = {}
+        for name, cls in self.classes.items():
+            self._better[name] = [
+                k.order(o.name) for o in self.classes.values() if o.rank < cls.rank
+            ]
+            same = [o.name for o in self.classes.values() if o.rank == cls.rank]
+            self._same[name] = (
+                [k.order(o) for o in same],
+                "".join(chr(48 + self._slot[o]) for o in same),
+            )
+        self._position_keys = [k.calls, k.staffing]
         for name in self.classes:
-            self._position_keys += [k.arrivals(name), k.handle(name)]
+            self._position_keys += [k.order(name), k.handle(name)]
         self._names = " ".join(self.classes)
         self._buckets: dict[tuple[str, frozenset[str]], tuple[Bucket, str, str]] = {}
         self._scripts = scripts.register(redis)
@@ -247,29 +256,27 @@ class Queues:
         records.check_id(call_id)
         reqs = records.skill_set(skills)
         bucket, descriptor, reqs_json = self._bucket(queue_class, reqs)
-        keys = [self.keys.calls, self.keys.index, self._arrivals[self._slot[queue_class] - 1],
-                bucket.key]  # fmt: skip
-        better = self._better[queue_class]
+        slot = self._slot[queue_class]
+        keys = [self.keys.calls, self.keys.index, self._orders[slot - 1], bucket.key]
+        tail: list[Any] = []
+        better: list[str] = []
+        if with_position:
+            better = self._better[queue_class]
+            same, slots = self._same[queue_class]
+            keys += [*better, *same]
+            tail = [self._specs, slots]
         max_size = "" if cls.max_size is None else cls.max_size
         meta = (
             f"{call_id}\t{queue_class}\t{priority}\t{max_size}\t{int(with_position)}\t"
-            f"{len(better)}\t{self._slot[queue_class]}"
+            f"{len(better)}\t{slot}"
         )
         body = records.body(call_id, reqs_json, records.check_data(data))
-        args = [records.time_arg(now), meta, body, descriptor]
+        args = [records.time_arg(now), meta, body, descriptor, *tail]
 
         def plan(index: Index) -> Call[PushResult]:
-            new = not index.has(bucket.key)
             after = None
-            if new:
+            if not index.has(bucket.key):
                 after = index.with_bucket(bucket, next_version(index.version, bucket.key))
-            call_keys, call_args = keys, [index.version, *args]
-            if with_position:
-                same, slots = index.same_rank(cls.rank)
-                if new:
-                    same, slots = [*same, bucket.key], slots + index.slot_char(bucket)
-                call_keys = [*keys, *better, *same]
-                call_args += [self._specs, slots]
 
             def parse(raw: Any) -> PushResult:
                 status = _status(raw)
@@ -281,14 +288,14 @@ class Queues:
                 pos = int(raw[1])
                 return PushResult("queued", pos if pos > 0 else None, records.entry(raw[4]))
 
-            return Call(self._scripts["push"], call_keys, call_args, parse, after)
+            return Call(self._scripts["push"], keys, [index.version, *args], parse, after)
 
         return plan
 
     def _plan_pop(self, skills: Iterable[str], now: float) -> Plan:
         have = records.skill_set(skills)
         at = records.time_arg(now)
-        fixed = [self.keys.calls, self.keys.index, *self._arrivals]
+        fixed = [self.keys.calls, self.keys.index, *self._orders]
 
         def plan(index: Index) -> Call[Entry | None]:
             keys, slots = index.eligible(have)
@@ -301,8 +308,8 @@ class Queues:
         k = self.keys
 
         def plan(index: Index) -> Call[Entry | None]:
-            arrivals = [k.arrivals(c) for c in index.all_classes]
-            keys = [k.calls, *arrivals, *index.all_keys]
+            orders = [k.order(c) for c in index.all_classes]
+            keys = [k.calls, *orders, *index.all_keys]
             args = [call_id, " ".join(index.all_classes)]
             return Call(self._scripts[name], keys, args, _entry_if("ok"))
 
@@ -313,24 +320,18 @@ class Queues:
         return lambda index: Call(self._scripts["callback"], keys, [call_id], _entry_if("ok"))
 
     def _plan_position(self, call_id: str, now: float, estimate: bool = False) -> Plan:
-        at = records.time_arg(now)
+        args = [records.time_arg(now), call_id, self._specs, self._names, int(estimate)]
 
-        def plan(index: Index) -> Call[Any]:
-            def parse(raw: Any) -> Any:
-                if _status(raw) != "ok":
-                    return None
-                pos = int(raw[1])
-                if not estimate:
-                    return pos
-                name, agents = records.text(raw[2]), int(records.text(raw[3]))
-                return self._estimate(pos, name, agents, raw[4:], now)
+        def parse(raw: Any) -> Any:
+            if _status(raw) != "ok":
+                return None
+            pos = int(raw[1])
+            if not estimate:
+                return pos
+            name, agents = records.text(raw[2]), int(records.text(raw[3]))
+            return self._estimate(pos, name, agents, raw[4:], now)
 
-            args = [index.version, at, call_id, self._specs, self._names, int(estimate),
-                    index.known_slots]  # fmt: skip
-            keys = [*self._position_keys, *index.known_keys]
-            return Call(self._scripts["position"], keys, args, parse)
-
-        return plan
+        return lambda index: Call(self._scripts["position"], self._position_keys, args, parse)
 
     def _plan_stats(self, now: float, limit: int) -> Plan:
         records.time_arg(now)
@@ -339,7 +340,7 @@ class Queues:
             target, max_wait = cls.target_answer_seconds, cls.max_wait
             args.append("" if target is None else repr(now - target))
             args.append("" if max_wait is None else repr(now - max_wait))
-        keys = [self.keys.calls, *self._arrivals]
+        keys = [self.keys.calls, *self._orders]
 
         def parse(raw: Any) -> tuple[dict[str, ClassStats], list[Entry]]:
             stats = {}

@@ -8,7 +8,8 @@
 --     class, bucket key, JSON {"id", "r" requirements, "d" data}
 --
 -- A bucket holds the waiting calls of one (class, requirement set) in a zset whose scores are
--- all 0, so that it is ordered by member bytes. A member is
+-- all 0, so that it is ordered by member bytes (a class's order zset holds all its calls in
+-- the same way). A member is
 --     priority digit .. arrival as a big-endian IEEE double (8 bytes) .. seq (15 digits) .. ':' .. id
 -- Arrivals are > 0, and the big-endian bytes of positive doubles sort like the numbers, so a
 -- bucket sorts by (priority, arrival, seq), and "priority p, arrival <= t" or "priority p,
@@ -92,8 +93,9 @@ local function effective(p, floor, lv)
   return math.max(math.min(p, floor), p - lv)
 end
 
--- lib: ahead_in_bucket
--- Calls of one bucket (class `cls`) served before a target of the same rank whose key is
+-- lib: ahead_in
+-- Calls of one ordered zset (a bucket, or a class's order; class `cls`) served before a target
+-- of the same rank whose key is
 -- (e_t, a_t, s_t). Priorities below e_t are all ahead (aging only lowers the number). Within a
 -- priority p >= e_t, older calls have aged at least as much, so the calls ahead are a prefix in
 -- (arrival, seq) order: the longer of {effective < e_t} and {effective <= e_t} cut at
@@ -115,7 +117,7 @@ local function aged_cut(k, now, age, L)
   return {t, math.huge}
 end
 
-local function ahead_in_bucket(key, cls, now, e_t, a_t, s_t)
+local function ahead_in(key, cls, now, e_t, a_t, s_t)
   local age, L, floor = cls[2], cls[3], cls[4]
   local n = 0
   local target = {a_t, s_t}

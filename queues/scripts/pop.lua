@@ -1,5 +1,5 @@
 -- Take the best call a call-taker may take, and hold it as offered.
--- KEYS: calls, index, arrivals of every configured class (by slot), then the buckets whose
+-- KEYS: calls, index, the order of every configured class (by slot), then the buckets whose
 --       requirements the call-taker meets, by rank
 -- ARGV: index version, now, classes, slots of the buckets
 -- Returns {'ok', record} | {'empty'} | {'stale'}
@@ -42,7 +42,7 @@ end
 if b_rank == nil then return {'empty'} end
 local id = string.sub(b_m, 26)
 redis.call('ZREM', KEYS[b_i], b_m)
-redis.call('ZREM', KEYS[2 + b_slot], id)
+redis.call('ZREM', KEYS[2 + b_slot], b_m)
 local raw = redis.call('HGET', KEYS[1], id)
 local e = record(raw)
 raw = rewrite(raw, 'o', e.n + 1, e.cb)

@@ -1,17 +1,15 @@
 -- Put a call in line.
--- KEYS: calls, index, the class's arrivals, the call's bucket, then when a position is wanted:
---       the arrivals of every better-ranked class and the buckets of the class's rank (the
---       call's own included), in that order
--- ARGV: index version planned with, now, "id \t class \t priority \t max size ('' = none) \t
---       position wanted (1|0) \t number of better-ranked arrivals keys \t class slot",
+-- KEYS: calls, index, the class's order, the call's bucket, then when a position is wanted:
+--       the order of every better-ranked class, then of every class of the same rank (its own
+--       included)
+-- ARGV: index version the client planned with, now, "id \t class \t priority \t max size ('' =
+--       none) \t position wanted (1|0) \t number of better-ranked orders \t class slot",
 --       JSON {"id", "r", "d"}, bucket descriptor JSON, then when a position is wanted: classes,
---       slots of the same-rank buckets
--- Returns {'queued', position or -1, version before, version after, record}
---         | {'full'} | {'duplicate'} | {'stale'} (only when a position is wanted)
+--       slots of the same-rank orders
+-- Returns {'queued', position or -1, index version before, after, record} | {'full'}
+--         | {'duplicate'}
 local id, class, p, max_size, want, better, own = string.match(ARGV[3],
   '^([^\t]+)\t([^\t]+)\t(%d)\t(%d*)\t(%d)\t(%d+)\t(%d+)$')
-want = want == '1'
-if want and stale(KEYS[2], ARGV[1]) then return {'stale'} end
 if redis.call('HEXISTS', KEYS[1], id) == 1 then return {'duplicate'} end
 if max_size ~= '' and redis.call('ZCARD', KEYS[3]) >= tonumber(max_size) then return {'full'} end
 local before, after = ARGV[1], ARGV[1]
@@ -24,11 +22,12 @@ local now = tonumber(ARGV[2])
 p = tonumber(p)
 local seq = redis.call('HINCRBY', KEYS[2], 'seq', 1)
 local raw = table.concat({'w', '0', '0', p, ARGV[2], seq, class, KEYS[4], ARGV[4]}, '\t')
-redis.call('ZADD', KEYS[4], 0, member(p, now, seq, id))
-redis.call('ZADD', KEYS[3], ARGV[2], id)
+local m = member(p, now, seq, id)
+redis.call('ZADD', KEYS[4], 0, m)
+redis.call('ZADD', KEYS[3], 0, m)
 redis.call('HSET', KEYS[1], id, raw)
 local pos = -1
-if want then
+if want == '1' then
   local cls = classes(ARGV[6])
   local slots = ARGV[7]
   better = tonumber(better)
@@ -37,7 +36,7 @@ if want then
   local mine = cls[tonumber(own)]
   local e_t = effective(p, mine[4], levels(now, now, mine[2], mine[3]))
   for j = 1, #slots do
-    pos = pos + ahead_in_bucket(KEYS[4 + better + j], cls[slot(slots, j)], now, e_t, now, seq)
+    pos = pos + ahead_in(KEYS[4 + better + j], cls[slot(slots, j)], now, e_t, now, seq)
   end
 end
 return {'queued', pos, before, after, raw}

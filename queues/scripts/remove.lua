@@ -1,7 +1,7 @@
 -- Forget a call (the caller hung up), waiting or offered.
--- KEYS: calls, arrivals of every class (configured or found in the index), every bucket known
+-- KEYS: calls, the order of every class (configured or found in the index), every bucket known
 --       to the caller
--- ARGV: call id, the classes of the arrivals keys (space separated)
+-- ARGV: call id, the classes of the orders (space separated)
 -- Returns {'ok', record} | {'missing'} | {'stale'}
 local id = ARGV[1]
 local raw = redis.call('HGET', KEYS[1], id)
@@ -9,12 +9,14 @@ if not raw then return {'missing'} end
 local e = record(raw)
 if e.st == 'w' then
   local c = find_word(ARGV[2], e.c)
-  local first = 2
-  for _ in string.gmatch(ARGV[2], '%S+') do first = first + 1 end
+  local C = 0
+  for _ in string.gmatch(ARGV[2], '%S+') do C = C + 1 end
+  local first = 2 + C
   local b = find_key(e.b, first, #KEYS)
   if c == nil or b == nil then return {'stale'} end
-  redis.call('ZREM', KEYS[b], member(e.p, tonumber(e.a), e.s, id))
-  redis.call('ZREM', KEYS[1 + c], id)
+  local m = member(e.p, tonumber(e.a), e.s, id)
+  redis.call('ZREM', KEYS[b], m)
+  redis.call('ZREM', KEYS[1 + c], m)
 end
 redis.call('HDEL', KEYS[1], id)
 return {'ok', raw}

@@ -8,12 +8,14 @@ if not raw then return {'missing'} end
 local e = record(raw)
 if e.st ~= 'o' then return {'missing'} end
 local c = find_word(ARGV[2], e.c)
-local first = 2
-for _ in string.gmatch(ARGV[2], '%S+') do first = first + 1 end
+local C = 0
+for _ in string.gmatch(ARGV[2], '%S+') do C = C + 1 end
+local first = 2 + C
 local b = find_key(e.b, first, #KEYS)
 if c == nil or b == nil then return {'stale'} end
-redis.call('ZADD', KEYS[b], 0, member(e.p, tonumber(e.a), e.s, id))
-redis.call('ZADD', KEYS[1 + c], e.a, id)
+local m = member(e.p, tonumber(e.a), e.s, id)
+redis.call('ZADD', KEYS[b], 0, m)
+redis.call('ZADD', KEYS[1 + c], 0, m)
 raw = rewrite(raw, 'w', e.n, e.cb)
 redis.call('HSET', KEYS[1], id, raw)
 return {'ok', raw}

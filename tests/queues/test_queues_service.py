@@ -135,6 +135,16 @@ def test_due_overflow_and_stats(q: Queues) -> None:
     assert stats["emergency"].size == 1 and stats["emergency"].over_target == 0
 
 
+def test_over_target_and_due_at_their_exact_boundaries(q: Queues) -> None:
+    # Over target: waited strictly longer than target_answer_seconds (90). Due for overflow:
+    # waited max_wait (600) or more.
+    q.push("g", "general", 5, {"line:311"}, T0)
+    assert q.stats(T0 + 90)["general"].over_target == 0
+    assert q.stats(T0 + 90.000001)["general"].over_target == 1
+    assert q.due_overflow(T0 + 599.999999) == []
+    assert [e.call_id for e in q.due_overflow(T0 + 600)] == ["g"]
+
+
 def test_estimate_follows_position_staffing_and_handle_times(q: Queues) -> None:
     for i in range(3):
         q.push(f"c{i}", "general", 5, {"line:311"}, T0 + i)

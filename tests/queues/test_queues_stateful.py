@@ -9,6 +9,8 @@ recovers along the way.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import redis
 from hypothesis import strategies as st
 from hypothesis.stateful import (
@@ -63,12 +65,17 @@ class QueueMachine(RuleBasedStateMachine):
         return sorted(ids)[n % len(ids)]
 
     @rule(cls=st.sampled_from([c.name for c in CLASSES]), priority=st.integers(1, 9),
-          reqs=skill_sets, data=datas, which=st.booleans())  # fmt: skip
-    def push(self, cls: str, priority: int, reqs: frozenset[str], data: dict, which: bool) -> None:
+          reqs=skill_sets, data=datas, which=st.booleans(), positioned=st.booleans())  # fmt: skip
+    def push(
+        self, cls: str, priority: int, reqs: frozenset[str], data: dict, which: bool,
+        positioned: bool,
+    ) -> None:  # fmt: skip
         self.next_id += 1
         call_id = f"CA{self.next_id}:x"
-        got = self.q(which).push(call_id, cls, priority, reqs, self.now, data)
-        assert got == self.ref.push(call_id, cls, priority, reqs, self.now, data)
+        got = self.q(which).push(call_id, cls, priority, reqs, self.now, data,
+                                 with_position=positioned)  # fmt: skip
+        want = self.ref.push(call_id, cls, priority, reqs, self.now, data)
+        assert got == (want if positioned else replace(want, position=None))
 
     @precondition(lambda self: self.ref.waiting or self.ref.offered)
     @rule(n=picks, which=st.booleans())
