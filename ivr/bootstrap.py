@@ -23,6 +23,9 @@ from ivr.lines import LineDirectory
 from ivr.livecalls import LiveCalls
 from ivr.redisconn import connect
 from ivr.waiting import queue_classes
+from agents.model import Rules
+from agents.presence import Agents
+from agents.routing import Router
 from queues import Queues
 
 Clock = Callable[[], datetime]
@@ -42,8 +45,17 @@ class Services:
     lines: LineDirectory
     live: LiveCalls
     queues: Queues
+    agents: Agents
+    router: Router
     validator: RequestValidator
     clock: Clock
+
+
+def agent_rules(settings: Settings) -> Rules:
+    spec = dict(settings.raw.get("agents") or {})
+    class_skills = {name: frozenset(skills) for name, skills
+                    in (spec.pop("class_skills", None) or {}).items()}
+    return Rules(class_skills=class_skills, **spec)
 
 
 def bootstrap(
@@ -56,6 +68,8 @@ def bootstrap(
         )
     client = connect(settings.redis_url, settings.data_dir)
     engine = make_engine(settings.database_url)
+    queues = Queues(client, settings.center, queue_classes(settings))
+    agents = Agents(client, settings.center, queues, agent_rules(settings))
     return Services(
         settings=settings,
         redis=client,
@@ -64,7 +78,9 @@ def bootstrap(
         flows=flows or load_shipped(),
         lines=LineDirectory(settings),
         live=LiveCalls(client, settings.center),
-        queues=Queues(client, settings.center, queue_classes(settings)),
+        queues=queues,
+        agents=agents,
+        router=Router(agents),
         validator=RequestValidator(settings.auth_token),
         clock=clock or system_clock,
     )
