@@ -96,14 +96,14 @@ def result(svc: Services, form: Mapping[str, str]) -> Answer:
     with svc.engine.begin() as conn:
         calllog.left_queue(conn, sid, now, waited)
         if outcome == "hangup":
-            entry = svc.queues.remove(sid)
             kept = reason == "callback"
+            if not kept:
+                svc.queues.remove(sid)
             calllog.add_event(conn, sid, now, "callback" if kept else "abandoned",
                               f"waited {waited:.0f} s", {"wait": round(waited, 1)})
             if not kept:
                 log.info("call %s abandoned after %.0f s in queue", sid, waited)
             svc.live.put(live.evolve(phase="done", outcome="callback" if kept else "abandoned"))
-            del entry
             return Answer(str(VoiceResponse()))
         if outcome == "leave" and reason == "callback":
             calllog.add_event(conn, sid, now, "callback", f"waited {waited:.0f} s",
