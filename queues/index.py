@@ -3,11 +3,11 @@
 Waiting calls live in buckets, one per (class, requirement set); their number is small (classes
 x distinct requirement sets) and buckets are never removed from the index, only added. A script
 may only touch keys it receives in KEYS, so the client must name the buckets: it keeps this copy,
-tagged with the index version it was read at, and passes the version along. A script that needs
-the complete list (pop) first compares versions and answers
-``stale`` on a mismatch; the client then re-reads the index and retries. Since buckets are only
-added, a stale copy is still a subset of the truth, which is enough for remove and requeue: they
-answer ``stale`` only when the call's bucket is missing.
+tagged with the index version it was read at, and passes the version along. Pop, which needs
+the complete list, first compares versions and answers ``stale`` on a mismatch; the client then
+re-reads the index and retries. Since buckets are only added, a stale copy is still a subset of
+the truth, which is enough for remove and requeue: they answer ``stale`` only when the call's
+bucket is missing. Positions, stats and overflow read the per-class orders and need no bucket.
 """
 
 from __future__ import annotations
@@ -91,7 +91,10 @@ class Index:
     all_set: frozenset[str] = field(init=False)
     all_classes: list[str] = field(init=False)
     known: list[Bucket] = field(init=False)
-    _eligible: dict[frozenset[str], tuple[list[str], str]] = field(init=False, default_factory=dict)
+    _counts: dict[str, int] = field(init=False)
+    _eligible: dict[frozenset[str], tuple[list[str], bytes]] = field(
+        init=False, default_factory=dict
+    )
 
     def __post_init__(self) -> None:
         self.slots = {name: i + 1 for i, name in enumerate(self.classes)}
@@ -101,8 +104,11 @@ class Index:
         self.all_classes = [*self.classes, *extra]
         self.known = sorted(
             (b for b in self.buckets if b.queue_class in self.classes),
-            key=lambda b: (self.classes[b.queue_class].rank, b.key),
+            key=lambda b: (self.classes[b.queue_class].rank, self.slots[b.queue_class], b.key),
         )
+        self._counts = {name: 0 for name in self.classes}
+        for b in self.known:
+            self._counts[b.queue_class] += 1
 
     @classmethod
     def read(cls, flat: list, prefix: str, classes: Mapping[str, QueueClass]) -> Index:
@@ -117,25 +123,32 @@ class Index:
     def has(self, key: str) -> bool:
         return key in self.all_set
 
-    def slot_char(self, bucket: Bucket) -> str:
-        return chr(48 + self.slots[bucket.queue_class])
-
     def with_bucket(self, bucket: Bucket, version: str) -> Index:
         """The index after `bucket` was added, which moved it to `version`."""
         return Index(version, self.buckets + (bucket,), self.classes)
 
-    def eligible(self, skills: frozenset[str]) -> tuple[list[str], str]:
-        """Keys and slots of the buckets a call-taker with `skills` may serve, by rank."""
+    def eligible(self, skills: frozenset[str]) -> tuple[list[str], bytes]:
+        """The buckets a call-taker with `skills` may serve, and what pop reads for them: by
+        rank, the class's order when every bucket of the class is eligible (one zset instead
+        of one per bucket), else each eligible bucket (``pop.lua`` describes the encoding)."""
         hit = self._eligible.get(skills)
         if hit is None:
             if len(self._eligible) >= _MEMO:
                 self._eligible.clear()
-            hit = self._listing([b for b in self.known if b.skills <= skills])
-            self._eligible[skills] = hit
+            mine = [b for b in self.known if b.skills <= skills]
+            covered = {name: 0 for name in self.classes}
+            for b in mine:
+                covered[b.queue_class] += 1
+            first = 3 + len(self.classes)  # pop's KEYS: calls, index, the orders, the buckets
+            sources = bytearray()
+            for j, b in enumerate(mine):
+                slot = self.slots[b.queue_class]
+                if covered[b.queue_class] < self._counts[b.queue_class]:
+                    sources += struct.pack(">BH", slot, first + j)
+                elif j == 0 or mine[j - 1].queue_class != b.queue_class:
+                    sources += struct.pack(">BH", slot, 2 + slot)  # the class's order, once
+            hit = self._eligible[skills] = ([b.key for b in mine], bytes(sources))
         return hit
-
-    def _listing(self, buckets: list[Bucket]) -> tuple[list[str], str]:
-        return [b.key for b in buckets], "".join(self.slot_char(b) for b in buckets)
 
 
 def _s(value: bytes | str) -> str:

@@ -298,8 +298,8 @@ class Queues:
         fixed = [self.keys.calls, self.keys.index, *self._orders]
 
         def plan(index: Index) -> Call[Entry | None]:
-            keys, slots = index.eligible(have)
-            args = [index.version, at, self._specs, slots]
+            keys, sources = index.eligible(have)
+            args = [index.version, at, self._specs, sources]
             return Call(self._scripts["pop"], [*fixed, *keys], args, _entry_if("ok"))
 
         return plan

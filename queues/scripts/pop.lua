@@ -1,26 +1,29 @@
 -- Take the best call a call-taker may take, and hold it as offered.
--- KEYS: calls, index, the order of every configured class (by slot), then the buckets whose
---       requirements the call-taker meets, by rank
--- ARGV: index version, now, classes, slots of the buckets
+-- KEYS: calls, index, the order of every configured class (by slot), then every bucket whose
+--       requirements the call-taker meets
+-- ARGV: index version, now, classes, sources: 3 bytes each (class slot, then the KEYS index of
+--       the zset to read, big-endian), by rank
 -- Returns {'ok', record} | {'empty'} | {'stale'}
 --
--- Inside a bucket the best call of each priority is its oldest, and the bucket's head is its
--- best priority's oldest; a worse priority can only win through aging, so after the head only
--- the priorities whose most-aged effective priority could tie or beat the best so far are read.
+-- A source is either a class's order, when the call-taker may take every bucket of that class
+-- (its calls are then all theirs, and one zset covers them), or one eligible bucket. Inside a
+-- source the best call of each priority is its oldest, and the head is its best priority's
+-- oldest; a worse priority can only win through aging, so after the head only the priorities
+-- whose most-aged effective priority could tie or beat the best so far are read.
 -- (Written with plain locals rather than helpers: this is the hottest script.)
 if stale(KEYS[2], ARGV[1]) then return {'stale'} end
 local now = tonumber(ARGV[2])
 local cls = classes(ARGV[3])
-local slots = ARGV[4]
+local src = ARGV[4]
 local first = 3 + #cls
--- the best so far: rank, effective priority, arrival, member, KEYS index, class slot
-local b_rank, b_eff, b_a, b_m, b_i, b_slot
-for j = 1, #slots do
-  local c = cls[string.byte(slots, j) - 48]
+-- the best so far: rank, effective priority, arrival, member, class slot
+local b_rank, b_eff, b_a, b_m, b_slot
+for pos = 1, #src, 3 do
+  local s, i = struct.unpack('>BH', src, pos)
+  local c = cls[s]
   local rank = c[1]
   if b_rank ~= nil and rank > b_rank then break end
   local age, L, floor = c[2], c[3], c[4]
-  local i = first + j - 1
   local m = redis.call('ZRANGE', KEYS[i], 0, 0)[1]
   local p = m and string.byte(m, 1) - 48
   while m do
@@ -28,7 +31,7 @@ for j = 1, #slots do
     local eff = effective(p, floor, levels(a, now, age, L))
     if b_rank == nil or rank < b_rank or eff < b_eff or (eff == b_eff and (a < b_a or
         (a == b_a and tonumber(string.sub(m, 10, 24)) < tonumber(string.sub(b_m, 10, 24))))) then
-      b_rank, b_eff, b_a, b_m, b_i, b_slot = rank, eff, a, m, i, c[5]
+      b_rank, b_eff, b_a, b_m, b_slot = rank, eff, a, m, s
     end
     m = nil
     p = p + 1
@@ -41,10 +44,12 @@ for j = 1, #slots do
 end
 if b_rank == nil then return {'empty'} end
 local id = string.sub(b_m, 26)
-redis.call('ZREM', KEYS[b_i], b_m)
-redis.call('ZREM', KEYS[2 + b_slot], b_m)
 local raw = redis.call('HGET', KEYS[1], id)
 local e = record(raw)
+local b = find_key(e.b, first, #KEYS)
+if b == nil then return {'stale'} end
+redis.call('ZREM', KEYS[b], b_m)
+redis.call('ZREM', KEYS[2 + b_slot], b_m)
 raw = rewrite(raw, 'o', e.n + 1, e.cb)
 redis.call('HSET', KEYS[1], id, raw)
 return {'ok', raw}

