@@ -28,10 +28,13 @@ def create_app(
     app.extensions["ivr"] = services
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
 
-    from ivr import open311, voice
+    from ivr import connect, console, console_api, open311, voice
 
     app.register_blueprint(voice.bp)
+    app.register_blueprint(connect.bp)
     app.register_blueprint(open311.bp)
+    app.register_blueprint(console.bp)
+    app.register_blueprint(console_api.bp)
 
     @app.get("/healthz")
     def healthz():  # type: ignore[no-untyped-def]

@@ -16,16 +16,18 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 from twilio.request_validator import RequestValidator
 
+from agents.model import Rules
+from agents.presence import Agents
+from agents.routing import Router
 from ivr.config import Settings
 from ivr.db import make_engine, session_factory
 from ivr.flowstore import FlowStore, load_shipped
 from ivr.lines import LineDirectory
+from ivr.links import Links
 from ivr.livecalls import LiveCalls
 from ivr.redisconn import connect
+from ivr.telephony import ConnectConfig, TwilioTelephony
 from ivr.waiting import queue_classes
-from agents.model import Rules
-from agents.presence import Agents
-from agents.routing import Router
 from queues import Queues
 
 Clock = Callable[[], datetime]
@@ -49,6 +51,8 @@ class Services:
     router: Router
     validator: RequestValidator
     clock: Clock
+    links: Links  # accepted offers until their call is over (ivr/links.py)
+    telephony: TwilioTelephony  # the phone network, by REST (ivr/telephony.py)
 
 
 def agent_rules(settings: Settings) -> Rules:
@@ -56,6 +60,19 @@ def agent_rules(settings: Settings) -> Rules:
     class_skills = {name: frozenset(skills) for name, skills
                     in (spec.pop("class_skills", None) or {}).items()}
     return Rules(class_skills=class_skills, **spec)
+
+
+def account_contacts(sessions: sessionmaker[Session], settings: Settings) -> Callable[[str], str]:
+    """Where to ring a call-taker: their account's contact, else the configured pattern."""
+    fallback = ConnectConfig.from_settings(settings).contact_of
+
+    def contact(agent_id: str) -> str:
+        from ivr.accounts import contact_of
+
+        with sessions() as session:
+            return contact_of(session, agent_id) or fallback(agent_id)
+
+    return contact
 
 
 def bootstrap(
@@ -68,13 +85,14 @@ def bootstrap(
         )
     client = connect(settings.redis_url, settings.data_dir)
     engine = make_engine(settings.database_url)
+    sessions = session_factory(engine)
     queues = Queues(client, settings.center, queue_classes(settings))
     agents = Agents(client, settings.center, queues, agent_rules(settings))
     return Services(
         settings=settings,
         redis=client,
         engine=engine,
-        sessions=session_factory(engine),
+        sessions=sessions,
         flows=flows or load_shipped(),
         lines=LineDirectory(settings),
         live=LiveCalls(client, settings.center),
@@ -83,4 +101,6 @@ def bootstrap(
         router=Router(agents),
         validator=RequestValidator(settings.auth_token),
         clock=clock or system_clock,
+        links=Links(client, settings.center),
+        telephony=TwilioTelephony(settings, contacts=account_contacts(sessions, settings)),
     )

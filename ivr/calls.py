@@ -172,6 +172,10 @@ def _settle(
                 calllog.mark_queued(conn, live.sid, terminal.queue_class, now)
                 live = live.evolve(extra={**live.extra, "queued_at": now.timestamp(),
                                           "queue_class": terminal.queue_class})
+                if pushed.queued:
+                    from ivr.offers import route
+
+                    route(svc, now.timestamp(), conn)  # a free call-taker is offered it now
                 return live, step
             calllog.add_event(conn, live.sid, now, "queue-full", terminal.queue_class)
             flow = svc.flows.get(step.state.flow, step.state.version)
@@ -262,6 +266,10 @@ def status_callback(svc: Services, form: Mapping[str, str]) -> None:
 
             with svc.engine.begin() as conn:
                 caller_gone(svc, conn, live)
+        elif live.phase in ("connecting", "connected"):
+            from ivr.bridging import caller_ended
+
+            caller_ended(svc, sid, now.timestamp())
         svc.live.put(live.evolve(phase="ended"), ttl=3600)
 
 

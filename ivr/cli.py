@@ -1,4 +1,4 @@
-"""The `ivr` command: serve, worker, db, flows, call."""
+"""The `ivr` command: serve, worker, db, flows, call, agents."""
 
 from __future__ import annotations
 
@@ -27,7 +27,9 @@ def main() -> None:
 @click.option("--port", default=8000, show_default=True, type=int)
 @click.option("--workers", default=(os.cpu_count() or 1) * 2 + 1, show_default="2 x cores + 1",
               type=int)
-@click.option("--threads", default=1, show_default=True, type=int)
+@click.option("--threads", default=32, show_default=True, type=int,
+              help="Threads per worker (gthread): each open console holds one for its live "
+                   "stream.")
 @click.option("--worker/--no-worker", "with_worker", default=None,
               help="Also run an RQ worker (default: on the embedded Redis).")
 def serve(host: str, port: int, workers: int, threads: int, with_worker: bool | None) -> None:
@@ -113,6 +115,14 @@ def call(line: str, caller: str | None, max_minutes: float, at: str | None) -> N
     except ValueError as exc:
         raise click.ClickException(str(exc)) from exc
 
+
+def _add_groups() -> None:
+    from ivr.accounts_cli import agents
+
+    main.add_command(agents)
+
+
+_add_groups()
 
 if __name__ == "__main__":
     main()

@@ -24,6 +24,16 @@ def queue(settings: Settings, name: str = "ivr-default",
 
 
 def run_worker(settings: Settings, burst: bool = False) -> None:
+    """An RQ worker and, unless it is a burst run, the floor's one-second ticker beside it."""
     conn = rq_connection(settings)
     worker = Worker([Queue(n, connection=conn) for n in QUEUE_NAMES], connection=conn)
-    worker.work(with_scheduler=True, burst=burst)
+    stop = None
+    if not burst:
+        from ivr import ticker
+
+        _thread, stop = ticker.start(settings)
+    try:
+        worker.work(with_scheduler=True, burst=burst)
+    finally:
+        if stop is not None:
+            stop.set()

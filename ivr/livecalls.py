@@ -18,7 +18,7 @@ from callflows.state import CallState
 LIVE_TTL = 24 * 3600  # a call longer than a day is abandoned state, not a call
 
 # Where a call stands in its life, which decides how its end is recorded.
-PHASES = ("flow", "queued", "transfer", "connected", "done", "ended")
+PHASES = ("flow", "queued", "transfer", "connecting", "connected", "done", "ended")
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 
+from sqlalchemy import Connection
 from twilio.twiml.voice_response import VoiceResponse
 
 from callflows import engine
@@ -46,6 +47,11 @@ def wait(svc: Services, form: Mapping[str, str]) -> Answer:
         waiting.say(response, _language(live), "hold")
         response.play(svc.settings.raw.get("hold_music"))
         return Answer(str(response))
+    queue_sid = form.get("QueueSid", "")
+    if queue_sid and live.extra.get("queue_sid") != queue_sid:
+        # Where to dequeue this exact caller from when a call-taker accepts (ivr/connect.py).
+        live = live.evolve(extra={**live.extra, "queue_sid": queue_sid})
+        svc.live.put(live)
     queue_class = str(live.extra.get("queue_class", ""))
     doc, overflow = waiting.wait_document(
         svc.queues, svc.settings, live.sid, queue_class, _language(live),
@@ -71,7 +77,7 @@ def option(svc: Services, form: Mapping[str, str]) -> Answer:
         svc.live.put(live.evolve(extra={**live.extra, "leave": "callback"}))
         response.leave()
         return Answer(str(response))
-    elif digits == "2" and svc.queues.remove(live.sid) is not None:
+    elif digits == "2" and out_of_line(svc, live.sid, now.timestamp()):
         svc.live.put(live.evolve(extra={**live.extra, "leave": "voicemail"}))
         response.leave()
         return Answer(str(response))
@@ -87,7 +93,7 @@ def result(svc: Services, form: Mapping[str, str]) -> Answer:
     live = svc.live.get(sid)
     now = svc.clock()
     if live is None:
-        svc.queues.remove(sid)
+        out_of_line(svc, sid, now.timestamp())
         return Answer(str(VoiceResponse()))
     waited = _waited(live, now.timestamp())
     reason = str(live.extra.get("leave", ""))
@@ -98,7 +104,11 @@ def result(svc: Services, form: Mapping[str, str]) -> Answer:
         if outcome == "hangup":
             kept = reason == "callback"
             if not kept:
-                svc.queues.remove(sid)
+                out_of_line(svc, sid, now.timestamp(), conn)
+            if live.phase in ("connecting", "connected"):
+                from ivr.bridging import caller_ended
+
+                caller_ended(svc, sid, now.timestamp())  # accepted, not yet dequeued
             calllog.add_event(conn, sid, now, "callback" if kept else "abandoned",
                               f"waited {waited:.0f} s", {"wait": round(waited, 1)})
             if not kept:
@@ -117,7 +127,7 @@ def result(svc: Services, form: Mapping[str, str]) -> Answer:
             return Answer(twiml)
         # Leaving for voicemail or overflow, or Twilio could not keep the caller in its queue
         # (queue-full, error): out of our queue too, and on to the flow's next step.
-        svc.queues.remove(sid)
+        out_of_line(svc, sid, now.timestamp(), conn)
         event = "voicemail" if reason == "voicemail" else "overflow"
         calllog.add_event(conn, sid, now, f"queue-{event}",
                           f"{outcome or 'no result'} after {waited:.0f} s",
@@ -128,11 +138,24 @@ def result(svc: Services, form: Mapping[str, str]) -> Answer:
     return Answer(twiml)
 
 
+def out_of_line(svc: Services, sid: str, now: float, conn: Connection | None = None) -> bool:
+    """Take a call out of line (waiting or offered). A call-taker it was offered to is free at
+    once, missed count unchanged, and offered the next call. False when it was not in line."""
+    from ivr import offers
+
+    gone = svc.router.reservations.caller_gone(sid, now)
+    if gone.status == "offered" and gone.reservation is not None:
+        offers.cancelled(svc, gone.reservation, now, conn)
+    return gone.status != "unknown"
+
+
 def caller_gone(svc: Services, conn, live: LiveCall) -> None:  # type: ignore[no-untyped-def]
     """The status callback says the call is over while it was queued: out of line, recorded."""
     now = svc.clock()
     waited = _waited(live, now.timestamp())
-    if svc.queues.remove(live.sid) is not None and live.extra.get("leave") != "callback":
+    if live.extra.get("leave") == "callback":
+        return  # a callback keeps its place in line after the caller hangs up
+    if out_of_line(svc, live.sid, now.timestamp(), conn):
         calllog.left_queue(conn, live.sid, now, waited)
         calllog.add_event(conn, live.sid, now, "abandoned", f"waited {waited:.0f} s",
                           {"wait": round(waited, 1)})

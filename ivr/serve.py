@@ -42,8 +42,11 @@ def gunicorn_options(host: str, port: int, workers: int, threads: int) -> dict[s
         "bind": f"{host}:{port}",
         "workers": workers,
         "threads": threads,
-        "worker_class": "gthread" if threads > 1 else "sync",
-        # Twilio gives up after 15 s; answer (or fail over) well before that.
+        # Threads, not sync workers: each open console holds a request for its live stream
+        # (server-sent events, ended every few minutes), which would block a sync worker.
+        "worker_class": "gthread",
+        # Twilio gives up after 15 s; answer (or fail over) well before that. (A gthread
+        # worker's timeout is its own heartbeat, so a long event stream is not killed by it.)
         "timeout": 12,
         "graceful_timeout": 10,
         "keepalive": 5,

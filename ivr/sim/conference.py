@@ -7,10 +7,11 @@ participant with `startConferenceOnEnter="true"` is in it; until then the others
 (`Status=completed`); everyone still in it then leaves too and goes on after their `<Dial>`
 (action with `DialCallStatus=answered`, no `DialCallSid`/`DialCallDuration`). Participants can
 be put on hold, muted and removed by REST; status callbacks `start`, `end`, `join`, `leave`,
-`hold` and `mute` are sent when the first participant's noun asks for them.
+`hold` and `mute` are sent when the first participant's noun asks for them. A participant on
+hold hears the `HoldUrl` document in a loop (Twilio's default hold music without one), like the
+wait music, until taken off hold; the others do not hear them meanwhile.
 
-Not yet: coaching, announcements, recordings, `beep` sounds, hold music while on hold
-(the flag is kept and reported, the participant's process simply stays in the conference).
+Not yet: coaching, announcements, recordings, `beep` sounds.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from typing import TYPE_CHECKING
 
 from ivr.sim.call import CallInterrupt, VerbInterrupted
 from ivr.sim.clock import SimClock
-from ivr.sim.scheduler import Wait
+from ivr.sim.scheduler import TIMEOUT, Wait
 from ivr.sim.twiml import (
     CONFERENCE_WAIT_VERBS,
     DEFAULT_HOLD_MUSIC,
@@ -54,6 +55,8 @@ class Participant:
         self.conference = conf
         self.muted = noun.muted
         self.hold = False
+        self.hold_url: str | None = None  # what a held participant hears (None: Twilio's music)
+        self.hold_method = "POST"
         self.start_conference_on_enter = noun.start_conference_on_enter
         self.end_conference_on_exit = noun.end_conference_on_exit
         self.joined_t = t
@@ -152,13 +155,18 @@ class TwilioConference:
         self._event("conference-end")
         self.sim.conferences.active.pop(self.friendly_name, None)
 
-    def set_flags(self, p: Participant, hold: bool | None, muted: bool | None) -> None:
-        """REST participant update: hold/unhold, mute/unmute."""
+    def set_flags(self, p: Participant, hold: bool | None, muted: bool | None,
+                  hold_url: str | None = None, hold_method: str = "POST") -> None:
+        """REST participant update: hold/unhold (with the music to hear), mute/unmute."""
         p.updated_t = self.sim.clock.elapsed
+        if hold_url:
+            p.hold_url, p.hold_method = hold_url, hold_method
         if hold is not None and hold != p.hold:
             p.hold = hold
             p.call.log("hold" if hold else "unhold", conference=self.friendly_name)
             self._event("participant-hold" if hold else "participant-unhold", p)
+            if p.call.process is not None:
+                p.call.process.interrupt(ConferenceEvent("hold" if hold else "unhold", p))
         if muted is not None and muted != p.muted:
             p.muted = muted
             p.call.log("mute" if muted else "unmute", conference=self.friendly_name)
@@ -213,12 +221,8 @@ def join(it: Interpreter, verb: Dial, noun: Conference, doc: Document) -> Step:
                 conf.start()
             else:
                 p.waiting = True
-                try:
-                    yield from _wait_music(it, noun, doc)
-                except ConferenceEvent as exc:
-                    if exc.kind != "started":
-                        raise
-        yield Wait(verb.time_limit)  # in the conference until it ends, a kick, or timeLimit
+                yield from _until_started(it, noun, doc)
+        yield from _talk(it, p, verb.time_limit)  # until it ends, a kick, or timeLimit
         conf.remove(p)
     except ConferenceEvent:
         conf.remove(p)  # the conference ended, or a REST request removed the participant
@@ -230,18 +234,47 @@ def join(it: Interpreter, verb: Dial, noun: Conference, doc: Document) -> Step:
     return {"DialCallStatus": "answered", "DialBridged": "true"}
 
 
-def _wait_music(it: Interpreter, noun: Conference, doc: Document) -> Step:
-    """What a participant hears before the conference starts; only an interrupt ends it."""
-    clock = it.sim.clock
+def _until_started(it: Interpreter, noun: Conference, doc: Document) -> Step:
+    """The wait music, until the conference starts (a hold meanwhile changes nothing)."""
     url = None if noun.wait_url == "" else resolve(doc, noun.wait_url or DEFAULT_HOLD_MUSIC)
     while True:
+        try:
+            yield from _music(it, url, noun.wait_method)
+        except ConferenceEvent as exc:
+            if exc.kind == "started":
+                return
+            if exc.kind not in ("hold", "unhold"):
+                raise
+
+
+def _talk(it: Interpreter, p: Participant, time_limit: float) -> Step:
+    """In the started conference: talking, or on hold hearing the hold music, until an
+    interrupt (the conference ended, a kick, a hang-up) or `time_limit`."""
+    clock = it.sim.clock
+    end = clock.elapsed + time_limit
+    while clock.elapsed < end:
+        try:
+            if p.hold:
+                yield from _music(it, p.hold_url or DEFAULT_HOLD_MUSIC, p.hold_method, end)
+            elif (yield Wait(end - clock.elapsed)) is TIMEOUT:
+                return
+        except ConferenceEvent as exc:
+            if exc.kind not in ("hold", "unhold"):
+                raise
+
+
+def _music(it: Interpreter, url: str | None, method: str, until: float | None = None) -> Step:
+    """A wait or hold document (or Twilio's music, or silence for None) in a loop; only an
+    interrupt (or `until`) ends it."""
+    clock = it.sim.clock
+    while until is None or clock.elapsed < until:
         started = clock.elapsed
         if url is None or url == DEFAULT_HOLD_MUSIC:
             if url is not None:
                 it.call.log("play", url=url, loop=1, digits=None)
             yield it.timing.play(DEFAULT_HOLD_MUSIC) if url else Wait()
             continue
-        wait_doc: Document | None = it.fetch(url, noun.wait_method)
+        wait_doc: Document | None = it.fetch(url, method)
         while wait_doc is not None:
             wait_doc = yield from it.run(wait_doc, CONFERENCE_WAIT_VERBS)
         if clock.elapsed - started < 1.0:

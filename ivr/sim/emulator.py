@@ -90,7 +90,7 @@ class Emulator:
         self.calls: dict[str, Call] = {}
         self.default_party = default_party or answers()
         self.party_resolver: Callable[[str], Party | None] | None = None
-        self._parties: dict[str, Party] = {}
+        self._parties: dict[str, list[Party]] = {}
         self._rest_app: Any = None
         self._server: Any = None
         self._server_thread: threading.Thread | None = None
@@ -113,14 +113,24 @@ class Emulator:
 
     # --- who answers the phone -----------------------------------------------------------------
 
-    def on_dial(self, to: str, party: Party) -> None:
-        """How `to` ("+1...", "client:alice", "sip:...") behaves when rung by Dial or by REST."""
-        self._parties[to] = party
+    def on_dial(self, to: str, party: Party | Sequence[Party]) -> None:
+        """How `to` ("+1...", "client:alice", "sip:...") behaves when rung by Dial or by REST.
+
+        A list is one behaviour per ring, in order, the last one for every ring after (a
+        resident who misses the first call-back and answers the second).
+        """
+        parties = [party] if isinstance(party, Party) else list(party)
+        if not parties:
+            raise ValueError(f"on_dial({to!r}) needs at least one party")
+        with self.lock:
+            self._parties[to] = parties
 
     on_outbound = on_dial
 
     def party_for(self, to: str) -> Party:
-        party = self._parties.get(to)
+        """The behaviour of `to` for this ring (takes the next one of a list)."""
+        parties = self._parties.get(to)
+        party = (parties.pop(0) if len(parties) > 1 else parties[0]) if parties else None
         if party is None and self.party_resolver is not None:
             party = self.party_resolver(to)
         return party or self.default_party

@@ -348,9 +348,11 @@ class RestApp:
 
     def participant_post(self, request: Request, sid: str, call_sid: str) -> Response:
         p = self._participant(sid, call_sid)
-        p.conference.set_flags(p, _flag(request.form, "Hold"), _flag(request.form, "Muted"))
-        if request.form.get("HoldUrl"):
-            p.call.log("hold_music", url=request.form["HoldUrl"])
+        form = request.form
+        if form.get("HoldUrl"):
+            p.call.log("hold_music", url=form["HoldUrl"])
+        p.conference.set_flags(p, _flag(form, "Hold"), _flag(form, "Muted"), form.get("HoldUrl"),
+                               form.get("HoldMethod", "POST").upper())
         return _json(ser.participant(self.sim, p))
 
     def participant_delete(self, request: Request, sid: str, call_sid: str) -> Response:

@@ -210,3 +210,49 @@ def test_dial_client_and_redirecting_the_dialed_leg(app: App) -> None:
     assert leg.heard() == ["You are being briefed"]
     assert call.heard() == ["Dial completed"]
     assert app.hits("/dialed")[0].params["DialCallDuration"] == "28"
+
+
+def test_a_list_of_parties_is_one_behaviour_per_ring(app: App) -> None:
+    dial_app(app)
+    sim = make_sim(app)
+    sim.on_dial(DISPATCH, [busy(after=1), answers(after=2, hangup_after=5)])
+    calls = [sim.place_call(Caller(f"+1410555000{i}", NUMBER), at=i * 60) for i in range(3)]
+    sim.run_until_idle()
+    assert [c.heard()[-1] for c in calls] == ["Dial busy", "Dial completed", "Dial completed"]
+    with pytest.raises(ValueError):
+        sim.on_dial(DISPATCH, [])
+
+
+def test_a_held_participant_hears_the_hold_music_until_taken_off_hold(app: App) -> None:
+    @app.post("/voice")
+    def voice():
+        r = VoiceResponse()
+        d = Dial()
+        d.conference("room-2", start_conference_on_enter=True, end_conference_on_exit=False)
+        r.append(d)
+        return twiml(r)
+
+    @app.post("/held")
+    def held():
+        r = VoiceResponse()
+        r.say("You are on hold")
+        r.pause(length=4)
+        return twiml(r)
+
+    sim = make_sim(app)
+    resident = sim.place_call(Caller(CALLER, NUMBER, hangup_after=120))
+    taker = sim.place_call(Caller("+14155550100", NUMBER, hangup_after=120), at=1)
+    sim.advance(10)
+    conf = sim.conferences.active["room-2"]
+    p = conf.participants[resident.sid]
+    conf.set_flags(p, hold=True, muted=None, hold_url=PUBLIC + "/held")
+    sim.advance(20)  # the hold document, over and over
+    conf.set_flags(p, hold=False, muted=None)
+    sim.advance(20)  # back in the conference: nothing more played
+    heard = [e.t for e in resident.events("say") if e["text"] == "You are on hold"]
+    assert len(heard) == 4 and heard[0] == 10
+    assert all(t < 30 for t in heard)
+    assert [e.kind for e in resident.events("hold", "unhold")] == ["hold", "unhold"]
+    assert resident.participant is p and taker.participant is not None  # still both in
+    sim.run_until_idle()
+    assert resident.status == taker.status == "completed"
