@@ -87,7 +87,20 @@ def incoming(svc: Services, form: Mapping[str, str]) -> Answer:
         calllog.add_event(conn, sid, now, "incoming", f"line {line.name}",
                           {"flow": flow.name, "version": version})
         live, twiml = _perform(svc, conn, live, step)
+    route_if_queued(svc, live)
     return Answer(twiml)
+
+
+def route_if_queued(svc: Services, live: LiveCall) -> None:
+    """A call that just joined the line is offered to a free call-taker at once.
+
+    Only after the webhook's transaction has committed: the offer reaches the console at once,
+    and what the console then reads (menu path, topic) must already be in SQL.
+    """
+    if live.phase == "queued":
+        from ivr.offers import route
+
+        route(svc, svc.clock().timestamp())
 
 
 def resume(svc: Services, form: Mapping[str, str], event: str, seq: str | None) -> Answer:
@@ -114,6 +127,7 @@ def resume(svc: Services, form: Mapping[str, str], event: str, seq: str | None) 
                               {"seconds": form.get("RecordingDuration")})
             live = live.evolve(outcome="voicemail")
         live, twiml = _perform(svc, conn, live, step)
+    route_if_queued(svc, live)
     return Answer(twiml)
 
 
@@ -172,10 +186,6 @@ def _settle(
                 calllog.mark_queued(conn, live.sid, terminal.queue_class, now)
                 live = live.evolve(extra={**live.extra, "queued_at": now.timestamp(),
                                           "queue_class": terminal.queue_class})
-                if pushed.queued:
-                    from ivr.offers import route
-
-                    route(svc, now.timestamp(), conn)  # a free call-taker is offered it now
                 return live, step
             calllog.add_event(conn, live.sid, now, "queue-full", terminal.queue_class)
             flow = svc.flows.get(step.state.flow, step.state.version)
@@ -229,7 +239,8 @@ def _dial_result(svc: Services, live: LiveCall, form: Mapping[str, str]) -> Answ
             return Answer(twiml)
         flow = svc.flows.get(live.state.flow, live.state.version)
         step = engine.resume(flow, live.state, Input(event="transfer-failed"), now)
-        _live, twiml = _perform(svc, conn, live.evolve(phase="flow"), step)
+        live, twiml = _perform(svc, conn, live.evolve(phase="flow"), step)
+    route_if_queued(svc, live)
     return Answer(twiml)
 
 

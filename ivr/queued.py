@@ -19,7 +19,7 @@ from callflows import engine
 from callflows.actions import Input
 from ivr import calllog, waiting
 from ivr.bootstrap import Services
-from ivr.calls import Answer, _perform
+from ivr.calls import Answer, _perform, route_if_queued
 from ivr.livecalls import LiveCall
 
 log = logging.getLogger("ivr.queued")
@@ -134,7 +134,8 @@ def result(svc: Services, form: Mapping[str, str]) -> Answer:
                           {"wait": round(waited, 1)})
         flow = svc.flows.get(live.state.flow, live.state.version)
         step = engine.resume(flow, live.state, Input(event=event), now)
-        _live, twiml = _perform(svc, conn, live.evolve(phase="flow"), step)
+        live, twiml = _perform(svc, conn, live.evolve(phase="flow"), step)
+    route_if_queued(svc, live)
     return Answer(twiml)
 
 
