@@ -66,21 +66,24 @@ def wait_up(port: int, timeout: float = 30.0) -> None:
     raise RuntimeError(f"server on {port} did not start")
 
 
-def start_bare(port: int, workers: int, folder: Path) -> subprocess.Popen:
+def start_bare(port: int, workers: int, threads: int, folder: Path) -> subprocess.Popen:
+    """The baseline runs under the same gunicorn settings as `ivr serve` (ivr/serve.py)."""
     (folder / "bare_app.py").write_text(BARE_APP)
     return subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "-w", str(workers), "-b", f"127.0.0.1:{port}",
+        [sys.executable, "-m", "gunicorn", "-w", str(workers), "-k", "gthread",
+         "--threads", str(threads), "--keep-alive", "5", "-b", f"127.0.0.1:{port}",
          "--log-level", "warning", "bare_app:app"],
         cwd=folder, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
-def start_ivr(port: int, workers: int, folder: Path, env_extra: dict[str, str]) -> subprocess.Popen:
+def start_ivr(port: int, workers: int, threads: int, folder: Path,
+              env_extra: dict[str, str]) -> subprocess.Popen:
     env = {**os.environ, "TWILIO_AUTH_TOKEN": TOKEN, "IVR_PUBLIC_URL": f"{PUBLIC}:{port}",
            "IVR_DATA_DIR": str(folder / "var"), "IVR_CONFIG": str(ROOT / "config.yaml"),
            "IVR_CENTER": "bench" + secrets.token_hex(3), "PYTHONPATH": str(ROOT), **env_extra}
     return subprocess.Popen(
         [sys.executable, "-m", "ivr.cli", "serve", "--port", str(port), "--workers", str(workers),
-         "--no-worker"],
+         "--threads", str(threads), "--no-worker"],
         cwd=folder, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
@@ -149,6 +152,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=15)
     parser.add_argument("--concurrency", type=int, default=50)
     parser.add_argument("--workers", type=int, default=(os.cpu_count() or 1) * 2 + 1)
+    parser.add_argument("--threads", type=int, default=32, help="as `ivr serve`")
     parser.add_argument("--servers", action="store_true",
                         help="IVR on the Redis and PostgreSQL servers, not the embedded default")
     args = parser.parse_args()
@@ -159,14 +163,15 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         bare_port, ivr_port = free_port(), free_port()
-        procs = [start_bare(bare_port, args.workers, folder),
-                 start_ivr(ivr_port, args.workers, folder, env_extra)]
+        procs = [start_bare(bare_port, args.workers, args.threads, folder),
+                 start_ivr(ivr_port, args.workers, args.threads, folder, env_extra)]
         try:
             wait_up(bare_port)
             wait_up(ivr_port)
             time.sleep(1.0)
-            print(f"{args.concurrency} concurrent requests, {args.workers} gunicorn workers, "
-                  f"{args.seconds:.0f} s each, {os.cpu_count()} cores shared with the client")
+            print(f"{args.concurrency} concurrent requests, {args.workers} gunicorn workers x "
+                  f"{args.threads} threads, {args.seconds:.0f} s each, {os.cpu_count()} cores "
+                  f"shared with the client")
             bare = report("bare Flask constant TwiML",
                           asyncio.run(drive(f"{PUBLIC}:{bare_port}", args.seconds,
                                             args.concurrency)))
