@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Literal
 
 from queues import Entry
+from queues.records import skill_set
 
 
 class State(StrEnum):
@@ -298,13 +299,8 @@ def check_agent_id(agent_id: str) -> str:
     return agent_id
 
 
-def check_skills(skills: Iterable[str]) -> frozenset[str]:
-    if isinstance(skills, str):
-        raise TypeError("skills must be a collection of strings, not one string")
-    out = frozenset(skills)
-    if not all(isinstance(s, str) and s for s in out):
-        raise ValueError("skills must be non-empty strings")
-    return out
+# A call-taker's skills are checked exactly as a call's requirements are.
+check_skills = skill_set
 
 
 def _time(value: Any) -> float | None:

@@ -7,6 +7,7 @@ from typing import Any
 
 from flask import Flask, jsonify
 
+from ivr.auth import close_request_db
 from ivr.bootstrap import Clock, Services, bootstrap
 from ivr.config import Settings, load_settings
 
@@ -35,6 +36,7 @@ def create_app(
     app.register_blueprint(open311.bp)
     app.register_blueprint(console.bp)
     app.register_blueprint(console_api.bp)
+    app.teardown_appcontext(close_request_db)
 
     @app.get("/healthz")
     def healthz():  # type: ignore[no-untyped-def]

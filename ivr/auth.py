@@ -154,3 +154,17 @@ def client_address() -> str:
     """The address failures are counted against. Behind a proxy, the app should be wrapped in
     werkzeug's ProxyFix so this is the client's, not the proxy's."""
     return request.remote_addr or "-"
+
+
+def request_db() -> Session:
+    """One SQL session per request for the console pages and API (closed by `close_request_db`,
+    which the app registers at teardown)."""
+    if "db" not in g:
+        g.db = current_app.extensions["ivr"].sessions()
+    return g.db  # type: ignore[no-any-return]
+
+
+def close_request_db(_exc: BaseException | None = None) -> None:
+    db = g.pop("db", None)
+    if db is not None:
+        db.close()

@@ -19,13 +19,11 @@ from flask import (
     Blueprint,
     Response,
     current_app,
-    g,
     redirect,
     render_template,
     request,
     url_for,
 )
-from sqlalchemy.orm import Session
 
 from agents.model import AgentError, State
 from ivr import accounts, csrf
@@ -41,6 +39,7 @@ from ivr.auth import (
     sign_in,
     sign_out,
 )
+from ivr.auth import request_db as _db
 from ivr.bootstrap import Services
 from ivr.console_options import console_options
 from ivr.phones import mask
@@ -58,19 +57,6 @@ WRONG = "Wrong login or password."
 
 def _svc() -> Services:
     return current_app.extensions["ivr"]  # type: ignore[no-any-return]
-
-
-def _db() -> Session:
-    if "db" not in g:
-        g.db = _svc().sessions()
-    return g.db  # type: ignore[no-any-return]
-
-
-@bp.teardown_request
-def _close_db(_exc: BaseException | None) -> None:
-    db = g.pop("db", None)
-    if db is not None:
-        db.close()
 
 
 def _setup(state: Any) -> None:

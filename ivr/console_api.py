@@ -17,8 +17,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from flask import Blueprint, Response, current_app, g, jsonify, request
-from sqlalchemy.orm import Session
+from flask import Blueprint, Response, current_app, jsonify, request
 
 from agents import TelephonyError
 from agents.model import Action, AgentError, OfferClosed, Presence, State, TransitionRefused
@@ -26,6 +25,7 @@ from ivr import calllog, callview, connect, csrf, voicetoken
 from ivr.accounts import Account
 from ivr.apierror import ApiError, error_response
 from ivr.auth import SEES_FLOOR, TAKES_CALLS, require
+from ivr.auth import request_db as _db
 from ivr.bootstrap import Services
 from ivr.console_options import ConsoleOptions, console_options
 
@@ -46,19 +46,6 @@ def current_services() -> Services:
 
 def current_options() -> ConsoleOptions:
     return console_options(current_services().settings)
-
-
-def _db() -> Session:
-    if "db" not in g:
-        g.db = current_services().sessions()
-    return g.db  # type: ignore[no-any-return]
-
-
-@bp.teardown_request
-def _close_db(_exc: BaseException | None) -> None:
-    db = g.pop("db", None)
-    if db is not None:
-        db.close()
 
 
 def _csrf_refused() -> Response:
