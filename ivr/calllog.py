@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, Engine, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from ivr.models import Call, CallEvent
@@ -22,39 +22,64 @@ calls = Call.__table__
 call_events = CallEvent.__table__
 
 
-def _insert_ignoring_existing(conn: Connection, row: dict[str, Any]) -> bool:
-    """Insert a call row unless one exists; True when inserted (one statement, no race)."""
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    stmt = dialect.insert(calls).values(**row).on_conflict_do_nothing(index_elements=["sid"])
-    return conn.execute(stmt).rowcount == 1
+class Pending:
+    """SQL writes gathered while a webhook runs, applied in one short transaction at its end.
+
+    The webhook first does its Redis work and renders its TwiML; SQLite's single write lock is
+    then held only for the writes themselves, not across network round trips. Quacks like the
+    part of a `Connection` that the writers here use (`execute`, `dialect`).
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        self.dialect = engine.dialect
+        self._ops: list[tuple[Any, Any]] = []
+
+    def execute(self, statement: Any, params: Any = None) -> None:
+        self._ops.append((statement, params))
+
+    def apply(self, engine: Engine) -> None:
+        if not self._ops:
+            return
+        with engine.begin() as conn:
+            for statement, params in self._ops:
+                if params is None:
+                    conn.execute(statement)
+                else:
+                    conn.execute(statement, params)
+        self._ops.clear()
+
+
+Writer = Connection | Pending
 
 
 def open_call(
-    conn: Connection, *, sid: str, line: str, caller: str, dialed: str, at: datetime,
+    conn: Writer, *, sid: str, line: str, caller: str, dialed: str, at: datetime,
     flow: str | None = None, flow_version: int | None = None, language: str | None = None,
     direction: str = "inbound",
 ) -> None:
-    """The call's row, created on first sight (a status callback may arrive before the webhook)."""
+    """The call's row, created on first sight (a status callback may arrive before the webhook,
+    and the webhook then fills in the flow). One statement, no read: an upsert."""
     row = {"sid": sid, "line": line, "caller": caller, "dialed": dialed, "started_at": at,
            "direction": direction, "twilio_status": "in-progress", "status_sequence": -1,
            "outcome": "live", "flow": flow, "flow_version": flow_version, "language": language}
-    if _insert_ignoring_existing(conn, row):
-        return
-    changes = {k: v for k, v in (("flow", flow), ("flow_version", flow_version),
-                                  ("language", language)) if v is not None}
-    if changes:
-        conn.execute(update(calls).where(calls.c.sid == sid).values(**changes))
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    stmt = dialect.insert(calls).values(**row)
+    stmt = stmt.on_conflict_do_update(index_elements=["sid"], set_={
+        name: func.coalesce(getattr(stmt.excluded, name), calls.c[name])
+        for name in ("flow", "flow_version", "language")
+    })
+    conn.execute(stmt)
 
 
 def add_event(
-    conn: Connection, sid: str, at: datetime, kind: str, detail: str = "",
+    conn: Writer, sid: str, at: datetime, kind: str, detail: str = "",
     data: dict[str, Any] | None = None,
 ) -> None:
     add_events(conn, sid, at, ((kind, detail),), data)
 
 
 def add_events(
-    conn: Connection, sid: str, at: datetime, events: tuple[tuple[str, str], ...],
+    conn: Writer, sid: str, at: datetime, events: tuple[tuple[str, str], ...],
     data: dict[str, Any] | None = None,
 ) -> None:
     """Append events in one INSERT."""
@@ -65,20 +90,20 @@ def add_events(
         ])
 
 
-def set_fields(conn: Connection, sid: str, **values: Any) -> None:
+def set_fields(conn: Writer, sid: str, **values: Any) -> None:
     conn.execute(update(calls).where(calls.c.sid == sid).values(**values))
 
 
-def set_language(conn: Connection, sid: str, language: str) -> None:
+def set_language(conn: Writer, sid: str, language: str) -> None:
     set_fields(conn, sid, language=language)
 
 
-def mark_queued(conn: Connection, sid: str, queue_class: str, at: datetime) -> None:
+def mark_queued(conn: Writer, sid: str, queue_class: str, at: datetime) -> None:
     conn.execute(update(calls).where(calls.c.sid == sid, calls.c.queued_at.is_(None))
                  .values(queue_class=queue_class, queued_at=at))
 
 
-def left_queue(conn: Connection, sid: str, at: datetime, wait: float) -> None:
+def left_queue(conn: Writer, sid: str, at: datetime, wait: float) -> None:
     """The caller left the queue (answered, abandoned, callback, voicemail): keep the wait."""
     conn.execute(update(calls).where(calls.c.sid == sid, calls.c.wait_seconds.is_(None))
                  .values(wait_seconds=round(wait, 1)))

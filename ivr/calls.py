@@ -12,7 +12,6 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from sqlalchemy import Connection
 from twilio.twiml.voice_response import VoiceResponse
 
 from callflows import engine
@@ -81,12 +80,13 @@ def incoming(svc: Services, form: Mapping[str, str]) -> Answer:
                         version=version)
     live = LiveCall(sid=sid, line=line.name, state=step.state)
     log.info("call %s from %s on line %s", sid, mask(caller), line.name)
-    with svc.engine.begin() as conn:
-        calllog.open_call(conn, sid=sid, line=line.name, caller=caller, dialed=dialed, at=now,
-                          flow=flow.name, flow_version=version, language=step.state.language)
-        calllog.add_event(conn, sid, now, "incoming", f"line {line.name}",
-                          {"flow": flow.name, "version": version})
-        live, twiml = _perform(svc, conn, live, step)
+    pending = calllog.Pending(svc.engine)
+    calllog.open_call(pending, sid=sid, line=line.name, caller=caller, dialed=dialed, at=now,
+                      flow=flow.name, flow_version=version, language=step.state.language)
+    calllog.add_event(pending, sid, now, "incoming", f"line {line.name}",
+                      {"flow": flow.name, "version": version})
+    live, twiml = _perform(svc, pending, live, step)
+    pending.apply(svc.engine)
     route_if_queued(svc, live)
     return Answer(twiml)
 
@@ -121,17 +121,20 @@ def resume(svc: Services, form: Mapping[str, str], event: str, seq: str | None) 
     if event == "dial":
         return _dial_result(svc, live, form)
     step = engine.resume(flow, live.state, read_input(event, form), now)
-    with svc.engine.begin() as conn:
-        if event == "record" and form.get("RecordingUrl"):
-            calllog.add_event(conn, sid, now, "recording", form.get("RecordingUrl", ""),
-                              {"seconds": form.get("RecordingDuration")})
-            live = live.evolve(outcome="voicemail")
-        live, twiml = _perform(svc, conn, live, step)
+    pending = calllog.Pending(svc.engine)
+    if event == "record" and form.get("RecordingUrl"):
+        calllog.add_event(pending, sid, now, "recording", form.get("RecordingUrl", ""),
+                          {"seconds": form.get("RecordingDuration")})
+        live = live.evolve(outcome="voicemail")
+    live, twiml = _perform(svc, pending, live, step)
+    pending.apply(svc.engine)
     route_if_queued(svc, live)
     return Answer(twiml)
 
 
-def _perform(svc: Services, conn: Connection, live: LiveCall, step: Step) -> tuple[LiveCall, str]:
+def _perform(
+    svc: Services, conn: calllog.Writer, live: LiveCall, step: Step,
+) -> tuple[LiveCall, str]:
     """Record a step, render its actions, and store the call's new live state."""
     now = svc.clock()
     calllog.add_events(conn, live.sid, now, step.events)
@@ -159,7 +162,7 @@ def _perform(svc: Services, conn: Connection, live: LiveCall, step: Step) -> tup
 
 
 def _settle(
-    svc: Services, conn: Connection, live: LiveCall, step: Step,
+    svc: Services, conn: calllog.Writer, live: LiveCall, step: Step,
 ) -> tuple[LiveCall, Step]:
     """Carry out the hand-offs that resolve at once, until the step ends in something to render.
 
