@@ -11,7 +11,6 @@ music during which they may press 1 for a callback that keeps their place or 2 t
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
 from typing import Any
 
 from twilio.twiml.voice_response import VoiceResponse
@@ -139,7 +138,3 @@ def wait_document(
     say(gather, language, "options" if can_call_back else "options_no_callback")
     gather.play(settings.raw.get("hold_music"))
     return response, False
-
-
-def entry_data(line: str, language: str, flow: str, version: int) -> Mapping[str, str]:
-    return {"line": line, "language": language, "flow": flow, "version": str(version)}
