@@ -60,16 +60,21 @@ def embedded_backend(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Backe
 
 
 @pytest.fixture(scope="session")
-def server_backend() -> Backend:
+def server_backend() -> Iterator[Backend]:
+    """A PostgreSQL schema of this run's own (two runs on one machine cannot meet), migrated."""
     if not servers_available():
         pytest.skip("Redis and PostgreSQL servers do not answer on 127.0.0.1")
+    schema = "run_" + uuid.uuid4().hex[:12]
     engine = create_engine(SERVER_DATABASE)
-    with engine.begin() as conn:  # a clean schema each session, then the real migrations
-        conn.execute(text("DROP SCHEMA public CASCADE"))
-        conn.execute(text("CREATE SCHEMA public"))
+    with engine.begin() as conn:
+        conn.execute(text(f"CREATE SCHEMA {schema}"))
+    separator = "&" if "?" in SERVER_DATABASE else "?"
+    url = f"{SERVER_DATABASE}{separator}options=-csearch_path%3D{schema}"
+    prepare(url)
+    yield Backend("servers", SERVER_REDIS, url)
+    with engine.begin() as conn:
+        conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
     engine.dispose()
-    prepare(SERVER_DATABASE)
-    return Backend("servers", SERVER_REDIS, SERVER_DATABASE)
 
 
 @pytest.fixture(scope="session", params=["embedded", "server"])

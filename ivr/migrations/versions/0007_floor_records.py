@@ -1,0 +1,21 @@
+"""call-taker state history and offers for reports and the audit (issue 7)
+
+Revision ID: 0007
+Revises: 0006
+Create Date: 2026-11-22 04:30:00
+"""
+import sqlalchemy as sa  # noqa: F401
+from alembic import op  # noqa: F401
+
+revision = '0007'
+down_revision = '0006'
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    pass  # PLACEHOLDER: filled in by the issue's branch, or removed before landing
+
+
+def downgrade() -> None:
+    pass
