@@ -116,7 +116,8 @@ def set_(login: str, name: str | None, roles: tuple[str, ...], skills: tuple[str
 @agents.command("disable")
 @click.argument("login")
 def disable(login: str) -> None:
-    """Disable LOGIN: it can no longer sign in, and its open web sessions end."""
+    """Disable LOGIN: it can no longer sign in, its open web sessions end, and `ivr worker`
+    logs it out of the floor within a second (after the call it is on, if any)."""
     with _session() as (session, region):
         account = accounts.update(session, login, now=datetime.now(UTC), region=region,
                                   active=False)

@@ -29,7 +29,7 @@ from agents import (
     TransitionRefused,
 )
 from agents.model import Action, State
-from ivr import bridging, callbacks, calls, offers, outcomes
+from ivr import bridging, callbacks, calls, offers, outcomes, roster
 from ivr.bootstrap import Services
 from ivr.telephony import PREFIX, url
 from ivr.voice import answer, services, signed, twiml_response
@@ -187,9 +187,11 @@ def _hold(svc: Services, call_id: str, on: bool, now: float) -> None:
 
 
 def tick(svc: Services, now: float | None = None) -> Tick:
-    """The periodic work, every second: callbacks whose retry is due go back in line, then the
-    router's tick (wrap-ups and reject delays ended, offers timed out, routing), recorded."""
+    """The periodic work, every second: presence brought in line with accounts (`roster`),
+    callbacks whose retry is due go back in line, then the router's tick (wrap-ups and reject
+    delays ended, offers timed out, routing), recorded."""
     now = offers.now_of(svc, now)
+    roster.reconcile(svc, now)
     callbacks.due(svc, now)
     done = svc.router.tick(now)
     offers.record_missed(svc, "expired", done.expired, now)
