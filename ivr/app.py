@@ -29,13 +29,15 @@ def create_app(
     app.extensions["ivr"] = services
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
 
-    from ivr import connect, console, console_api, open311, voice
+    from ivr import accounts_api, admin, connect, console, console_api, open311, voice
 
     app.register_blueprint(voice.bp)
     app.register_blueprint(connect.bp)
     app.register_blueprint(open311.bp)
     app.register_blueprint(console.bp)
     app.register_blueprint(console_api.bp)
+    app.register_blueprint(accounts_api.bp)
+    app.register_blueprint(admin.bp)
     app.teardown_appcontext(close_request_db)
 
     @app.get("/healthz")

@@ -68,7 +68,8 @@ bp.record_once(_setup)
 
 
 @bp.after_request
-def _headers(response: Response) -> Response:
+def security_headers(response: Response) -> Response:
+    """The headers of every console page (other page blueprints register this too)."""
     response.headers.setdefault("Content-Security-Policy", CSP)
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("Referrer-Policy", "same-origin")

@@ -9,78 +9,20 @@ Runs on the embedded backend only (the default install); the API tests cover bot
 
 from __future__ import annotations
 
-import dataclasses
-import shutil
-import threading
 import uuid
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
 from ivr import callview
 from ivr.sim import answers, press, wait
-from tests.e2e.conftest import Center
+from tests.browser.browser_support import Served, shot
 from tests.ivr.console_support import PASSWORD, add_account, fresh_number, past_call
 
-CHROMIUM = "/usr/bin/chromium"
-ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts"
-
-if not Path(CHROMIUM).exists() and shutil.which("chromium") is None:
-    pytest.skip("Debian's chromium is not installed (apt-get install chromium)",
-                allow_module_level=True)
 playwright = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
 
 pytestmark = pytest.mark.parametrize("backend", ["embedded"], indirect=True)
 
 CALL_TAKER_PLEASE = [press("1"), press("0"), wait(900)]  # English, then a person
-
-
-@dataclasses.dataclass
-class Served:
-    center: Center
-    url: str
-
-
-@pytest.fixture
-def served(settings) -> Iterator[Served]:  # type: ignore[no-untyped-def]
-    from werkzeug.serving import make_server
-
-    raw = {**settings.raw, "console": {**settings.raw.get("console", {}),
-                                       "secure_cookies": False,  # plain http on localhost
-                                       "events_heartbeat_seconds": 2}}
-    center = Center(dataclasses.replace(settings, raw=raw))
-    server = make_server("127.0.0.1", 0, center.app, threaded=True)
-    server.block_on_close = False  # open event streams must not hold up the shutdown
-    thread = threading.Thread(target=server.serve_forever, args=(0.1,), daemon=True)
-    thread.start()
-    yield Served(center, f"http://127.0.0.1:{server.server_port}")
-    server.shutdown()
-    server.server_close()
-    center.close()
-
-
-@pytest.fixture
-def page(served: Served):  # type: ignore[no-untyped-def]
-    with playwright.sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=CHROMIUM if Path(CHROMIUM).exists() else shutil.which("chromium"),
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
-        context = browser.new_context(viewport={"width": 1440, "height": 900})
-        page = context.new_page()
-        page.set_default_timeout(10_000)
-        page.errors = []  # type: ignore[attr-defined]
-        page.on("pageerror", lambda exc: page.errors.append(str(exc)))  # type: ignore[attr-defined]
-        yield page
-        context.close()
-        browser.close()
-
-
-def shot(page, name: str) -> Path:  # type: ignore[no-untyped-def]
-    ARTIFACTS.mkdir(exist_ok=True)
-    path = ARTIFACTS / name
-    page.screenshot(path=str(path))
-    return path
 
 
 def test_a_call_taker_takes_a_call_from_ring_to_wrap_up(served: Served, page) -> None:  # type: ignore[no-untyped-def]

@@ -1,4 +1,4 @@
-"""openapi/console.yaml and the console API's routes name the same endpoints."""
+"""openapi/console.yaml and the routes under /api/v1 (every blueprint) name the same endpoints."""
 
 from __future__ import annotations
 
@@ -22,10 +22,9 @@ def test_every_route_is_documented_and_every_documented_path_is_served(app: Flas
     base = document["servers"][0]["url"]
     served = set()
     for rule in app.url_map.iter_rules():
-        if not rule.endpoint.startswith("console_api."):
-            continue
         path = re.sub(r"<(?:[a-z]+:)?([a-z_]+)>", r"{\1}", rule.rule)
-        assert path.startswith(base)
+        if not path.startswith(base + "/"):
+            continue
         served |= {(path[len(base):], m.lower()) for m in rule.methods or ()
                    if m.lower() in METHODS}
     documented = {(path, method) for path, item in document["paths"].items()
