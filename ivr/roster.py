@@ -5,7 +5,7 @@ changes when an admin acts. Without this, a call-taker whose account was disable
 or were signed out for cause) would stay available and go on being offered calls, and a change
 of skills would wait for their next sign-in. `reconcile` runs on every tick of `ivr worker`:
 
-* a disabled (or deleted) account is logged out when free, on break or in wrap-up; one on a call
+* a disabled account is logged out when free, on break or in wrap-up; one on a call
   or with a ringing offer is left alone until that ends (the next pass finds them in wrap-up or
   available, and their console can no longer act: its session ended with the account);
 * a signed-in call-taker gets their account's skills for the next offer.
@@ -50,7 +50,9 @@ def reconcile(svc: Services, now: float) -> list[Change]:
     accounts = {login: (active, frozenset(skills or ())) for login, active, skills in rows}
     changes: list[Change] = []
     for login, presence in present.items():
-        active, skills = accounts.get(login, (False, frozenset()))
+        if login not in accounts:
+            continue  # logged in by a program (the demo's scripted floor), not by a person
+        active, skills = accounts[login]
         try:
             if not active:
                 if presence.state in _LOGOUT_FROM:
