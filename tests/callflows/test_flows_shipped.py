@@ -124,14 +124,14 @@ def test_check_a_request(f311: Flow, language: str) -> None:
     step = call.press("1")
     assert last(step) == Lookup(name="request_status", args={"number": "18002698"})
     step = call.send(Input(event="result", result={
-        "status": {"en": "open", "es": "abierta"}, "service": {"en": "a pothole", "es": "un bache"},
+        "status": {"en": "open", "es": "abierta"},
         "expected": {"en": "Monday, November 23", "es": "lunes 23 de noviembre"}, "note": ""}))
     spoken = text(step)
     if language == "en":
-        assert "Request 1 8 0 0 2 6 9 8, for a pothole, is open." in spoken
+        assert "Request 1 8 0 0 2 6 9 8 is open." in spoken
         assert "by Monday, November 23" in spoken and "latest note" not in spoken
     else:
-        assert "La solicitud 1 8 0 0 2 6 9 8, de un bache, está abierta." in spoken
+        assert "La solicitud 1 8 0 0 2 6 9 8 está abierta." in spoken
         assert "el lunes 23 de noviembre" in spoken and "nota" not in spoken
     assert call.node == "status_more"
     assert isinstance(last(call.silence()), Hangup)
