@@ -246,6 +246,62 @@ def add_note(
     return note
 
 
+def amend_request(
+    session: Session, request: ServiceRequest | str, *, at: datetime, author: str | None = None,
+    service_code: str | None = None, attributes: Mapping[str, Any] | None = None,
+    description: str | None = None, address: str | None = None,
+    lat: float | str | None = None, long: float | str | None = None,
+) -> ServiceRequest:
+    """Change what a request says (a call-taker corrects it during the call); None leaves a field
+    as it is. A new service takes its agency and expected date, and its questions are asked
+    again: `attributes` are checked against the service the request ends up with.
+
+    Records a ``changed`` line naming the fields in the history. Raises `RequestNotFound`,
+    `UnknownService` or `InvalidRequest`; nothing changes when it does.
+    """
+    found = _resolve(session, request)
+    changed: list[str] = []
+    service = found.service
+    if service_code is not None and service_code != found.service_code:
+        service = get_service(session, service_code)
+        if service is None:
+            raise UnknownService("service_code", f"there is no service {service_code!r}")
+        changed.append("service")
+    answers = dict(found.attributes or {}) if attributes is None else dict(attributes)
+    clean = fields.validate_answers(service.questions(), answers)
+    if attributes is not None and clean != (found.attributes or {}):
+        changed.append("answers")
+    if description is not None:
+        text = fields.short(description, DESCRIPTION_MAX, "description") or ""
+        if text != found.description:
+            found.description = text
+            changed.append("description")
+    if address is not None:
+        place = fields.short(address, 255, "address")
+        if place != found.address:
+            found.address = place
+            changed.append("address")
+    if lat is not None or long is not None:
+        la, lo = fields.position(lat, long)
+        if (la, lo) != (found.lat, found.long):
+            found.lat, found.long = la, lo
+            changed.append("position")
+    if "service" in changed:
+        found.service = service
+        found.service_code = service.code
+        found.agency = service.agency
+        found.expected_at = (utc(found.requested_at) + timedelta(days=service.expected_days)
+                             if service.expected_days is not None else None)
+    found.attributes = clean
+    if changed:
+        at = utc(at)
+        found.updated_at = at
+        found.notes.append(RequestNote(at=at, kind="changed", author=author,
+                                       text="changed: " + ", ".join(changed)))
+    session.flush()
+    return found
+
+
 def service_notice(request: ServiceRequest, tz: tzinfo = UTC) -> str:
     """One sentence on who acts and by when, for the requester (Open311's service_notice)."""
     who = request.agency or "The city"
