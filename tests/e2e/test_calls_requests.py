@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
+from ivr import lookups
 from ivr.db import transaction
 from ivr.request_links import requests_of_call
 from ivr.request_models import ServiceRequest, ServiceType
@@ -169,3 +170,17 @@ def test_a_request_the_city_refuses_goes_to_a_call_taker(center) -> None:
     assert data["vars"]["answer_problem"] == "out"
     (_k, detail, _x), = events(center, call.sid, "app-answer")
     assert "refused" in detail and "streetlight-out" in detail
+
+
+def test_a_lookup_that_raises_still_leads_to_a_call_taker(center, monkeypatch) -> None:
+    def broken(session, call, args):  # type: ignore[no-untyped-def]
+        raise RuntimeError("the database went away")
+
+    monkeypatch.setitem(lookups.LOOKUPS, "request_status", broken)
+    call = center.call([ENGLISH, press("2"), press("2600000001#"), press("1"), *THEN_HANG_UP])
+    center.run()
+    assert not call.application_error
+    assert "We cannot look up requests right now" in call.heard_text()
+    assert enqueued(center, call.sid) == ("general", {"line:311"})
+    assert [d for _k, d, _x in events(center, call.sid, "app-answer")] == [
+        "request_status failed: RuntimeError"]
