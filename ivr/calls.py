@@ -17,7 +17,7 @@ from twilio.twiml.voice_response import VoiceResponse
 from callflows import engine
 from callflows.actions import Enqueue, Gather, Hangup, Input, Lookup, Record, Submit, Transfer
 from callflows.state import Step
-from ivr import calllog, waiting
+from ivr import calllog, lookups, waiting
 from ivr.bootstrap import Services
 from ivr.livecalls import LiveCall
 from ivr.phones import mask, normalize
@@ -231,8 +231,6 @@ def _answer_app(svc: Services, conn: calllog.Writer, live: LiveCall, step: Step,
     """A flow asked the app for data (or to make a request): answer, and walk on at once.
 
     Also says whether a submit made what it was asked to."""
-    from ivr import lookups
-
     if isinstance(conn, calllog.Pending):
         conn.apply(svc.engine)  # the call's row first: the answer may link a request to it
     answered = lookups.answer(svc, live.sid, action, conn)

@@ -60,7 +60,7 @@ def answer(svc: Services, sid: str, action: AppStep, conn: Any = None) -> Answer
         if isinstance(conn, Connection):
             with Session(bind=conn, join_transaction_mode="create_savepoint") as session:
                 result = handler(session, call, action.args)
-                session.flush()
+                session.commit()  # releases the savepoint; the webhook commits the rest
         else:
             with transaction(svc.sessions) as session:
                 result = handler(session, call, action.args)

@@ -141,3 +141,17 @@ def test_the_migrations_make_the_request_tables_as_the_models_say(backend) -> No
     engine.dispose()
     about = [d for d in diff if "service_request" in repr(d) or "call_request_links" in repr(d)]
     assert about == []
+
+
+def test_inside_an_open_transaction_a_lookup_uses_a_savepoint(services) -> None:  # type: ignore[no-untyped-def]
+    """The path of a webhook that already holds a transaction (a failed transfer's answer)."""
+    sid, request = a_call(services), a_request(services)
+    with services.engine.begin() as conn:
+        calllog.add_event(conn, sid, services.clock(), "dial-result", "busy")
+        found = lookups.answer(services, sid, Lookup("request_status",
+                                                     {"number": request.number}), conn)
+        refused = lookups.answer(services, sid, Submit("service_request", {"service": "x"}),
+                                 conn)
+        assert found.input.event == "result" and refused.input.event == "app-error"
+    with services.sessions() as session:
+        assert [k for _r, k in requests_of_call(session, sid)] == [["asked"]]
