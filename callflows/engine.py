@@ -190,7 +190,8 @@ def _gather(call: _Call, node: MenuNode | CollectNode | LanguageNode, before: li
         keys = {*node.options, *getattr(node, "choices", ())}
         hints = tuple(node.keywords.get(lang, {})) if isinstance(node, MenuNode) else ()
         size, finish = 1, "" if "#" in keys else "#"  # '#' as a choice cannot end the input
-    return Gather(prompts=(*before, *said), input="dtmf speech" if hints else "dtmf",
+    listens = bool(hints) or isinstance(node, CollectNode) and node.speech
+    return Gather(prompts=(*before, *said), input="dtmf speech" if listens else "dtmf",
                   num_digits=size, timeout=node.timeout, finish_on_key=finish,
                   language=flow.tag(lang), hints=hints)
 

@@ -173,7 +173,8 @@ class MenuNode(_Asks):
 
 @dataclass(frozen=True, kw_only=True)
 class CollectNode(_Asks):
-    """Collect digits into var `into`; valid when the length fits and `pattern` matches fully."""
+    """Collect digits into var `into`; valid when the length fits and `pattern` matches fully.
+    With `speech`, the caller may also say the digits."""
 
     kind: ClassVar[str] = "collect"
 
@@ -183,6 +184,7 @@ class CollectNode(_Asks):
     pattern: re.Pattern[str] | None = None
     timeout: int = 7
     next: Ref | None = None
+    speech: bool = False  # also listen for the digits spoken
 
     def targets(self) -> list[tuple[str, Ref | None]]:
         return [("next", self.next), ("on_fail", self.on_fail), ("on_no_input", self.on_no_input)]

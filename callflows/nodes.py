@@ -29,7 +29,7 @@ _ASKS = _PROMPT | {"retries", "timeout", "invalid", "no_input", "on_fail", "on_n
 KEYS: dict[str, set[str]] = {
     "prompt": _PROMPT | {"when_var", "pause", "next"},
     "menu": _ASKS | {"options", "keywords", "min_confidence"},
-    "collect": _ASKS | {"into", "min_length", "max_length", "pattern", "next"},
+    "collect": _ASKS | {"into", "min_length", "max_length", "pattern", "next", "speech"},
     "language": _PROMPT | {"choices", "options", "retries", "timeout", "invalid", "next"},
     "hours": {"timezone", "schedule", "holidays", "open", "closed", "holiday"},
     "branch": {"cases", "else", "timezone"},
@@ -217,7 +217,8 @@ def _collect(f: Fields) -> dict[str, Any]:
                      f"{f.reader.where}: 'min_length' ({low}) is more than 'max_length' ({high})")
     return dict(prompt=f.prompt("say what to enter"), **f.asks(timeout=7),
                 into=f.var_name("into") or "", min_length=low, max_length=high,
-                pattern=f.value("pattern", f.pattern), next=f.ref("next"))
+                pattern=f.value("pattern", f.pattern), next=f.ref("next"),
+                speech=f.value("speech", lambda n: f.reader.boolean(n, "speech"), False))
 
 
 def _language(f: Fields) -> dict[str, Any]:

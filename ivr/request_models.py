@@ -82,9 +82,8 @@ class ServiceRequest(Base):
     agency: Mapped[str | None] = mapped_column(String(200))
     attributes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     media_url: Mapped[str | None] = mapped_column(String(1024))
-    # A location a caller spoke on the phone: the recording, and its text once someone has it.
+    # A location a caller spoke on the phone, recorded; a call-taker writes `address` from it.
     address_audio_url: Mapped[str | None] = mapped_column(String(1024))
-    address_transcript: Mapped[str | None] = mapped_column(Text)
     channel: Mapped[str] = mapped_column(String(16), default="phone")
     call_sid: Mapped[str | None] = mapped_column(ForeignKey("calls.sid", ondelete="SET NULL"))
     requested_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -48,14 +48,14 @@ def create_request(
     callback_number: str | None = None,
     first_name: str | None = None, last_name: str | None = None, email: str | None = None,
     media_url: str | None = None, attributes: Mapping[str, Any] | None = None,
-    address_audio_url: str | None = None, address_transcript: str | None = None,
+    address_audio_url: str | None = None,
     call_sid: str | None = None, channel: str = "phone", author: str | None = None,
     region: str = "US", tz: tzinfo = UTC,
 ) -> ServiceRequest:
     """Check, number and record a new open request; returns it with `number` set.
 
     A location is required (an address, an address id, lat and long, or the recording of an
-    address a caller spoke, `address_audio_url`, with its `address_transcript` when known).
+    address a caller spoke, `address_audio_url`).
     `callback_number` is normalised to E.164 for `region`; `tz` is the center's, for the year in
     the number.
     Raises `UnknownService` or `InvalidRequest`; nothing is written when it does.
@@ -88,8 +88,6 @@ def create_request(
         last_name=fields.short(last_name, 100, "last_name"), email=fields.email(email),
         agency=service.agency, attributes=answers, media_url=fields.url(media_url),
         address_audio_url=audio,
-        address_transcript=fields.short(address_transcript, DESCRIPTION_MAX,
-                                        "address_transcript"),
         channel=channel,
         call_sid=call_sid or None, requested_at=at, updated_at=at,
         expected_at=(at + timedelta(days=service.expected_days)

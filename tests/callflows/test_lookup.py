@@ -243,3 +243,22 @@ def test_any_answers_from_the_app_keep_the_call_going(script: list[Input]) -> No
         misses += any(kind == "not-found" for kind, _ in step.events)
         assert isinstance(step.actions[-1], Gather | Lookup | Enqueue | Hangup)
         assert misses <= 3
+
+
+def test_a_collect_with_speech_listens_and_keeps_only_digits() -> None:
+    source = flow_text("""\
+        main:
+          kind: collect
+          say: {en: "Number?", es: "¿Número?"}
+          into: number
+          speech: true
+          next: agent
+        """)
+    call = Caller(load(source))
+    assert call.step.actions[-1].input == "dtmf speech"
+    step = call.say("26-00012345")
+    assert step.state.vars["number"] == "2600012345"
+    plain = Caller(load(source.replace("speech: true", "speech: false")))
+    assert plain.step.actions[-1].input == "dtmf"
+    errs = errors(source.replace("speech: true", "speech: maybe"))
+    assert found(errs, line_of(source, "speech: true"), "speech")

@@ -13,7 +13,7 @@ from ivr.db import transaction
 from ivr.request_links import requests_of_call
 from ivr.request_models import ServiceRequest, ServiceType
 from ivr.service_requests import add_note, create_request, phone_digits, update_status
-from ivr.sim import hangup, press, record, wait
+from ivr.sim import hangup, press, record, say, wait
 from tests.e2e.conftest import OPEN_HOURS
 from tests.e2e.helpers import enqueued, events
 from tests.e2e.helpers import record as sql_record
@@ -77,6 +77,16 @@ def test_status_found_in_spanish_closed_without_expected_date(center) -> None:
     assert "La nota más reciente dice: Reparado." in text
     assert "Request" not in text
     assert linked(center, call.sid) == [(number, ["asked"])]
+
+
+def test_a_spanish_caller_says_the_number(center) -> None:
+    number = make_request(center)
+    spoken = " ".join(phone_digits(number))
+    call = center.call([SPANISH, press("2"), say(spoken, confidence=0.9), press("1"),
+                        *THEN_HANG_UP])
+    center.run()
+    assert f"La solicitud {spoken} está abierta." in call.heard_text()
+    assert "Se espera atenderla a más tardar el martes 24 de noviembre." in call.heard_text()
 
 
 @pytest.mark.parametrize("language, not_found", [(ENGLISH, "could not find request"),

@@ -16,7 +16,6 @@ depends_on = None
 def upgrade() -> None:
     with op.batch_alter_table("service_requests") as batch:
         batch.add_column(sa.Column("address_audio_url", sa.String(length=1024), nullable=True))
-        batch.add_column(sa.Column("address_transcript", sa.Text(), nullable=True))
     op.create_table(
         "call_request_links",
         sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
@@ -37,5 +36,4 @@ def downgrade() -> None:
     op.drop_index("ix_call_request_links_request", table_name="call_request_links")
     op.drop_table("call_request_links")
     with op.batch_alter_table("service_requests") as batch:
-        batch.drop_column("address_transcript")
         batch.drop_column("address_audio_url")
