@@ -266,11 +266,24 @@ def test_a_call_taker_files_a_request_during_the_call(served: Served, page) -> N
     page.locator("#sr-linked").scroll_into_view_if_needed()
     shot(page, "console-service-request.png")
 
+    # Edit corrects it: the place and one answer.
+    page.locator(f'#sr-linked li[data-number="{number}"]').get_by_role("button",
+                                                                       name="Edit").click()
+    expect(page.locator("#sr-form-title")).to_have_text(f"Change {number}")
+    expect(page.locator("#sr-q-problem")).to_have_value("flickering")
+    expect(page.locator("#sr-address")).to_have_value("5th Ave and Main St")
+    page.fill("#sr-address", "5th Ave and Maple St")
+    page.select_option("#sr-q-how-many", "one")
+    page.click("#sr-create")
+    expect(page.locator("#sr-error")).to_have_text(f"Request {number} changed.")
+    expect(page.locator("#sr-form-title")).to_have_text("New request")
+    expect(page.locator("#sr-linked")).to_contain_text("5th Ave and Maple St")
+
     # An update on the caller's earlier request, during the call, links it too.
     earlier_item = page.locator(f'#sr-earlier li[data-number="{earlier}"]')
     earlier_item.locator("select").select_option("closed")
     earlier_item.locator("input").fill("Repaired last week")
-    earlier_item.locator("button").click()
+    earlier_item.get_by_role("button", name="Update").click()
     expect(page.locator("#sr-linked li")).to_have_count(2)
     expect(page.locator(f'#sr-linked li[data-number="{earlier}"]')).to_contain_text("closed")
     expect(page.locator("#message")).to_have_text("")
@@ -279,10 +292,12 @@ def test_a_call_taker_files_a_request_during_the_call(served: Served, page) -> N
 
     with svc.sessions() as session:
         linked = {r.number: (kinds, r) for r, kinds in requests_of_call(session, call.sid)}
-        assert linked[number][0] == ["created"] and linked[earlier][0] == ["updated"]
+        assert linked[number][0] == ["created", "updated"]
+        assert linked[earlier][0] == ["updated"]
         made_request = linked[number][1]
-        assert made_request.attributes == {"problem": "flickering", "how-many": "several",
+        assert made_request.attributes == {"problem": "flickering", "how-many": "one",
                                            "pole-number": "4471"}
+        assert made_request.address == "5th Ave and Maple St"
         assert made_request.callback_number == caller and made_request.channel == "console"
         assert [n.text for n in made_request.notes if n.kind == "note"] == [
             "Caller says it started Friday"]

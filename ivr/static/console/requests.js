@@ -15,7 +15,7 @@
     answer_missed: "Missed", answer_on_time: "Out on time", filed_number: "Filed as",
   };
 
-  const state = { sid: null, caller: "", services: [], byCode: {}, data: null };
+  const state = { sid: null, caller: "", services: [], byCode: {}, data: null, editing: null };
 
   async function api(method, path, body) {
     const options = { method, credentials: "same-origin", headers: { Accept: "application/json" } };
@@ -113,6 +113,31 @@
     return li;
   }
 
+  // Loads a request into the form: "Save changes" then corrects it (service, answers, place).
+  function edit(r) {
+    resetForm();
+    state.editing = r.number;
+    $("sr-form-title").textContent = `Change ${r.number}`;
+    $("sr-create").textContent = "Save changes";
+    $("sr-cancel").hidden = false;
+    $("sr-service").value = r.service_code;
+    questions();
+    for (const [code, value] of Object.entries(r.attributes || {})) {
+      const input = $(`sr-q-${code}`);
+      if (!input) continue;
+      if (input.dataset.multi) {
+        for (const box of input.querySelectorAll("input")) box.checked = [].concat(value).includes(box.value);
+      } else input.value = value;
+    }
+    $("sr-address").value = r.address || "";
+    $("sr-lat").value = r.lat ?? "";
+    $("sr-long").value = r.long ?? "";
+    $("sr-description").value = r.description || "";
+    $("sr-callback").value = r.callback_number || "";
+    $("sr-callback").disabled = true;  // a request's callback number is the caller's to change
+    $("sr-service").focus();
+  }
+
   function updater(r) {
     const status = el("select", { "aria-label": `Status of ${r.number}` },
       el("option", { value: "", text: "Keep status" }),
@@ -121,6 +146,8 @@
     const note = el("input", { type: "text", maxlength: "4000", placeholder: "Note (public with a status change)",
       "aria-label": `Note on ${r.number}` });
     const button = el("button", { class: "btn", type: "button", text: "Update" });
+    const change = el("button", { class: "btn btn-quiet", type: "button", text: "Edit" });
+    change.addEventListener("click", () => edit(r));
     button.addEventListener("click", async () => {
       const body = {};
       const text = note.value.trim();
@@ -129,7 +156,7 @@
       if (!Object.keys(body).length) return;
       await send("PATCH", `/calls/${encodeURIComponent(state.sid)}/requests/${encodeURIComponent(r.number)}`, body);
     });
-    return el("div", { class: "sr-update" }, status, note, button);
+    return el("div", { class: "sr-update" }, status, note, button, change);
   }
 
   // -- the form -------------------------------------------------------------------------------
@@ -187,6 +214,11 @@
   }
 
   function resetForm() {
+    state.editing = null;
+    $("sr-form-title").textContent = "New request";
+    $("sr-create").textContent = "Create request";
+    $("sr-cancel").hidden = true;
+    $("sr-callback").disabled = false;
     $("sr-form").reset();
     questions();
     $("sr-error").textContent = "";
@@ -197,13 +229,23 @@
   async function create(event) {
     event.preventDefault();
     const body = { service_code: $("sr-service").value, attributes: answers() };
-    for (const [field, id] of [["address", "sr-address"], ["callback_number", "sr-callback"],
-      ["description", "sr-description"], ["note", "sr-note"], ["lat", "sr-lat"], ["long", "sr-long"]]) {
+    const fields = [["address", "sr-address"], ["description", "sr-description"], ["note", "sr-note"],
+      ["lat", "sr-lat"], ["long", "sr-long"]];
+    if (!state.editing) fields.push(["callback_number", "sr-callback"]);
+    for (const [field, id] of fields) {
       const value = $(id).value.trim();
       if (value) body[field] = value;
+      else if (state.editing && field === "description") body[field] = "";
     }
     if (!body.service_code) { $("sr-error").textContent = "Choose a service."; return; }
-    const made = await send("POST", `/calls/${encodeURIComponent(state.sid)}/requests`, body);
+    const sid = encodeURIComponent(state.sid);
+    if (state.editing) {
+      const number = state.editing;
+      const saved = await send("PATCH", `/calls/${sid}/requests/${encodeURIComponent(number)}`, body);
+      if (saved) { resetForm(); $("sr-error").textContent = `Request ${number} changed.`; }
+      return;
+    }
+    const made = await send("POST", `/calls/${sid}/requests`, body);
     if (made) {
       resetForm();
       $("sr-error").textContent = `Request ${made.request.number} created.`;
@@ -233,6 +275,7 @@
     $("sr-close").addEventListener("click", () => toggle(false));
     $("sr-service").addEventListener("change", questions);
     $("sr-form").addEventListener("submit", create);
+    $("sr-cancel").addEventListener("click", resetForm);
     await loadServices();
     follow();
   });
