@@ -1,13 +1,13 @@
 // The service-request form of the call-takers' console: a drawer that follows the call-taker's
 // current or last call, shows what the phone collected, the call's requests and the caller's
 // earlier ones, and makes and updates requests (JSON API /api/v1/calls/{sid}/requests).
-// Apart from console.js on purpose: it only reads the call from the API, never console.js state.
+// Apart from console.js on purpose: it reads the call from the API, and watches only the state
+// badge of the page to know when to.
 "use strict";
 
 (() => {
   const $ = (id) => document.getElementById(id);
   const csrf = () => document.querySelector('meta[name="csrf-token"]').content;
-  const POLL_MS = 2000;
   const COLLECTED = {
     topic: "Topic", service: "Service", request_number: "Request number keyed",
     callback_number: "Callback number", address_recording: "Address (recording)",
@@ -46,6 +46,8 @@
 
   // -- which call -----------------------------------------------------------------------------
 
+  // The call-taker's state badge (#state[data-state], kept by console.js) changes whenever a
+  // call is taken or ends: only then is the current call asked for again. No polling.
   async function follow() {
     try {
       const data = await api("GET", "/call");
@@ -58,7 +60,6 @@
         await load();
       }
     } catch (_) { /* signed out or offline: console.js says so */ }
-    window.setTimeout(follow, POLL_MS);
   }
 
   async function load() {
@@ -277,6 +278,7 @@
     $("sr-form").addEventListener("submit", create);
     $("sr-cancel").addEventListener("click", resetForm);
     await loadServices();
+    new MutationObserver(follow).observe($("state"), { attributes: true, attributeFilter: ["data-state"] });
     follow();
   });
 })();
