@@ -8,7 +8,9 @@ and `Pause` only ever come before it.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -101,7 +103,30 @@ class Hangup:
     pass
 
 
-Terminal = Gather | Record | Enqueue | Transfer | Hangup
+@dataclass(frozen=True)
+class Lookup:
+    """Ask the application for data `name` with `args` (texts already filled from vars).
+
+    The app answers at once, inside the same webhook, by resuming the engine with
+    ``Input(event="result", result={...})``, ``Input(event="no-result")`` or
+    ``Input(event="app-error")``. `Submit` is the same exchange for making something; the two
+    are apart so an app can refuse to let a lookup write.
+    """
+
+    name: str
+    args: dict[str, str]
+
+
+@dataclass(frozen=True)
+class Submit:
+    """Ask the application to make something (a service request) from `args`; see `Lookup`."""
+
+    name: str
+    args: dict[str, str]
+
+
+AppStep = Lookup | Submit
+Terminal = Gather | Record | Enqueue | Transfer | Hangup | Lookup | Submit
 Action = Prompt | Terminal
 
 
@@ -111,7 +136,8 @@ class Input:
 
     `event` tells which: ``"gather"`` (digits/speech, both None on no input), ``"record"``,
     ``"overflow"`` (the queue refused the caller), ``"voicemail"`` (a waiting caller asked to leave
-    a message), ``"transfer-failed"``.
+    a message), ``"transfer-failed"``; for a `Lookup` or `Submit`: ``"result"`` (with `result`,
+    the answer's fields: text, or text per language key), ``"no-result"``, ``"app-error"``.
     """
 
     event: str = "gather"
@@ -120,3 +146,4 @@ class Input:
     confidence: float | None = None
     recording_url: str | None = None
     recording_seconds: int | None = None
+    result: Mapping[str, Any] | None = None

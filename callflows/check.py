@@ -28,7 +28,7 @@ from callflows.model import (
 from callflows.yamlread import Report, suggest
 
 # Jumps without which a caller would be left in silence (others have defaults).
-_ONWARD = {"next", "to", "else", "open", "closed"}
+_ONWARD = {"next", "to", "else", "open", "closed", "error"}
 
 
 def _name(node: Node) -> str:

@@ -25,9 +25,11 @@ from callflows.actions import (
     Gather,
     Hangup,
     Input,
+    Lookup,
     Pause,
     Record,
     Say,
+    Submit,
     Terminal,
     Transfer,
 )
@@ -41,6 +43,7 @@ from callflows.model import (
     HangupNode,
     HoursNode,
     LanguageNode,
+    LookupNode,
     MenuNode,
     Node,
     PromptNode,
@@ -48,6 +51,7 @@ from callflows.model import (
     RecordNode,
     Ref,
     SetNode,
+    SubmitNode,
     TransferNode,
 )
 from callflows.state import CallState, Step
@@ -186,7 +190,8 @@ def _gather(call: _Call, node: MenuNode | CollectNode | LanguageNode, before: li
         keys = {*node.options, *getattr(node, "choices", ())}
         hints = tuple(node.keywords.get(lang, {})) if isinstance(node, MenuNode) else ()
         size, finish = 1, "" if "#" in keys else "#"  # '#' as a choice cannot end the input
-    return Gather(prompts=(*before, *said), input="dtmf speech" if hints else "dtmf",
+    listens = bool(hints) or isinstance(node, CollectNode) and node.speech
+    return Gather(prompts=(*before, *said), input="dtmf speech" if listens else "dtmf",
                   num_digits=size, timeout=node.timeout, finish_on_key=finish,
                   language=flow.tag(lang), hints=hints)
 
@@ -256,12 +261,22 @@ def _enter_hangup(call: _Call, node: HangupNode) -> _Wait:
     return _Wait(Hangup(), None, True)
 
 
+def _enter_app(call: _Call, node: LookupNode | SubmitNode) -> _Wait:
+    """Ask the app; the call stands at this node until the app's answer resumes it."""
+    call.actions += prompts.render(call.flow, node.prompt, call.language, call.vars)
+    args = {name: template.render(text, call.vars, call.language, call.flow.default_language)
+            for name, text in node.args.items()}
+    action = (Lookup if isinstance(node, LookupNode) else Submit)(name=node.name, args=args)
+    call.events.append((node.kind, node.name))
+    return _Wait(action, node.id, False)
+
+
 _ENTER: dict[type, Callable[[_Call, Any], str | _Wait]] = {
     PromptNode: _enter_prompt, MenuNode: _enter_asking, CollectNode: _enter_asking,
     LanguageNode: _enter_asking, HoursNode: _enter_hours, BranchNode: _enter_branch,
     SetNode: _enter_set, GotoNode: lambda call, node: _forward(call, node, node.to),
     QueueNode: _enter_queue, TransferNode: _enter_transfer, RecordNode: _enter_record,
-    HangupNode: _enter_hangup,
+    HangupNode: _enter_hangup, LookupNode: _enter_app, SubmitNode: _enter_app,
 }
 
 
@@ -382,7 +397,44 @@ def _resume_transfer(call: _Call, node: TransferNode, answer: Answer, attempts: 
     return _forward(call, node, node.on_fail)
 
 
+def misses_var(node_id: str) -> str:
+    """The var counting a lookup's "nothing found" answers in this call (not a var name a text
+    can speak, so a flow cannot clash with it)."""
+    return f"misses:{node_id}"
+
+
+def _resume_app(call: _Call, node: LookupNode | SubmitNode, answer: Answer,
+                attempts: int) -> str:
+    if answer.event == "result":
+        prefix = f"{node.into}_" if node.into else ""
+        for name, value in answer.result.items():
+            call.vars[prefix + name] = value
+        call.vars.pop(misses_var(node.id), None)
+        call.events.append(("result", node.id))
+        return _forward(call, node, node.next)
+    if answer.event == "no-result" and isinstance(node, LookupNode):
+        key = misses_var(node.id)
+        misses = _count(call.vars.get(key)) + 1
+        call.vars[key] = str(misses)
+        call.events.append(("not-found", f"{node.id}:{misses}"))
+        if misses > node.retries:
+            call.events.append(("failed", node.id))
+            return _forward(call, node, node.on_fail or node.error)
+        return _forward(call, node, node.not_found or node.error)
+    # An app error, a submit that found nothing to make, or an event that makes no sense here.
+    call.events.append(("app-error", f"{node.id}:{answer.event[:20]}"))
+    return _forward(call, node, node.error)
+
+
+def _count(value: Any) -> int:
+    try:
+        return max(0, int(str(value)))
+    except ValueError:
+        return 0
+
+
 _RESUME: dict[type, Callable[[_Call, Any, Answer, int], str | _Wait]] = {
     MenuNode: _resume_menu, CollectNode: _resume_collect, LanguageNode: _resume_language,
     RecordNode: _resume_record, QueueNode: _resume_queue, TransferNode: _resume_transfer,
+    LookupNode: _resume_app, SubmitNode: _resume_app,
 }

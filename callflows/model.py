@@ -173,7 +173,8 @@ class MenuNode(_Asks):
 
 @dataclass(frozen=True, kw_only=True)
 class CollectNode(_Asks):
-    """Collect digits into var `into`; valid when the length fits and `pattern` matches fully."""
+    """Collect digits into var `into`; valid when the length fits and `pattern` matches fully.
+    With `speech`, the caller may also say the digits."""
 
     kind: ClassVar[str] = "collect"
 
@@ -183,6 +184,7 @@ class CollectNode(_Asks):
     pattern: re.Pattern[str] | None = None
     timeout: int = 7
     next: Ref | None = None
+    speech: bool = False  # also listen for the digits spoken
 
     def targets(self) -> list[tuple[str, Ref | None]]:
         return [("next", self.next), ("on_fail", self.on_fail), ("on_no_input", self.on_no_input)]
@@ -336,10 +338,58 @@ class GotoNode(Node):
         return [("to", self.to)]
 
 
+@dataclass(frozen=True, kw_only=True)
+class _AsksApp(Node):
+    """Shared shape of nodes that ask the application, not the caller, and branch on its answer.
+
+    `name` says what to ask for; `args` are texts with ``{var}`` fields, filled from the call's
+    vars when the node is entered. The app answers within the same webhook, so these nodes do
+    not wait for the caller (`waits` is False: the checker treats a loop through them alone as a
+    loop that never waits). The answer's fields land in vars named ``<into>_<field>`` (just
+    ``<field>`` without `into`). Any failure of the app goes to `error`.
+    """
+
+    prompt: Prompt | None = None
+    name: str = ""
+    args: dict[str, str] = field(default_factory=dict)
+    into: str = ""
+    next: Ref | None = None
+    error: Ref | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class LookupNode(_AsksApp):
+    """Look data up. Found goes to `next`; nothing found to `not_found` (else `error`), and the
+    answer after `retries` such misses in one call to `on_fail` (else `error`)."""
+
+    kind: ClassVar[str] = "lookup"
+
+    not_found: Ref | None = None
+    retries: int = 2
+    on_fail: Ref | None = None
+
+    def targets(self) -> list[tuple[str, Ref | None]]:
+        found: list[tuple[str, Ref | None]] = [("next", self.next)]
+        found += [(name, r) for name, r in (("not_found", self.not_found),
+                                            ("on_fail", self.on_fail)) if r]
+        return [*found, ("error", self.error)]
+
+
+@dataclass(frozen=True, kw_only=True)
+class SubmitNode(_AsksApp):
+    """Have the application make something (a service request) from `args`: done goes to `next`
+    with the answer's fields in vars, refused or failed to `error`."""
+
+    kind: ClassVar[str] = "submit"
+
+    def targets(self) -> list[tuple[str, Ref | None]]:
+        return [("next", self.next), ("error", self.error)]
+
+
 KINDS: dict[str, type[Node]] = {
     cls.kind: cls
     for cls in (PromptNode, MenuNode, CollectNode, LanguageNode, HoursNode, BranchNode, SetNode,
-                QueueNode, TransferNode, RecordNode, HangupNode, GotoNode)
+                QueueNode, TransferNode, RecordNode, HangupNode, GotoNode, LookupNode, SubmitNode)
 }
 
 

@@ -29,7 +29,7 @@ _ASKS = _PROMPT | {"retries", "timeout", "invalid", "no_input", "on_fail", "on_n
 KEYS: dict[str, set[str]] = {
     "prompt": _PROMPT | {"when_var", "pause", "next"},
     "menu": _ASKS | {"options", "keywords", "min_confidence"},
-    "collect": _ASKS | {"into", "min_length", "max_length", "pattern", "next"},
+    "collect": _ASKS | {"into", "min_length", "max_length", "pattern", "next", "speech"},
     "language": _PROMPT | {"choices", "options", "retries", "timeout", "invalid", "next"},
     "hours": {"timezone", "schedule", "holidays", "open", "closed", "holiday"},
     "branch": {"cases", "else", "timezone"},
@@ -39,6 +39,9 @@ KEYS: dict[str, set[str]] = {
     "record": _PROMPT | {"max_length", "timeout", "play_beep", "into", "next"},
     "hangup": _PROMPT,
     "goto": {"to"},
+    "lookup": _PROMPT | {"name", "args", "into", "next", "not_found", "retries", "on_fail",
+                         "error"},
+    "submit": _PROMPT | {"name", "args", "into", "next", "error"},
 }
 
 
@@ -214,7 +217,8 @@ def _collect(f: Fields) -> dict[str, Any]:
                      f"{f.reader.where}: 'min_length' ({low}) is more than 'max_length' ({high})")
     return dict(prompt=f.prompt("say what to enter"), **f.asks(timeout=7),
                 into=f.var_name("into") or "", min_length=low, max_length=high,
-                pattern=f.value("pattern", f.pattern), next=f.ref("next"))
+                pattern=f.value("pattern", f.pattern), next=f.ref("next"),
+                speech=f.value("speech", lambda n: f.reader.boolean(n, "speech"), False))
 
 
 def _language(f: Fields) -> dict[str, Any]:
@@ -373,11 +377,40 @@ def _record(f: Fields) -> dict[str, Any]:
                 into=f.var_name("into", "recording_url"), next=f.ref("next"))
 
 
+def _asks_app(f: Fields) -> dict[str, Any]:
+    """Fields shared by `lookup` and `submit`: what to ask the app for, and where it answers."""
+    f.require("name", "name what to ask the application for, like name: request_status")
+    name = f.value("name", lambda n: f.reader.text(n, "name"), "")
+    if name and not _WORD.fullmatch(name):
+        f.ctx.report(f.map.key_line("name"), f"{f.reader.where}: name '{name}' must be one word "
+                                             "like request_status")
+    f.require("error", "say where the call goes when the application cannot answer")
+    args: dict[str, str] = {}
+    node = f.map.get("args")
+    mapping = f.reader.mapping(node, "args") if node is not None else None
+    for arg, line, value in mapping.items() if mapping else ():
+        if not _WORD.fullmatch(arg):
+            f.ctx.report(line, f"{f.reader.where}: argument '{arg}' must be one word like number")
+            continue
+        text = f.reader.text(value, arg, empty_ok=True) or ""
+        for problem in template.problems(text):
+            f.reader.fail(value, f"argument '{arg}' has {problem}")
+        args[arg] = text
+    return dict(prompt=f.prompt(), name=name, args=args, into=f.var_name("into") or "",
+                next=f.ref("next"), error=f.ref("error"))
+
+
+def _lookup(f: Fields) -> dict[str, Any]:
+    return dict(**_asks_app(f), not_found=f.ref("not_found"),
+                retries=f.integer("retries", 2, 0, 5), on_fail=f.ref("on_fail"))
+
+
 READERS: dict[str, Callable[[Fields], dict[str, Any]]] = {
     "prompt": _prompt, "menu": _menu, "collect": _collect, "language": _language,
     "hours": _hours, "branch": _branch, "set": _set, "queue": _queue, "transfer": _transfer,
     "record": _record, "hangup": lambda f: dict(prompt=f.prompt()),
     "goto": lambda f: dict(to=f.ref("to")),
+    "lookup": _lookup, "submit": _asks_app,
 }
 
 

@@ -38,6 +38,9 @@ def create_app(
     app.register_blueprint(console_api.bp)
     app.register_blueprint(accounts_api.bp)
     app.register_blueprint(admin.bp)
+    from ivr import console_requests  # the console's service-request form (issue 8)
+
+    app.register_blueprint(console_requests.bp)
     app.teardown_appcontext(close_request_db)
 
     @app.get("/healthz")

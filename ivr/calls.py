@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from twilio.twiml.voice_response import VoiceResponse
 
 from callflows import engine
-from callflows.actions import Enqueue, Gather, Hangup, Input, Record, Transfer
+from callflows.actions import Enqueue, Gather, Hangup, Input, Lookup, Record, Submit, Transfer
 from callflows.state import Step
-from ivr import calllog, waiting
+from ivr import calllog, lookups, waiting
 from ivr.bootstrap import Services
 from ivr.livecalls import LiveCall
 from ivr.phones import mask, normalize
@@ -197,6 +197,12 @@ def _settle(
             step = Step(step.actions[:-1] + resumed.actions, resumed.state, resumed.done,
                         resumed.events)
             continue
+        if isinstance(terminal, Lookup | Submit):
+            step, made = _answer_app(svc, conn, live, step, terminal)
+            if made:
+                # A recording the flow turned into a request is not a voicemail left unanswered.
+                live = live.evolve(outcome="self-service")
+            continue
         if not isinstance(terminal, Transfer) or not terminal.line:
             return live, step
         target = svc.lines.get(terminal.line)
@@ -218,6 +224,24 @@ def _settle(
                     started.events)
         live = live.evolve(line=target.name)
     raise RuntimeError("hand-offs loop (lines transferring to each other, or overflow to a queue)")
+
+
+def _answer_app(svc: Services, conn: calllog.Writer, live: LiveCall, step: Step,
+                action: Lookup | Submit) -> tuple[Step, bool]:
+    """A flow asked the app for data (or to make a request): answer, and walk on at once.
+
+    Also says whether a submit made what it was asked to."""
+    if isinstance(conn, calllog.Pending):
+        conn.apply(svc.engine)  # the call's row first: the answer may link a request to it
+    answered = lookups.answer(svc, live.sid, action, conn)
+    now = svc.clock()
+    calllog.add_event(conn, live.sid, now, "app-answer", answered.detail)
+    flow = svc.flows.get(step.state.flow, step.state.version)
+    resumed = engine.resume(flow, step.state, answered.input, now)
+    calllog.add_events(conn, live.sid, now, resumed.events)
+    made = isinstance(action, Submit) and answered.input.event == "result"
+    return Step(step.actions[:-1] + resumed.actions, resumed.state, resumed.done,
+                resumed.events), made
 
 
 def _enqueue(svc: Services, response: VoiceResponse, action: Enqueue) -> None:

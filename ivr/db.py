@@ -65,7 +65,7 @@ def prepare(url: str) -> None:
 
     Idempotent and safe when several processes start at once.
     """
-    from ivr.service_requests import sync_catalogue
+    from ivr.service_types import sync_catalogue
 
     upgrade(url)
     engine = make_engine(url)

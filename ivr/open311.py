@@ -32,21 +32,17 @@ from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import HTTPException
 
 from ivr.db import transaction
+from ivr.request_fields import RequestError, UnknownService
+from ivr.request_models import ServiceRequest, ServiceType, utc
 from ivr.service_requests import (
     STATUSES,
-    RequestError,
-    ServiceRequest,
-    ServiceType,
-    UnknownService,
     create_request,
     get_by_token,
     get_request,
-    get_service,
-    list_services,
     search_requests,
     service_notice,
-    utc,
 )
+from ivr.service_types import get_service, list_services
 
 log = logging.getLogger("ivr.open311")
 

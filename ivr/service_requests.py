@@ -14,284 +14,32 @@ digits only (`phone_digits`, `find_by_digits`).
 from __future__ import annotations
 
 import logging
-import math
-import re
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
-from urllib.parse import urlsplit
 
-from sqlalchemy import (
-    JSON,
-    Boolean,
-    DateTime,
-    Float,
-    ForeignKey,
-    Index,
-    Integer,
-    String,
-    Text,
-    UniqueConstraint,
-    or_,
-    select,
-)
-from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
 
-from ivr.catalogue import Attribute, ServiceSpec, load_catalogue
-from ivr.models import Base, Call
+from ivr import request_fields as fields
+from ivr.models import Call
 from ivr.phones import mask, normalize
+from ivr.request_fields import (
+    CONTROL,
+    DESCRIPTION_MAX,
+    InvalidRequest,
+    RequestNotFound,
+    UnknownService,
+)
+from ivr.request_models import RequestNote, ServiceRequest, utc
+from ivr.service_types import get_service
 
 log = logging.getLogger("ivr.service_requests")
 
 STATUSES = ("open", "closed")
 CHANNELS = ("phone", "console", "api")
-DESCRIPTION_MAX = 4000
-ANSWER_MAX = {"string": 255, "text": DESCRIPTION_MAX}
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
-
-class RequestError(ValueError):
-    """A request cannot be made or changed as asked. `field` names the input at fault, and
-    `message` says what is wrong with it; str() gives both ("email: not a valid email address")."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(f"{field}: {message}")
-        self.field = field
-        self.message = message
-
-
-class InvalidRequest(RequestError):
-    pass
-
-
-class UnknownService(RequestError):
-    pass
-
-
-class RequestNotFound(LookupError):
-    pass
-
-
-class ServiceType(Base):
-    """One service of the catalogue, as `sync_catalogue` stored it."""
-
-    __tablename__ = "service_types"
-
-    code: Mapped[str] = mapped_column(String(64), primary_key=True)
-    name: Mapped[str] = mapped_column(String(200))
-    group: Mapped[str | None] = mapped_column("group_name", String(100))
-    description: Mapped[str | None] = mapped_column(Text)
-    keywords: Mapped[list[str]] = mapped_column(JSON, default=list)
-    agency: Mapped[str | None] = mapped_column(String(200))
-    expected_days: Mapped[float | None] = mapped_column(Float)
-    type: Mapped[str] = mapped_column(String(16), default="realtime")
-    attributes: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
-    external_code: Mapped[str | None] = mapped_column(String(100))
-    active: Mapped[bool] = mapped_column(Boolean, default=True)
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-
-    def questions(self) -> tuple[Attribute, ...]:
-        """The service's attributes in their order (notices included: see `Attribute.variable`)."""
-        return tuple(sorted((Attribute.from_dict(a) for a in self.attributes or ()),
-                            key=lambda a: a.order))
-
-    @property
-    def has_metadata(self) -> bool:
-        return bool(self.attributes)
-
-
-class ServiceRequest(Base):
-    __tablename__ = "service_requests"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    # Set from `id` in the creating transaction; NULL only between the insert and that update.
-    number: Mapped[str | None] = mapped_column(String(20))
-    # Open311's token: lets an API client find its request before it knows the number.
-    token: Mapped[str] = mapped_column(String(36))
-    service_code: Mapped[str] = mapped_column(ForeignKey("service_types.code"))
-    status: Mapped[str] = mapped_column(String(8), default="open")
-    status_notes: Mapped[str | None] = mapped_column(Text)
-    description: Mapped[str] = mapped_column(Text, default="")
-    address: Mapped[str | None] = mapped_column(String(255))
-    address_id: Mapped[str | None] = mapped_column(String(64))
-    zipcode: Mapped[str | None] = mapped_column(String(16))
-    lat: Mapped[float | None] = mapped_column(Float)
-    long: Mapped[float | None] = mapped_column(Float)
-    callback_number: Mapped[str | None] = mapped_column(String(32))  # E.164; never logged in plain
-    first_name: Mapped[str | None] = mapped_column(String(100))
-    last_name: Mapped[str | None] = mapped_column(String(100))
-    email: Mapped[str | None] = mapped_column(String(254))
-    agency: Mapped[str | None] = mapped_column(String(200))
-    attributes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    media_url: Mapped[str | None] = mapped_column(String(1024))
-    channel: Mapped[str] = mapped_column(String(16), default="phone")
-    call_sid: Mapped[str | None] = mapped_column(ForeignKey("calls.sid", ondelete="SET NULL"))
-    requested_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    expected_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-
-    service: Mapped[ServiceType] = relationship(lazy="joined")
-    notes: Mapped[list[RequestNote]] = relationship(
-        back_populates="request", order_by="RequestNote.id", cascade="all, delete-orphan"
-    )
-
-    __table_args__ = (
-        UniqueConstraint("number", name="uq_service_requests_number"),
-        UniqueConstraint("token", name="uq_service_requests_token"),
-        Index("ix_service_requests_requested_at", "requested_at"),
-        Index("ix_service_requests_status", "status", "requested_at"),
-        Index("ix_service_requests_service", "service_code", "requested_at"),
-        Index("ix_service_requests_callback", "callback_number"),
-        Index("ix_service_requests_call", "call_sid"),
-    )
-
-
-class RequestNote(Base):
-    """One line of a request's history: its creation, a status change, or a note."""
-
-    __tablename__ = "service_request_notes"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    request_id: Mapped[int] = mapped_column(ForeignKey("service_requests.id", ondelete="CASCADE"))
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    kind: Mapped[str] = mapped_column(String(16))  # created | status | note
-    status: Mapped[str | None] = mapped_column(String(8))
-    text: Mapped[str] = mapped_column(Text, default="")
-    author: Mapped[str | None] = mapped_column(String(64))
-    public: Mapped[bool] = mapped_column(Boolean, default=False)
-
-    request: Mapped[ServiceRequest] = relationship(back_populates="notes")
-
-    __table_args__ = (Index("ix_service_request_notes_request", "request_id", "id"),)
-
-
-def utc(moment: datetime) -> datetime:
-    """`moment` in UTC; a naive value (SQLite gives those back) is taken to be UTC already."""
-    if moment.tzinfo is None:
-        return moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC)
-
-
-# -- the catalogue in SQL ---------------------------------------------------------------------
-
-def sync_catalogue(session: Session, specs: Iterable[ServiceSpec] | None = None,
-                   at: datetime | None = None) -> int:
-    """Upsert the catalogue (the packaged one by default) by service code; returns how many.
-
-    Idempotent, and safe when several processes start at once: each row is one
-    INSERT ... ON CONFLICT DO UPDATE on SQLite and PostgreSQL. Services missing from the file are
-    left as they are (requests still point at them).
-    """
-    specs = list(load_catalogue() if specs is None else specs)
-    at = utc(at or datetime.now(UTC))
-    dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    elif dialect == "sqlite":
-        from sqlalchemy.dialects.sqlite import insert
-    else:  # pragma: no cover - other databases: merge, without the concurrency guarantee
-        for spec in specs:
-            session.merge(ServiceType(**_row(spec, at)))
-        return len(specs)
-    for spec in specs:
-        row = _row(spec, at)
-        stmt = insert(ServiceType).values(**row)
-        session.execute(stmt.on_conflict_do_update(
-            index_elements=[ServiceType.code],
-            set_={k: stmt.excluded[k] for k in row if k != "code"},
-        ))
-    for obj in list(session.identity_map.values()):
-        if isinstance(obj, ServiceType):
-            session.expire(obj)  # rows loaded before the upsert would show the old values
-    return len(specs)
-
-
-def _row(spec: ServiceSpec, at: datetime) -> dict[str, Any]:
-    return {
-        "code": spec.code, "name": spec.name, "group_name": spec.group,
-        "description": spec.description, "keywords": list(spec.keywords), "agency": spec.agency,
-        "expected_days": spec.expected_days, "type": spec.type,
-        "attributes": [a.to_dict() for a in spec.attributes],
-        "external_code": spec.external_code, "active": True, "updated_at": at,
-    }
-
-
-def list_services(session: Session) -> list[ServiceType]:
-    """The active services, by group then name (the order menus and Open311 list them in)."""
-    rows = session.scalars(select(ServiceType).where(ServiceType.active.is_(True)))
-    return sorted(rows, key=lambda s: ((s.group or "").lower(), s.name.lower()))
-
-
-def get_service(session: Session, code: str) -> ServiceType | None:
-    if _CONTROL.search(code):
-        return None
-    service = session.get(ServiceType, code)
-    return service if service is not None and service.active else None
-
-
-# -- answers to a service's questions ------------------------------------------------------------
-
-def validate_answers(questions: Sequence[Attribute],
-                     answers: Mapping[str, Any]) -> dict[str, Any]:
-    """Check `answers` (code -> value or list of values) against `questions`; the clean answers.
-
-    List answers are stored by key, numbers as numbers, datetimes in ISO 8601. Raises
-    `InvalidRequest` (field ``attribute[code]``) for an unknown question, a value of the wrong kind,
-    a key not in the list, or a required question left unanswered.
-    """
-    by_code = {q.code: q for q in questions if q.variable}
-    clean: dict[str, Any] = {}
-    for code, raw in answers.items():
-        field = f"attribute[{code}]"
-        question = by_code.get(code)
-        if question is None:
-            raise InvalidRequest(field, "not a question of this service")
-        values = list(raw) if isinstance(raw, list | tuple) else [raw]
-        values = [_printable(str(v).strip(), field) for v in values
-                  if v is not None and str(v).strip() != ""]
-        if not values:
-            continue
-        if question.datatype != "multivaluelist" and len(values) > 1:
-            raise InvalidRequest(field, "takes a single value")
-        clean[code] = _answer(question, values, field)
-    for question in by_code.values():
-        if question.required and question.code not in clean:
-            ask = f" ({question.description})" if question.description else ""
-            raise InvalidRequest(f"attribute[{question.code}]", f"required{ask}")
-    return clean
-
-
-def _answer(question: Attribute, values: list[str], field: str) -> Any:
-    kind = question.datatype
-    if kind in ("singlevaluelist", "multivaluelist"):
-        keys = [c.key for c in question.values]
-        for value in values:
-            if value not in keys:
-                raise InvalidRequest(field, f"{value!r} is not one of {', '.join(keys)}")
-        return values[0] if kind == "singlevaluelist" else list(dict.fromkeys(values))
-    value = values[0]
-    if kind == "number":
-        try:
-            number = float(value)
-        except ValueError:
-            raise InvalidRequest(field, f"{value!r} is not a number") from None
-        if not math.isfinite(number):
-            raise InvalidRequest(field, f"{value!r} is not a number")
-        return int(number) if number.is_integer() else number
-    if kind == "datetime":
-        try:
-            return datetime.fromisoformat(value.replace("Z", "+00:00")).isoformat()
-        except ValueError:
-            raise InvalidRequest(field, f"{value!r} is not an ISO 8601 date and time") from None
-    if len(value) > ANSWER_MAX[kind]:
-        raise InvalidRequest(field, f"at most {ANSWER_MAX[kind]} characters")
-    return value
-
-
-# -- making and finding requests -----------------------------------------------------------------
 
 def create_request(
     session: Session, *, service_code: str, at: datetime, description: str | None = None,
@@ -300,13 +48,16 @@ def create_request(
     callback_number: str | None = None,
     first_name: str | None = None, last_name: str | None = None, email: str | None = None,
     media_url: str | None = None, attributes: Mapping[str, Any] | None = None,
+    address_audio_url: str | None = None,
     call_sid: str | None = None, channel: str = "phone", author: str | None = None,
     region: str = "US", tz: tzinfo = UTC,
 ) -> ServiceRequest:
     """Check, number and record a new open request; returns it with `number` set.
 
-    A location is required (an address, an address id, or lat and long). `callback_number` is
-    normalised to E.164 for `region`; `tz` is the center's, for the year in the number.
+    A location is required (an address, an address id, lat and long, or the recording of an
+    address a caller spoke, `address_audio_url`).
+    `callback_number` is normalised to E.164 for `region`; `tz` is the center's, for the year in
+    the number.
     Raises `UnknownService` or `InvalidRequest`; nothing is written when it does.
     """
     service = get_service(session, service_code)
@@ -318,23 +69,26 @@ def create_request(
     if len(description) > DESCRIPTION_MAX:
         raise InvalidRequest("description", f"{len(description)} characters is too "
                                             f"long; at most {DESCRIPTION_MAX}")
-    _printable(description, "description")
-    address = _short(address, 255, "address")
-    address_id = _short(address_id, 64, "address_id")
-    lat, long = _position(lat, long)
-    if lat is None and not address and not address_id:
+    fields.printable(description, "description")
+    address = fields.short(address, 255, "address")
+    address_id = fields.short(address_id, 64, "address_id")
+    lat, long = fields.position(lat, long)
+    audio = fields.url(address_audio_url, "address_audio_url")
+    if lat is None and not address and not address_id and not audio:
         raise InvalidRequest("location", "required: an address, an address id, or lat "
                                          "and long")
-    answers = validate_answers(service.questions(), attributes or {})
+    answers = fields.validate_answers(service.questions(), attributes or {})
     at = utc(at)
     request = ServiceRequest(
         token=str(uuid.uuid4()), service=service, status="open",
         description=description, address=address, address_id=address_id,
-        zipcode=_short(zipcode, 16, "zipcode"), lat=lat, long=long,
-        callback_number=_callback(callback_number, region),
-        first_name=_short(first_name, 100, "first_name"),
-        last_name=_short(last_name, 100, "last_name"), email=_email(email),
-        agency=service.agency, attributes=answers, media_url=_url(media_url), channel=channel,
+        zipcode=fields.short(zipcode, 16, "zipcode"), lat=lat, long=long,
+        callback_number=fields.callback(callback_number, region),
+        first_name=fields.short(first_name, 100, "first_name"),
+        last_name=fields.short(last_name, 100, "last_name"), email=fields.email(email),
+        agency=service.agency, attributes=answers, media_url=fields.url(media_url),
+        address_audio_url=audio,
+        channel=channel,
         call_sid=call_sid or None, requested_at=at, updated_at=at,
         expected_at=(at + timedelta(days=service.expected_days)
                      if service.expected_days is not None else None),
@@ -348,61 +102,6 @@ def create_request(
     log.info("service request %s made (%s, by %s) for %s", request.number, service.code, channel,
              mask(request.callback_number or ""))
     return request
-
-
-def _printable(value: str, field: str) -> str:
-    # PostgreSQL refuses NUL in text, and XML cannot carry control characters at all.
-    if _CONTROL.search(value):
-        raise InvalidRequest(field, "contains control characters")
-    return value
-
-
-def _short(value: str | None, limit: int, field: str) -> str | None:
-    value = (value or "").strip() or None
-    if value is not None and len(value) > limit:
-        raise InvalidRequest(field, f"longer than {limit} characters")
-    return value if value is None else _printable(value, field)
-
-
-def _position(lat: Any, long: Any) -> tuple[float | None, float | None]:
-    if lat in (None, "") and long in (None, ""):
-        return None, None
-    if lat in (None, "") or long in (None, ""):
-        raise InvalidRequest("lat" if lat in (None, "") else "long", "lat and long go together")
-    try:
-        la, lo = float(lat), float(long)
-    except (TypeError, ValueError):
-        raise InvalidRequest("lat", "lat and long must be decimal degrees (WGS84)") from None
-    if not (math.isfinite(la) and -90 <= la <= 90):
-        raise InvalidRequest("lat", "must be between -90 and 90")
-    if not (math.isfinite(lo) and -180 <= lo <= 180):
-        raise InvalidRequest("long", "must be between -180 and 180")
-    return la, lo
-
-
-def _callback(number: str | None, region: str) -> str | None:
-    if not (number or "").strip():
-        return None
-    e164 = normalize(_printable(number or "", "callback_number"), region)
-    if not e164.startswith("+"):
-        raise InvalidRequest("callback_number", "not a phone number")
-    return e164
-
-
-def _email(value: str | None) -> str | None:
-    value = _short(value, 254, "email")
-    if value is not None and not _EMAIL.match(value):
-        raise InvalidRequest("email", "not a valid email address")
-    return value
-
-
-def _url(value: str | None) -> str | None:
-    value = _short(value, 1024, "media_url")
-    if value is not None:
-        parts = urlsplit(value)
-        if parts.scheme not in ("http", "https") or not parts.netloc:
-            raise InvalidRequest("media_url", "must be an http or https URL")
-    return value
 
 
 def phone_digits(number: str) -> str:
@@ -421,7 +120,7 @@ def find_by_digits(session: Session, digits: str) -> ServiceRequest | None:
 def get_request(session: Session, number: str) -> ServiceRequest | None:
     """The request numbered `number` ("26-00012345"); digits only ("2600012345") work too."""
     number = (number or "").strip()
-    if _CONTROL.search(number):
+    if CONTROL.search(number):
         return None
     if "-" not in number:
         return find_by_digits(session, number)
@@ -429,7 +128,7 @@ def get_request(session: Session, number: str) -> ServiceRequest | None:
 
 
 def get_by_token(session: Session, token: str) -> ServiceRequest | None:
-    if _CONTROL.search(token):
+    if CONTROL.search(token):
         return None
     return session.scalars(select(ServiceRequest).where(ServiceRequest.token == token)).first()
 
@@ -470,7 +169,7 @@ def search_requests(
 
 def _clean(values: Sequence[str]) -> list[str]:
     """Values that can match at all (PostgreSQL would refuse a NUL even in a comparison)."""
-    return [v for v in values if not _CONTROL.search(v)]
+    return [v for v in values if not CONTROL.search(v)]
 
 
 def requests_for_caller(session: Session, number: str, *, region: str = "US",
@@ -514,7 +213,7 @@ def update_status(
     if status not in STATUSES:
         raise InvalidRequest("status", f"must be one of {', '.join(STATUSES)}")
     found = _resolve(session, request)
-    text = _short(notes, DESCRIPTION_MAX, "notes") or ""
+    text = fields.short(notes, DESCRIPTION_MAX, "notes") or ""
     at = utc(at)
     found.closed_at = (found.closed_at or at) if status == "closed" else None
     found.status = status
@@ -532,7 +231,7 @@ def add_note(
 ) -> RequestNote:
     """Add a note to a request's history. A public note also becomes its Open311 status_notes."""
     found = _resolve(session, request)
-    text = _short(text, DESCRIPTION_MAX, "text") or ""
+    text = fields.short(text, DESCRIPTION_MAX, "text") or ""
     if not text:
         raise InvalidRequest("text", "a note needs some text")
     at = utc(at)
@@ -543,6 +242,62 @@ def add_note(
         found.status_notes = text
     session.flush()
     return note
+
+
+def amend_request(
+    session: Session, request: ServiceRequest | str, *, at: datetime, author: str | None = None,
+    service_code: str | None = None, attributes: Mapping[str, Any] | None = None,
+    description: str | None = None, address: str | None = None,
+    lat: float | str | None = None, long: float | str | None = None,
+) -> ServiceRequest:
+    """Change what a request says (a call-taker corrects it during the call); None leaves a field
+    as it is. A new service takes its agency and expected date, and its questions are asked
+    again: `attributes` are checked against the service the request ends up with.
+
+    Records a ``changed`` line naming the fields in the history. Raises `RequestNotFound`,
+    `UnknownService` or `InvalidRequest`; nothing changes when it does.
+    """
+    found = _resolve(session, request)
+    changed: list[str] = []
+    service = found.service
+    if service_code is not None and service_code != found.service_code:
+        service = get_service(session, service_code)
+        if service is None:
+            raise UnknownService("service_code", f"there is no service {service_code!r}")
+        changed.append("service")
+    answers = dict(found.attributes or {}) if attributes is None else dict(attributes)
+    clean = fields.validate_answers(service.questions(), answers)
+    if attributes is not None and clean != (found.attributes or {}):
+        changed.append("answers")
+    if description is not None:
+        text = fields.short(description, DESCRIPTION_MAX, "description") or ""
+        if text != found.description:
+            found.description = text
+            changed.append("description")
+    if address is not None:
+        place = fields.short(address, 255, "address")
+        if place != found.address:
+            found.address = place
+            changed.append("address")
+    if lat is not None or long is not None:
+        la, lo = fields.position(lat, long)
+        if (la, lo) != (found.lat, found.long):
+            found.lat, found.long = la, lo
+            changed.append("position")
+    if "service" in changed:
+        found.service = service
+        found.service_code = service.code
+        found.agency = service.agency
+        found.expected_at = (utc(found.requested_at) + timedelta(days=service.expected_days)
+                             if service.expected_days is not None else None)
+    found.attributes = clean
+    if changed:
+        at = utc(at)
+        found.updated_at = at
+        found.notes.append(RequestNote(at=at, kind="changed", author=author,
+                                       text="changed: " + ", ".join(changed)))
+    session.flush()
+    return found
 
 
 def service_notice(request: ServiceRequest, tz: tzinfo = UTC) -> str:

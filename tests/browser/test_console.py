@@ -132,3 +132,116 @@ def test_a_wrong_password_keeps_the_console_closed(served: Served, page) -> None
     expect(page.locator(".signin-message")).to_have_text("Wrong login or password.")
     page.goto(f"{served.url}/console/")
     expect(page).to_have_url(f"{served.url}/console/login")
+
+
+def test_a_call_taker_files_a_request_during_the_call(served: Served, page) -> None:  # type: ignore[no-untyped-def]
+    """The request form: a caller who asked for a person gets a streetlight request made on
+    the call; it shows with their earlier request, and the call's record links to it."""
+    from datetime import timedelta
+
+    from ivr.db import transaction
+    from ivr.request_links import requests_of_call
+    from ivr.service_requests import create_request
+
+    expect = playwright.expect
+    center, svc = served.center, served.center.services
+    login = f"ana-{uuid.uuid4().hex[:6]}"
+    add_account(svc, login=login, name="Ana Ruiz", skills=("line:311", "lang:en"))
+    caller = fresh_number()
+    with transaction(svc.sessions) as session:
+        earlier = create_request(session, service_code="pothole", address="9 Harford Rd",
+                                 attributes={"position": "travel-lane"}, callback_number=caller,
+                                 at=svc.clock() - timedelta(days=8), channel="phone").number
+
+    page.goto(f"{served.url}/console/login")
+    page.fill("#login", login)
+    page.fill("#password", PASSWORD)
+    page.click("button[type=submit]")
+    expect(page.locator("#conn-status")).to_have_text("Live")
+    expect(page.locator("#sr-toggle")).to_be_disabled()  # no call taken yet
+    page.click("#btn-available")
+    expect(page.locator("#state-label")).to_have_text("Available")
+
+    center.sim.on_dial(f"client:{login}", answers(after=2, hangup_after=900))
+    call = center.call(CALL_TAKER_PLEASE, caller=caller)
+    for _ in range(120):
+        center.sim.advance(1)
+        if svc.router.reservations.all():
+            break
+    else:
+        raise AssertionError("the call was never offered")
+    expect(page.locator("#panel-offer")).to_be_visible()
+    page.keyboard.press("a")
+    expect(page.locator("#state-label")).to_have_text("On call")
+    center.sim.advance(5)
+
+    # The drawer follows the call: the caller's earlier request is there, none on this call.
+    expect(page.locator("#sr-toggle")).to_be_enabled()
+    page.click("#sr-toggle")
+    expect(page.locator("#sr-panel")).to_be_visible()
+    expect(page.locator("#sr-earlier li")).to_have_count(1)
+    expect(page.locator("#sr-earlier")).to_contain_text(earlier)
+    expect(page.locator("#sr-linked-empty")).to_be_visible()
+    expect(page.locator("#sr-callback")).to_have_value(caller)
+
+    # A wrong form is refused with the API's sentence, then fixed.
+    page.select_option("#sr-service", "streetlight-out")
+    page.fill("#sr-address", "5th Ave and Main St")
+    page.click("#sr-create")
+    expect(page.locator("#sr-error")).to_contain_text("attribute[problem]: required")
+    page.select_option("#sr-q-problem", "flickering")
+    page.select_option("#sr-q-how-many", "several")
+    page.fill("#sr-q-pole-number", "4471")
+    page.fill("#sr-address", "5th Ave and Main St")
+    page.fill("#sr-description", "Whole block dark at night")
+    page.fill("#sr-note", "Caller says it started Friday")
+    with page.expect_response(lambda r: r.request.method == "POST"
+                              and r.url.endswith("/requests")) as made:
+        page.click("#sr-create")
+    assert made.value.status == 201
+    number = made.value.json()["request"]["number"]
+    expect(page.locator("#sr-error")).to_have_text(f"Request {number} created.")
+    expect(page.locator("#sr-linked li")).to_have_count(1)
+    expect(page.locator("#sr-linked")).to_contain_text(number)
+    expect(page.locator("#sr-linked")).to_contain_text("created")
+    expect(page.locator("#sr-count")).to_have_text("1")
+    page.locator("#sr-linked").scroll_into_view_if_needed()
+    shot(page, "console-service-request.png")
+
+    # Edit corrects it: the place and one answer.
+    page.locator(f'#sr-linked li[data-number="{number}"]').get_by_role("button",
+                                                                       name="Edit").click()
+    expect(page.locator("#sr-form-title")).to_have_text(f"Change {number}")
+    expect(page.locator("#sr-q-problem")).to_have_value("flickering")
+    expect(page.locator("#sr-address")).to_have_value("5th Ave and Main St")
+    page.fill("#sr-address", "5th Ave and Maple St")
+    page.select_option("#sr-q-how-many", "one")
+    page.click("#sr-create")
+    expect(page.locator("#sr-error")).to_have_text(f"Request {number} changed.")
+    expect(page.locator("#sr-form-title")).to_have_text("New request")
+    expect(page.locator("#sr-linked")).to_contain_text("5th Ave and Maple St")
+
+    # An update on the caller's earlier request, during the call, links it too.
+    earlier_item = page.locator(f'#sr-earlier li[data-number="{earlier}"]')
+    earlier_item.locator("select").select_option("closed")
+    earlier_item.locator("input").fill("Repaired last week")
+    earlier_item.get_by_role("button", name="Update").click()
+    expect(page.locator("#sr-linked li")).to_have_count(2)
+    expect(page.locator(f'#sr-linked li[data-number="{earlier}"]')).to_contain_text("closed")
+    expect(page.locator("#message")).to_have_text("")
+    page.locator("#sr-linked").scroll_into_view_if_needed()
+    shot(page, "console-service-request-updated.png")
+
+    with svc.sessions() as session:
+        linked = {r.number: (kinds, r) for r, kinds in requests_of_call(session, call.sid)}
+        assert linked[number][0] == ["created", "updated"]
+        assert linked[earlier][0] == ["updated"]
+        made_request = linked[number][1]
+        assert made_request.attributes == {"problem": "flickering", "how-many": "one",
+                                           "pole-number": "4471"}
+        assert made_request.address == "5th Ave and Maple St"
+        assert made_request.callback_number == caller and made_request.channel == "console"
+        assert [n.text for n in made_request.notes if n.kind == "note"] == [
+            "Caller says it started Friday"]
+        assert linked[earlier][1].status == "closed"
+    assert page.errors == []  # type: ignore[attr-defined]

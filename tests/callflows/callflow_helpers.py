@@ -8,7 +8,18 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from callflows import engine
-from callflows.actions import Enqueue, Gather, Hangup, Input, Play, Record, Say, Transfer
+from callflows.actions import (
+    Enqueue,
+    Gather,
+    Hangup,
+    Input,
+    Lookup,
+    Play,
+    Record,
+    Say,
+    Submit,
+    Transfer,
+)
 from callflows.errors import FlowError
 from callflows.model import Flow
 from callflows.parse import load_flow, parse_flow
@@ -17,7 +28,7 @@ from callflows.state import Step
 ROOT = Path(__file__).resolve().parents[2]
 FLOWS = ROOT / "ivr" / "flows"
 NY = ZoneInfo("America/New_York")
-TERMINALS = (Gather, Record, Enqueue, Transfer, Hangup)
+TERMINALS = (Gather, Record, Enqueue, Transfer, Hangup, Lookup, Submit)
 
 # Wednesday 4 March 2026 10:00 in New York: the 311 center is open.
 OPEN = datetime(2026, 3, 4, 10, 0, tzinfo=NY)

@@ -19,7 +19,16 @@ TAGS = set(FLOW.languages.values())
 WORDS = ["pothole", "bache", "agent", "agente", "emergency", "emergencia", "yes", "sí", "no",
          "two", "uno", "street light", "luz", "¿qué?", "", "1 8 0 0 2 6 9 8", "um"]
 EVENTS = ["gather", "gather", "gather", "gather", "record", "overflow", "voicemail",
-          "transfer-failed", "hangup", ""]
+          "transfer-failed", "hangup", "", "result", "no-result", "app-error"]
+# What an application may answer to a lookup or submit, sane or not.
+results = st.one_of(
+    st.none(), st.text(max_size=5),
+    st.dictionaries(st.sampled_from(["status", "number", "digits", "note", "bad key", "", "9x"]),
+                    st.one_of(st.none(), st.text(max_size=20), st.integers(), st.floats(),
+                              st.dictionaries(st.sampled_from(["en", "es", "fr"]),
+                                              st.one_of(st.text(max_size=10), st.none())),
+                              st.lists(st.integers(), max_size=2)),
+                    max_size=4))
 
 inputs = st.builds(
     Input,
@@ -31,6 +40,7 @@ inputs = st.builds(
     confidence=st.one_of(st.none(), st.floats(allow_nan=True, allow_infinity=True)),
     recording_url=st.one_of(st.none(), st.just("https://rec/1")),
     recording_seconds=st.one_of(st.none(), st.integers(-5, 10_000)),
+    result=results,
 )
 moments = st.datetimes(min_value=datetime(2026, 1, 1), max_value=datetime(2027, 12, 31),
                        timezones=st.just(NY))

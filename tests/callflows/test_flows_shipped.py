@@ -7,7 +7,7 @@ from datetime import datetime
 import pytest
 from callflow_helpers import FLOWS, NY, OPEN, Caller, last, said, text
 
-from callflows.actions import Enqueue, Gather, Input, Record, Say, Transfer
+from callflows.actions import Enqueue, Gather, Hangup, Input, Lookup, Record, Say, Submit, Transfer
 from callflows.model import Flow
 from callflows.parse import load_flow_file
 
@@ -68,6 +68,7 @@ def test_press_9_anywhere_in_top_menus_transfers_to_911(f311: Flow, language: st
 TOPICS = [("1", "pothole", "topic:streets"), ("2", "streetlight", "topic:streets"),
           ("3", "noise", "topic:noise"), ("4", "missed_trash", "topic:sanitation"),
           ("5", "water_leak", "topic:water"), ("0", "other", None)]
+FILED_BY_PHONE = {"pothole", "streetlight", "missed_trash"}
 
 
 @pytest.mark.parametrize("language", ["en", "es"])
@@ -79,6 +80,9 @@ def test_report_a_problem(f311: Flow, language: str, key: str, topic: str,
     assert call.node == "report"
     assert_language(call, ES if language == "es" else EN)
     step = call.press(key)
+    if topic in FILED_BY_PHONE:
+        assert call.node == "file_offer"  # staying on the line is asking for a call-taker
+        step = call.silence()
     enqueue = last(step)
     assert isinstance(enqueue, Enqueue) and step.done
     assert enqueue.queue_class == "general" and enqueue.priority == 5
@@ -88,7 +92,9 @@ def test_report_a_problem(f311: Flow, language: str, key: str, topic: str,
     assert enqueue.language == (ES if language == "es" else EN)
     assert enqueue.overflow == "all_busy" and enqueue.voicemail == "leave_message"
     assert step.state.vars["topic"] == topic
-    assert step.state.path[-5:-2] == ("main:1", "report", f"report:{key}")
+    path = step.state.path
+    assert path[path.index("main:1"):path.index("main:1") + 3] == (
+        "main:1", "report", f"report:{key}")
     assert_language(call, ES if language == "es" else EN)
 
 
@@ -116,10 +122,89 @@ def test_check_a_request(f311: Flow, language: str) -> None:
     assert call.node == "status"
     call.press("18002698")
     step = call.press("1")
-    assert "not available yet" in text(step) or "Todavía no es posible" in text(step)
-    assert isinstance(last(step), Enqueue)
-    assert step.state.vars["request_number"] == "18002698"
+    assert last(step) == Lookup(name="request_status", args={"number": "18002698"})
+    step = call.send(Input(event="result", result={
+        "status": {"en": "open", "es": "abierta"},
+        "expected": {"en": "Monday, November 23", "es": "lunes 23 de noviembre"}, "note": ""}))
+    spoken = text(step)
+    if language == "en":
+        assert "Request 1 8 0 0 2 6 9 8 is open." in spoken
+        assert "by Monday, November 23" in spoken and "latest note" not in spoken
+    else:
+        assert "La solicitud 1 8 0 0 2 6 9 8 está abierta." in spoken
+        assert "el lunes 23 de noviembre" in spoken and "nota" not in spoken
+    assert call.node == "status_more"
+    assert isinstance(last(call.silence()), Hangup)
+
+
+@pytest.mark.parametrize("language", ["en", "es"])
+def test_three_numbers_not_found_go_to_a_call_taker(f311: Flow, language: str) -> None:
+    call = to_main(f311, language)
+    call.press("2")
+    for attempt in range(3):
+        call.press(f"2600000{attempt}99", "1")
+        assert isinstance(last(call.step), Lookup)
+        step = call.send(Input(event="no-result"))
+        if attempt < 2:
+            assert call.node == "status"
+            assert "could not find request" in text(step) or "no encontramos" in text(step)
+    assert isinstance(last(step), Enqueue) and step.state.node == "agent_general"
     assert step.state.vars["topic"] == "status"
+    assert step.state.vars["request_number"] == "2600000299"
+    assert ("failed", "status_lookup") in step.events
+
+
+def test_a_lookup_that_fails_goes_to_a_call_taker(f311: Flow) -> None:
+    call = to_main(f311, "en")
+    call.press("2", "2600000123", "1")
+    step = call.send(Input(event="app-error"))
+    assert "cannot look up requests right now" in text(step)
+    assert isinstance(last(step), Enqueue) and step.state.vars["topic"] == "status"
+
+
+@pytest.mark.parametrize("language", ["en", "es"])
+def test_file_a_streetlight_report(f311: Flow, language: str) -> None:
+    call = to_main(f311, language)
+    call.press("1", "2", "1", "1", "2")
+    assert call.node == "file_address" and isinstance(last(call.step), Record)
+    step = call.send(Input(event="record", recording_url="https://rec/addr", recording_seconds=4))
+    assert call.node == "callback_confirm" and "4 1 0 5 5 5 0 1 0 0" in text(step)
+    step = call.press("2", "4105550199")
+    assert last(step) == Submit(name="service_request", args={
+        "service": "streetlight-out", "address_recording": "https://rec/addr",
+        "callback": "4105550199", "attribute:position": "", "attribute:problem": "out",
+        "attribute:how-many": "several", "attribute:missed": "", "attribute:set-out-on-time": ""})
+    step = call.send(Input(event="result", result={"number": "26-00000042",
+                                                   "digits": "2600000042"}))
+    assert isinstance(last(step), Hangup)
+    assert "2 6 0 0 0 0 0 0 4 2" in text(step)
+    assert step.state.vars["filed_number"] == "26-00000042"
+
+
+@pytest.mark.parametrize(("keys", "answer"), [
+    (("1", "1", "1", "7", "7", "7"), None),   # wrong keys in a question
+    (("1", "4", "1", "3", "1"), Input(event="record")),  # nothing recorded
+])
+def test_unclear_reports_go_to_the_topic_call_takers(f311: Flow, keys: tuple[str, ...],
+                                                     answer: Input | None) -> None:
+    call = to_main(f311, "en")
+    step = call.press(*keys)
+    if answer is not None:
+        step = call.send(answer)
+    assert isinstance(last(step), Enqueue) and step.done
+    assert step.state.node in ("queue_streets", "queue_sanitation")
+
+
+def test_a_refused_report_goes_to_a_call_taker_with_its_answers(f311: Flow) -> None:
+    call = to_main(f311, "es")
+    call.press("1", "1", "1", "2")
+    call.send(Input(event="record", recording_url="https://rec/a"))
+    call.press("1")
+    step = call.send(Input(event="app-error"))
+    assert "No pudimos presentar su reporte" in text(step)
+    assert isinstance(last(step), Enqueue) and step.state.node == "queue_streets"
+    assert step.state.vars["answer_position"] == "parking-lane"
+    assert step.state.vars["callback_number"] == "+14105550100"
 
 
 def test_request_number_garbage_then_agent(f311: Flow) -> None:
@@ -132,14 +217,14 @@ def test_request_number_garbage_then_agent(f311: Flow) -> None:
 
 
 @pytest.mark.parametrize(("language", "words", "node"), [
-    ("en", "I want to report a pothole", "queue_streets"),
-    ("en", "the street light on my block is out", "queue_streets"),
+    ("en", "I want to report a pothole", "file_offer"),
+    ("en", "the street light on my block is out", "file_offer"),
     ("en", "Operator!", "agent_general"),
     ("en", "representative", "agent_general"),
     ("en", "this is an emergency", "emergency"),
-    ("es", "quiero reportar un bache", "queue_streets"),
-    ("es", "la farola no funciona", "queue_streets"),
-    ("es", "no hay luz en la calle", "queue_streets"),
+    ("es", "quiero reportar un bache", "file_offer"),
+    ("es", "la farola no funciona", "file_offer"),
+    ("es", "no hay luz en la calle", "file_offer"),
     ("es", "un agente por favor", "agent_general"),
     ("es", "es una emergencia", "emergency"),
     ("es", "hay una fuga de agua", "queue_water"),

@@ -63,6 +63,11 @@ class Desk:
         headers = {"X-CSRF-Token": self.token if token is None else token}
         return self.client.post(f"/api/v1{path}", json=body or {}, headers=headers)
 
+    def patch(self, path: str, body: dict[str, Any] | None = None,
+              token: str | None = None) -> Any:
+        headers = {"X-CSRF-Token": self.token if token is None else token}
+        return self.client.patch(f"/api/v1{path}", json=body or {}, headers=headers)
+
 
 def queue_call(svc: Services, caller: str | None = None, line: str = "311",
                topic: str = "pothole", language: str = "en", waited: float = 42.0,

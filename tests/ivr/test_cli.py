@@ -58,13 +58,14 @@ def test_ivr_call_lets_a_person_walk_the_311_menu(tmp_path: Path, monkeypatch) -
     monkeypatch.setenv("IVR_DATA_DIR", str(tmp_path))
     monkeypatch.setenv("IVR_DATABASE_URL", f"sqlite:///{tmp_path / 'ivr.db'}")
     monkeypatch.delenv("TWILIO_AUTH_TOKEN", raising=False)
-    # English, report a problem, pothole; then hang up while waiting.
+    # English, report a problem, pothole, silence for a call-taker; then hang up while waiting.
     result = CliRunner().invoke(main, ["call", "311", "--max-minutes", "3",
-                                       "--at", "2026-11-23T10:00"], input="1\n1\n1\nh\n")
+                                       "--at", "2026-11-23T10:00"], input="1\n1\n1\n\nh\n")
     assert result.exit_code == 0, result.output
     out = result.output
     assert "Thank you for calling City 3 1 1" in out
     assert "For a pothole, press 1" in out
+    assert "You can file this report now, by phone" in out
     assert "Please stay on the line" in out
     assert "application error" not in out
     assert "-- call completed" in out

@@ -42,5 +42,6 @@ def test_the_document_is_valid_openapi_3_1() -> None:
 
 def test_every_post_documents_the_csrf_header() -> None:
     for path, item in spec()["paths"].items():
-        if "post" in item:
-            assert {"session": [], "csrf": []} in item["post"].get("security", []), path
+        for method in ("post", "patch"):
+            if method in item:
+                assert {"session": [], "csrf": []} in item[method].get("security", []), path

@@ -21,27 +21,20 @@ from sqlalchemy import func, select
 from ivr.catalogue import Attribute, CatalogueError, Choice, load_catalogue, parse_catalogue
 from ivr.db import make_engine, session_factory, transaction
 from ivr.models import Call
+from ivr.request_fields import InvalidRequest, RequestNotFound, UnknownService, validate_answers
+from ivr.request_models import ServiceRequest, ServiceType, utc
 from ivr.service_requests import (
-    InvalidRequest,
-    RequestNotFound,
-    ServiceRequest,
-    ServiceType,
-    UnknownService,
     add_note,
     create_request,
     find_by_digits,
     get_request,
-    get_service,
-    list_services,
     phone_digits,
     requests_for_caller,
     search_requests,
     service_notice,
-    sync_catalogue,
     update_status,
-    utc,
-    validate_answers,
 )
+from ivr.service_types import get_service, list_services, sync_catalogue
 
 _slots = itertools.count()
 ADDRESS = "3400 GARRISON BLVD, BALTIMORE, MD, 21215"
