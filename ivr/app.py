@@ -29,6 +29,9 @@ def create_app(
     app.extensions["ivr"] = services
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
 
+    from ivr import flows_api, flows_console  # supervisors' flow editor (issue 6)
+
+    flows_api.attach()  # nested in the console API: /api/v1/flows..., same sign-in and CSRF
     from ivr import connect, console, console_api, open311, voice
 
     app.register_blueprint(voice.bp)
@@ -36,6 +39,7 @@ def create_app(
     app.register_blueprint(open311.bp)
     app.register_blueprint(console.bp)
     app.register_blueprint(console_api.bp)
+    app.register_blueprint(flows_console.bp)
     app.teardown_appcontext(close_request_db)
 
     @app.get("/healthz")

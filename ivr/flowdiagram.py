@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from html import escape
+from importlib import resources
 
 from callflows.graph import Edge, FlowGraph, GraphNode
 
@@ -119,8 +120,15 @@ def _clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[:limit - 1] + "\u2026"
 
 
-def render_svg(graph: FlowGraph, title: str = "") -> str:
-    """The diagram as a standalone SVG document (styles inline, so it also opens on its own)."""
+def diagram_css() -> str:
+    """The diagram's styles (ivr/static/flows/diagram.css, which the editor page links)."""
+    return resources.files("ivr").joinpath("static/flows/diagram.css").read_text("utf-8")
+
+
+def render_svg(graph: FlowGraph, title: str = "", standalone: bool = True) -> str:
+    """The diagram as SVG. A `standalone` one carries its styles inside, so the file opens on
+    its own; the editor embeds it without them (its CSP refuses inline styles) and links
+    diagram.css instead."""
     placed, back = layout(graph)
     at = {p.node.id: p for p in placed}
     width = max((p.x for p in placed), default=0) + NODE_W + 2 * MARGIN
@@ -129,18 +137,7 @@ def render_svg(graph: FlowGraph, title: str = "") -> str:
         f'<svg xmlns="http://www.w3.org/2000/svg" class="flow-diagram" '
         f'width="{width:.0f}" height="{height:.0f}" viewBox="0 0 {width:.0f} {height:.0f}" '
         f'role="img" aria-label="{escape(title or "flow " + graph.name)}">',
-        "<style>",
-        ".n rect{stroke-width:1.5} .n.ask rect{fill:#10233d;stroke:#3b82f6}"
-        " .n.exit rect{fill:#0f2a1c;stroke:#2ecc71} .n.step rect{fill:#1b222c;stroke:#5b6877}"
-        " .n.start rect{stroke-width:3} .n text{font-family:system-ui,'DejaVu Sans',sans-serif}"
-        " .id{fill:#f3f6f9;font-size:13px;font-weight:700} .kind{fill:#a9b4c0;font-size:10px;"
-        "letter-spacing:.06em;text-transform:uppercase} .sum{fill:#c9d2dc;font-size:11px}"
-        " .e{fill:none;stroke:#7d8b99;stroke-width:1.3} .e.back{stroke:#c08a2e;"
-        "stroke-dasharray:5 4} .lbl{font-family:system-ui,'DejaVu Sans',sans-serif;"
-        "font-size:10.5px;fill:#ffe8a3} .lblbg{fill:#0b0f14;opacity:.85}"
-        " .n rect.bstart{fill:#ffe066;stroke:none} .n rect.bfall{fill:#f0a35e;stroke:none}"
-        " .badge{font-family:system-ui,sans-serif;font-size:10px;font-weight:700;fill:#0b0f14}",
-        "</style>",
+        f"<style>{diagram_css()}</style>" if standalone else "",
         '<defs><marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" '
         'markerHeight="7" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" '
         'fill="#7d8b99"/></marker><marker id="arrow-back" viewBox="0 0 10 10" refX="9" '
@@ -159,7 +156,7 @@ def render_svg(graph: FlowGraph, title: str = "") -> str:
         out.append(_node(p, graph))
     out.append(_legend(height - 30))
     out.append("</svg>")
-    return "\n".join(out)
+    return "\n".join(part for part in out if part)
 
 
 def _edge_path(a: Placed, b: Placed, is_back: bool) -> tuple[str, float, float]:
@@ -231,13 +228,13 @@ def _legend(y: float) -> str:
     items = [("ask", "#10233d", "#3b82f6", "asks the caller"),
              ("exit", "#0f2a1c", "#2ecc71", "hands the call on / ends"),
              ("step", "#1b222c", "#5b6877", "steps through")]
-    out = ['<g class="legend" font-family="system-ui,sans-serif" font-size="11">']
+    out = ['<g class="legend">']
     x = MARGIN
     for _cls, fill, stroke, text in items:
         out.append(f'<rect x="{x}" y="{y}" width="16" height="12" rx="3" fill="{fill}" '
-                   f'stroke="{stroke}"/><text x="{x + 22}" y="{y + 10}" fill="#a9b4c0">'
+                   f'stroke="{stroke}"/><text x="{x + 22}" y="{y + 10}">'
                    f"{text}</text>")
         x += 36 + 6.2 * len(text)
-    out.append(f'<path d="M{x},{y + 6} h26" class="e back"/><text x="{x + 32}" y="{y + 10}" '
-               'fill="#a9b4c0">jumps back (a loop)</text></g>')
+    out.append(f'<path d="M{x},{y + 6} h26" class="e back"/><text x="{x + 32}" y="{y + 10}">'
+               'jumps back (a loop)</text></g>')
     return "".join(out)
