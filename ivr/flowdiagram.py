@@ -16,13 +16,13 @@ from importlib import resources
 
 from callflows.graph import Edge, FlowGraph, GraphNode
 
-NODE_W = 196
+NODE_W = 176
 NODE_H = 62
-GAP_X = 84
+GAP_X = 112
 GAP_Y = 26
 MARGIN = 28
-SUMMARY_CHARS = 31
-LABEL_CHARS = 26
+SUMMARY_CHARS = 27
+LABEL_CHARS = 17
 
 
 @dataclass(frozen=True)
@@ -151,9 +151,9 @@ def render_svg(graph: FlowGraph, title: str = "", standalone: bool = True) -> st
                                       (edge.source, edge.target) in back)
             out.append(_edge(edge, path, (edge.source, edge.target) in back))
             labels.append(_label(edge, lx, ly))
-    out += labels
     for p in placed:
         out.append(_node(p, graph))
+    out += labels  # last, so no box hides a key
     out.append(_legend(height - 30))
     out.append("</svg>")
     return "\n".join(part for part in out if part)
@@ -166,13 +166,26 @@ def _edge_path(a: Placed, b: Placed, is_back: bool) -> tuple[str, float, float]:
         bend = max((x2 - x1) / 2, 30)
         path = (f"M{x1:.1f},{y1:.1f} C{x1 + bend:.1f},{y1:.1f} "
                 f"{x2 - bend:.1f},{y2:.1f} {x2:.1f},{y2:.1f}")
-        return path, x1 + (x2 - x1) * 0.5, y1 + (y2 - y1) * 0.5
+        # The label sits in the empty gap just before the target's column, where the line is
+        # about to arrive: a menu's keys fan out beside their own targets and never cover a box.
+        points = [_bezier((x1, y1), (x1 + bend, y1), (x2 - bend, y2), (x2, y2), i / 64)
+                  for i in range(65)]
+        lx = x2 - GAP_X / 2
+        ly = min(points, key=lambda p: abs(p[0] - lx))[1]
+        return path, lx, ly
     # Back (or same-column) jumps leave from the bottom and come in at the bottom, arcing below.
     x1, y1 = a.x + NODE_W * 0.35, a.y + NODE_H
     x2, y2 = b.x + NODE_W * 0.65, b.y + NODE_H
     drop = max(y1, y2) + 34 + abs(x1 - x2) * 0.04
     path = f"M{x1:.1f},{y1:.1f} C{x1:.1f},{drop:.1f} {x2:.1f},{drop:.1f} {x2:.1f},{y2:.1f}"
     return path, (x1 + x2) / 2, drop - 8
+
+
+def _bezier(p0: tuple[float, float], p1: tuple[float, float], p2: tuple[float, float],
+            p3: tuple[float, float], t: float) -> tuple[float, float]:
+    u = 1 - t
+    return (u ** 3 * p0[0] + 3 * u * u * t * p1[0] + 3 * u * t * t * p2[0] + t ** 3 * p3[0],
+            u ** 3 * p0[1] + 3 * u * u * t * p1[1] + 3 * u * t * t * p2[1] + t ** 3 * p3[1])
 
 
 def _edge(edge: Edge, path: str, is_back: bool) -> str:

@@ -343,7 +343,7 @@ class FlowVersions:
                 changes = diff(old_text, text, old_label, f"version {number}")
                 add_audit(session, self.center, f"flow:{name}", now, actor, "publish",
                           f"version {number} is live (was {live or 'none'}); "
-                          f"{changes.summary()}",
+                          f"{changes.summary()}" + (f"; note: {note}" if note else ""),
                           {"version": number, "previous": live, "note": note,
                            "diff": changes.unified})
         except (IntegrityError, OperationalError, _Raced):

@@ -14,7 +14,7 @@
   const gutter = $("gutter");
   const backdrop = $("backdrop");
   const state = { revision: 0, live: null, saved: "", problems: [], answers: [], lines: [],
-                  busy: false };
+                  busy: false, zoom: 0.8 };
 
   async function call(method, path, body) {
     const options = { method, headers: { Accept: "application/json" }, credentials: "same-origin" };
@@ -95,6 +95,7 @@
     text.setSelectionRange(start, start + lines[line - 1].length);
     const height = parseFloat(getComputedStyle(text).lineHeight) || 20;
     text.scrollTop = Math.max(0, (line - 1) * height - text.clientHeight / 3);
+    text.scrollLeft = 0;
     sync();
     const row = backdrop.querySelector(`span[data-line="${line}"]`);
     if (row) {
@@ -185,11 +186,25 @@
 
   // -- diagram ---------------------------------------------------------------------------------
 
+  function zoom(level) {
+    state.zoom = Math.min(2, Math.max(0.2, level));
+    const svg = $("diagram").querySelector("svg");
+    if (svg) {  // CSSOM, not a style attribute: the page's CSP refuses inline styles
+      svg.style.width = `${Number(svg.getAttribute("width")) * state.zoom}px`;
+      svg.style.height = `${Number(svg.getAttribute("height")) * state.zoom}px`;
+    }
+    $("zoom-level").textContent = `${Math.round(state.zoom * 100)}%`;
+  }
+
   async function loadDiagram() {
     const box = $("diagram");
     const reply = await call("GET", "/diagram?version=draft&embed=1");
     if (reply.ok) {
+      const first = !box.querySelector("svg");
       box.innerHTML = reply.data;  // SVG made by the server from the parsed flow (escaped there)
+      zoom(state.zoom);
+      const start = box.querySelector("g.n.start rect");
+      if (first && start) box.scrollTop = Number(start.getAttribute("y")) * state.zoom - 120;
       $("diagram-note").textContent = `The draft, revision ${state.revision}. Click a node to find it in the YAML.`;
       box.querySelectorAll("g.n").forEach((node) => {
         node.addEventListener("click", () => goToLine(Number(node.dataset.line)));
@@ -287,8 +302,9 @@
     }
     if (audit.ok) {
       $("audit").replaceChildren(...audit.data.entries.slice(0, 60).map((a) =>
-        el("li", {}, el("span", { class: "muted" }, new Date(a.at).toLocaleString()),
-          el("span", { class: `act ${a.action}` }, a.action), `${a.actor}: ${a.detail}`)));
+        el("li", {}, el("span", { class: "muted" }, new Date(a.at).toLocaleString()), " ",
+          el("span", { class: `act ${a.action}` }, a.action), " ",
+          el("strong", {}, a.actor), ` ${a.detail}`)));
     }
   }
 
@@ -389,9 +405,16 @@
   });
   $("btn-save").addEventListener("click", save);
   $("btn-publish").addEventListener("click", confirmPublish);
+  $("btn-zoom-in").addEventListener("click", () => zoom(state.zoom * 1.25));
+  $("btn-zoom-out").addEventListener("click", () => zoom(state.zoom / 1.25));
   $("btn-fit").addEventListener("click", () => {
-    const fit = $("diagram").classList.toggle("fit");
-    $("btn-fit").setAttribute("aria-pressed", String(fit));
+    const svg = $("diagram").querySelector("svg");
+    if (svg) zoom(($("diagram").clientWidth - 4) / Number(svg.getAttribute("width")));
+  });
+  $("btn-wide").addEventListener("click", () => {
+    const wide = document.body.classList.toggle("wide-diagram");
+    $("btn-wide").setAttribute("aria-pressed", String(wide));
+    $("btn-wide").textContent = wide ? "Show YAML" : "Wide";
   });
   document.querySelectorAll(".fx-tabs button").forEach((tab) => {
     tab.addEventListener("click", () => {
