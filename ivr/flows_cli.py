@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 import click
+from sqlalchemy import Engine
 
 from ivr.config import ConfigError, Settings, load_settings
 from ivr.flowversions import DraftConflict, FlowMissing, FlowRefused, FlowVersions
@@ -24,16 +25,21 @@ def _settings() -> Settings:
         raise click.ClickException(str(exc)) from exc
 
 
-def _versions() -> FlowVersions:
+def _open() -> tuple[FlowVersions, Engine]:
+    """The center's flows (schema migrated, shipped flows imported) and the SQL engine."""
     from ivr.bootstrap import system_clock
     from ivr.db import make_engine, prepare, session_factory
 
     settings = _settings()
     prepare(settings.database_url)
-    versions = FlowVersions(session_factory(make_engine(settings.database_url)), settings.center,
-                            system_clock)
+    engine = make_engine(settings.database_url)
+    versions = FlowVersions(session_factory(engine), settings.center, system_clock)
     versions.ensure_shipped()
-    return versions
+    return versions, engine
+
+
+def _versions() -> FlowVersions:
+    return _open()[0]
 
 
 def _actor(given: str | None) -> str:
@@ -190,7 +196,42 @@ def flows_history(name: str) -> None:
         click.echo(f"{entry['at'][:19]}\t{entry['actor']}\t{entry['action']}\t{entry['detail']}")
 
 
+@click.command("announce")
+@click.argument("line")
+@click.option("--text", "texts", multiple=True, metavar="LANG=MESSAGE",
+              help="The message in one language of the line's flow (repeat for each).")
+@click.option("--off", is_flag=True, help="Switch the line's message off.")
+@ACTOR
+def flows_announce(line: str, texts: tuple[str, ...], off: bool, actor: str | None) -> None:
+    """Switch a line's storm or closure message on (every new call hears it) or off."""
+    from ivr.announcements import AnnouncementRefused, Announcements
+    from ivr.bootstrap import system_clock
+    from ivr.flowlive import SqlFlowStore
+
+    settings = _settings()
+    spec = settings.lines.get(line)
+    if spec is None:
+        raise click.ClickException(f"no line {line!r}; the lines are "
+                                   f"{', '.join(sorted(settings.lines))}")
+    versions, engine = _open()
+    board = Announcements(engine, versions.sessions, settings.center, system_clock)
+    who = _actor(actor)
+    if off:
+        was_on = board.switch_off(line, who)
+        click.echo(f"line {line}: the message is off" + ("" if was_on else " (it was not on)"))
+        return
+    message = dict(item.split("=", 1) for item in texts if "=" in item)
+    if not message or len(message) != len(texts):
+        raise click.ClickException("give the message as --text en=\"...\" --text es=\"...\"")
+    flow, _ = SqlFlowStore(engine, settings.center, lambda: None).live(spec.flow)
+    try:
+        board.switch_on(line, flow, message, who)
+    except AnnouncementRefused as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"line {line}: the message is on for every new call")
+
+
 def add_commands(group: click.Group) -> None:
     for command in (flows_list, flows_export, flows_import, flows_publish, flows_rollback,
-                    flows_diff, flows_history):
+                    flows_diff, flows_history, flows_announce):
         group.add_command(command)

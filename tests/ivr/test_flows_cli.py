@@ -68,3 +68,14 @@ def test_a_new_flow_is_imported_as_a_draft_and_published_as_version_1(
     assert "flow closure: version 1 is live" in run(cli, "publish", "closure")
     assert "no version before 1" in run(cli, "rollback", "closure", code=1)
     assert "there is no flow 'nope'" in run(cli, "export", "nope", code=1)
+
+
+def test_a_storm_message_from_the_shell(cli: CliRunner) -> None:
+    on = run(cli, "announce", "311", "--text", "en=Offices are closed today.", "--text",
+             "es=Las oficinas están cerradas hoy.", "--as", "sup-ana")
+    assert on.strip() == "line 311: the message is on for every new call"
+    missing = run(cli, "announce", "311", "--text", "en=Closed.", code=1)
+    assert "es is missing" in missing
+    assert "no line '999'" in run(cli, "announce", "999", "--off", code=1)
+    assert run(cli, "announce", "311", "--off").strip() == "line 311: the message is off"
+    assert "(it was not on)" in run(cli, "announce", "311", "--off")
