@@ -16,6 +16,7 @@ The rules a supervisor can rely on:
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -145,11 +146,10 @@ class FlowVersions:
         import lands; the others find it done. Returns the names imported by this call.
         """
         imported = []
+        have = set(self.names())
         for filename, text in self.shipped().items():
-            flow, errors = parse_flow(text, filename)
-            if flow is None:
-                raise RuntimeError(f"the shipped flow {filename} does not load: {errors[0]}")
-            if self._exists(flow.name):
+            flow = _shipped_flow(filename, text)
+            if flow.name in have:
                 continue
             try:
                 with transaction(self.sessions) as session:
@@ -162,11 +162,6 @@ class FlowVersions:
             except IntegrityError:
                 log.info("flow %s was imported by another process", flow.name)
         return imported
-
-    def _exists(self, name: str) -> bool:
-        with self.sessions() as session:
-            return session.scalar(select(FlowRecord.id).where(
-                FlowRecord.center == self.center, FlowRecord.name == name)) is not None
 
     def names(self) -> list[str]:
         with self.sessions() as session:
@@ -407,6 +402,15 @@ class FlowVersions:
         with transaction(self.sessions) as session:
             add_audit(session, self.center, f"flow:{name}", self.clock(), actor, action, reason,
                       data)
+
+
+@functools.lru_cache(maxsize=16)
+def _shipped_flow(filename: str, text: str) -> Flow:
+    """A shipped flow, parsed once per process (every API request makes sure they are in)."""
+    flow, errors = parse_flow(text, filename)
+    if flow is None:
+        raise RuntimeError(f"the shipped flow {filename} does not load: {errors[0]}")
+    return flow
 
 
 class _Raced(Exception):

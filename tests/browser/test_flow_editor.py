@@ -153,7 +153,8 @@ def test_a_storm_message_from_the_flows_page(served: Served, page) -> None:  # t
     expect = playwright.expect
     svc = served.center.services
     sign_in(page, served, add_account(svc, roles=("admin",), name="Lee Admin"))
-    page.goto(f"{served.url}/console/flows/")
+    page.click("#link-flows")  # the console links supervisors and admins to their flows
+    expect(page).to_have_url(f"{served.url}/console/flows/")
     expect(page.locator("#flows tr[data-flow='311']")).to_contain_text("version 1")
     card = page.locator(".fx-ann[data-line='311']")
     card.locator("textarea[data-lang='en']").fill("Because of the storm, City offices are "
