@@ -304,7 +304,7 @@ class FlowVersions:
                                          rec.draft_saved_at)
             else:
                 conflict = None
-            text, live = rec.draft, rec.live_version
+            text, live, rec_revision = rec.draft, rec.live_version, rec.draft_revision
         if conflict is not None:
             self._refused(name, actor, "publish-refused", str(conflict))
             raise conflict
@@ -327,10 +327,14 @@ class FlowVersions:
                 session.add(FlowVersion(center=self.center, name=name, version=number, text=text,
                                         published_at=now, published_by=actor[:64],
                                         note=note[:500]))
+                # Compare-and-set: only if the draft and the live pointer are still what this
+                # publish read (a second publish of the same draft, or a rollback, lands first).
+                same_live = FlowRecord.live_version.is_(None) if live is None \
+                    else FlowRecord.live_version == live
                 moved = session.execute(
                     update(FlowRecord)
                     .where(FlowRecord.center == self.center, FlowRecord.name == name,
-                           FlowRecord.draft == text)
+                           FlowRecord.draft_revision == rec_revision, same_live)
                     .values(live_version=number)
                     .execution_options(synchronize_session=False)).rowcount
                 if moved != 1:

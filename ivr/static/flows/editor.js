@@ -351,9 +351,12 @@
     if (!reply.ok) { banner(reply.data.error.message); return; }
     renderDiff(reply.data);
     const lines = state.lines.length ? `line ${state.lines.join(", ")}` : "no line yet";
+    const against = state.live
+      ? `Changes against live version ${state.live}: ${reply.data.added} line(s) added, ` +
+        `${reply.data.removed} removed.`
+      : "Nothing of this flow is live yet: this will be its first version.";
     openDialog(`Publish flow ${FLOW}?`,
-      `Changes against live version ${state.live}: ${reply.data.added} line(s) added, ` +
-      `${reply.data.removed} removed. New calls on ${lines} get the new version at once; ` +
+      `${against} New calls on ${lines} get the new version at once; ` +
       "calls already in progress keep the version they started with.", "Publish", async () => {
         const result = await call("POST", "/publish",
           { revision: state.revision, note: $("confirm-note").value });
