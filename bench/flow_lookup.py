@@ -6,7 +6,9 @@ parsed flow itself comes from the process's cache of published versions. This pr
 database (the embedded SQLite file, and PostgreSQL at FLOW_BENCH_DATABASE_URL when it answers),
 the median and p99 of each lookup over many calls, beside a baseline from the same run: the
 in-memory `FlowStore.live` (no SQL at all) and a bare ``SELECT 1`` on a pooled connection (what
-any SQL round trip costs there).
+any SQL round trip costs there). For scale, on SQLite it also times a whole signed
+``/voice/incoming`` webhook through the app (embedded Redis, SQL call record) with the flows in
+SQL, and with the shipped flows in memory as they were before flow versions existed.
 
     python bench/flow_lookup.py [--calls 2000]
 """
@@ -89,6 +91,54 @@ def bench(label: str, url: str, calls: int) -> None:
     engine.dispose()
 
 
+def incoming_webhook(folder: str, url: str, calls: int) -> None:
+    """A new call's whole webhook, flows from SQL versus flows in memory (same app otherwise)."""
+    from twilio.request_validator import RequestValidator
+
+    from ivr.app import create_app
+    from ivr.bootstrap import bootstrap
+    from ivr.config import load_settings
+    from ivr.redisconn import start_embedded, stop_embedded
+
+    token = "bench-token-0123456789abcdef0123"
+    base = "https://bench.example.org"
+    redis_url = start_embedded(Path(folder) / "redis")
+    settings = load_settings(overrides={"center": "bench" + uuid.uuid4().hex[:6],
+                                        "public_url": base, "data_dir": folder},
+                             env={"TWILIO_AUTH_TOKEN": token, "IVR_REDIS_URL": redis_url,
+                                  "IVR_DATABASE_URL": url, "IVR_SECRET_KEY": "bench"})
+    validator = RequestValidator(token)
+    print(f"\nfor scale, a whole signed /voice/incoming webhook on SQLite ({calls // 4} calls "
+          "each, interleaved):")
+    apps = []
+    for label, flows in (("flows in memory (as before flow versions)", load_shipped()),
+                         ("flows from SQL (this branch)", None)):
+        svc = bootstrap(settings, flows=flows)
+        apps.append((label, svc, create_app(services=svc).test_client()))
+
+    def call(client) -> None:  # type: ignore[no-untyped-def]
+        params = {"CallSid": f"CA{uuid.uuid4().hex}", "From": "+14105550100",
+                  "To": "+14435550311", "AccountSid": "AC" + "0" * 32}
+        signature = validator.compute_signature(f"{base}/voice/incoming", params)
+        reply = client.post("/voice/incoming", data=params,
+                            headers={"X-Twilio-Signature": signature})
+        assert reply.status_code == 200 and b"<Gather" in reply.data, reply.data
+
+    samples: dict[str, list[float]] = {label: [] for label, _, _ in apps}
+    for round_ in range(calls // 4 + 20):
+        for label, _, client in apps:  # alternate, so both see the same machine and table sizes
+            start = time.perf_counter()
+            call(client)
+            if round_ >= 20:
+                samples[label].append((time.perf_counter() - start) * 1e6)
+    for label, svc, _ in apps:
+        found = sorted(samples[label])
+        print(f"  {label:<52} median {statistics.median(found):8.1f} us   "
+              f"p99 {found[int(len(found) * 0.99) - 1]:8.1f} us")
+        svc.engine.dispose()
+    stop_embedded(Path(folder) / "redis")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--calls", type=int, default=2000)
@@ -97,6 +147,7 @@ def main() -> None:
         url = f"sqlite:///{folder}/bench.db"
         prepare(url)
         bench("SQLite (embedded default)", url, args.calls)
+        incoming_webhook(folder, url, args.calls)
     try:
         schema = "bench_" + uuid.uuid4().hex[:8]
         admin = make_engine(POSTGRES)
