@@ -146,6 +146,21 @@ def test_a_supervisor_edits_tries_publishes_and_rolls_back(served: Served, page)
     expect(page.locator("#banner")).to_have_text("Version 1 of flow 311 is live again.")
     assert svc.flows.live("311")[1] == 1
     shot(page, "flow-versions.png")
+
+    # Another supervisor saves the draft meanwhile: this save is refused and says by whom.
+    store = versions_of(svc)
+    theirs = store.draft("311")
+    store.save_draft("311", theirs.text + "# checked by the night shift\n", theirs.revision,
+                     "sup-night")
+    type_over(page, NEW_ES, MAIN_ES)
+    page.keyboard.press("Control+s")
+    banner = page.locator("#banner")
+    expect(banner).to_contain_text("was saved by sup-night")
+    expect(banner).to_contain_text("your text was not saved")
+    shot(page, "flow-editor-conflict.png")
+    banner.get_by_role("button", name="Load their draft").click()
+    expect(page.locator("#draft-pill")).to_have_text(f"draft r{theirs.revision + 1} · saved")
+    assert page.input_value("#yaml").endswith("# checked by the night shift\n")
     assert page.errors == []  # type: ignore[attr-defined]
 
 
