@@ -42,7 +42,8 @@
 
   function banner(message, ok, action) {
     const box = $("banner");
-    box.replaceChildren(el("span", {}, message));
+    const sentence = message ? message[0].toUpperCase() + message.slice(1) : "";
+    box.replaceChildren(el("span", {}, sentence));
     if (action) box.append(action);
     box.classList.toggle("ok", Boolean(ok));
     box.hidden = false;
