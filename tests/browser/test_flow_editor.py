@@ -65,7 +65,12 @@ def test_a_supervisor_edits_tries_publishes_and_rolls_back(served: Served, page)
     type_over(page, "      1: report\n", "      1: reprot\n")
     assert page.input_value("#yaml") == broken
     expect(page.locator("#draft-pill")).to_contain_text("unsaved changes")
+    # Checked while typing, before any save ...
+    expect(page.locator("#check-pill")).to_have_text("1 problem")
+    assert versions_of(svc).draft("311").revision == 1
+    # ... and by the save itself.
     page.click("#btn-save")
+    expect(page.locator("#draft-pill")).to_have_text("draft r2 · saved")
     problem = page.locator("#problem-list li")
     expect(problem).to_have_count(1)
     expect(problem).to_contain_text(f"Line {bad_line}")

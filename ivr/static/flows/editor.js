@@ -15,6 +15,8 @@
   const backdrop = $("backdrop");
   const state = { revision: 0, live: null, saved: "", problems: [], answers: [], lines: [],
                   busy: false, zoom: 0.8 };
+  let checkTimer = 0;  // the check of unsaved text, after a pause in typing
+  let checkSeq = 0;
 
   async function call(method, path, body) {
     const options = { method, headers: { Accept: "application/json" }, credentials: "same-origin" };
@@ -158,6 +160,8 @@
     if (state.busy) return false;
     state.busy = true;
     try {
+      clearTimeout(checkTimer);
+      checkSeq++;
       const body = { text: text.value, revision: state.revision };
       const reply = await call("POST", "/draft", body);
       if (reply.status === 409) {
@@ -394,7 +398,21 @@
 
   // -- wiring ----------------------------------------------------------------------------------
 
-  text.addEventListener("input", () => { paint(); showDraftPill(); });
+  // While typing, the same check runs on the unsaved text after a short pause (nothing saved).
+  async function checkUnsaved() {
+    const seq = ++checkSeq;
+    const body = text.value;
+    const reply = await call("POST", "/check", { text: body });
+    if (!reply.ok || seq !== checkSeq || text.value !== body) return;  // stale: typed since
+    state.problems = reply.data.problems;
+    showProblems();
+  }
+  text.addEventListener("input", () => {
+    paint();
+    showDraftPill();
+    clearTimeout(checkTimer);
+    checkTimer = setTimeout(checkUnsaved, 700);
+  });
   text.addEventListener("scroll", sync);
   document.addEventListener("keydown", (e) => {
     if ((e.ctrlKey || e.metaKey) && e.key.toLowerCase() === "s") { e.preventDefault(); save(); }
@@ -403,8 +421,7 @@
     if (e.key === "Tab" && !e.shiftKey) {  // two spaces, as YAML wants (Shift+Tab leaves the field)
       e.preventDefault();
       text.setRangeText("  ", text.selectionStart, text.selectionEnd, "end");
-      paint();
-      showDraftPill();
+      text.dispatchEvent(new Event("input"));
     }
   });
   $("btn-save").addEventListener("click", save);
