@@ -120,9 +120,7 @@ class TrialPhone:
                                     now, version=0)
             elif self.state is None or query.get("seq") != str(self.seq):
                 return Response(200, "text/xml", self.last.encode())
-            elif query.get("event") == "dial":
-                step = engine.resume(self.flow, self.state, read_input("gather", {}), now)
-            else:
+            else:  # (no Dial ever runs here: a transfer ends the trial, see _transferred)
                 event = query.get("event", "gather")
                 step = engine.resume(self.flow, self.state, read_input(event, form), now)
         except EngineError as exc:
