@@ -167,6 +167,9 @@ def test_a_test_call_runs_the_draft_not_the_live_flow(supervisor: Desk, services
     assert spanish["ending"] == ("the caller would wait for a call-taker: queue 'general', "
                                  "priority 5, skills line:311, topic:streets, lang:es")
     assert spanish["path"][-1] == "queue_streets"
+    emergency = supervisor.post("/flows/311/trial", {"answers": ["9"]}).get_json()
+    assert emergency["ending"] == "the call would be transferred to line 911 (menu-emergency)"
+    assert emergency["turns"][-1]["heard"][0]["text"] == "Connecting you to 9 1 1."
     live = supervisor.post("/flows/311/trial", {"answers": ["1"], "version": "live"}).get_json()
     assert live["turns"][-1]["heard"][0]["text"].startswith("To report a problem")
     night = supervisor.post("/flows/311/trial",
