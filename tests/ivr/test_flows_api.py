@@ -25,7 +25,8 @@ def call_taker(app: Flask, services: Services) -> Desk:
 
 
 def test_only_supervisors_and_admins_and_every_refusal_is_audited(
-        app: Flask, services: Services, call_taker: Desk, supervisor: Desk) -> None:
+        app: Flask, services: Services, call_taker: Desk, supervisor: Desk,
+        caplog: pytest.LogCaptureFixture) -> None:
     admin = Desk(app.test_client(), add_account(services, roles=("admin",)))
     assert admin.get("/flows").status_code == 200
     assert supervisor.get("/flows").status_code == 200
@@ -41,6 +42,11 @@ def test_only_supervisors_and_admins_and_every_refusal_is_audited(
         assert reply.status_code == 403
         assert reply.get_json()["error"]["code"] == "forbidden"
         assert "only supervisors and admins" in reply.get_json()["error"]["message"]
+    logged = [r.getMessage() for r in caplog.records if r.name == "ivr.flows"
+              and r.getMessage().startswith("refused ")]
+    assert len(logged) == len(attempts)
+    assert f"refused publish-flows on flow:311 by {call_taker.login}: needs the role " \
+           "supervisor or admin; has call-taker" in logged
     refused = [e for e in versions_of(services).audit() if e["action"] == "refused"]
     assert len(refused) == len(attempts)
     assert {e["actor"] for e in refused} == {call_taker.login}
@@ -175,6 +181,13 @@ def test_a_test_call_runs_the_draft_not_the_live_flow(supervisor: Desk, services
     night = supervisor.post("/flows/311/trial",
                             {"answers": ["1"], "at": "2026-11-22T23:00"}).get_json()
     assert night["turns"][-1]["heard"][0]["text"].startswith("Our call center is closed")
+    message = supervisor.post("/flows/311/trial", {"answers": ["1", "1"],
+                                                   "at": "2026-11-22T23:00"}).get_json()
+    assert message["waiting_for"] == "recording"
+    saved = supervisor.post("/flows/311/trial", {"answers": ["1", "1", "record"],
+                                                 "at": "2026-11-22T23:00"}).get_json()
+    assert saved["ending"] == "the flow hung up"
+    assert saved["turns"][-1]["heard"][0]["text"].startswith("Thank you. Your message has been")
     # Nothing of the trials reached the live line: no Redis key, no call record.
     assert redis_keys(services) == keys_before
     assert call_rows(services) == rows_before
