@@ -29,6 +29,9 @@ def create_app(
     app.extensions["ivr"] = services
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
 
+    from ivr import flows_api, flows_console  # supervisors' flow editor (issue 6)
+
+    flows_api.attach()  # nested in the console API: /api/v1/flows..., same sign-in and CSRF
     from ivr import accounts_api, admin, connect, console, console_api, open311, voice
 
     app.register_blueprint(voice.bp)
@@ -41,6 +44,7 @@ def create_app(
     from ivr import console_requests  # the console's service-request form (issue 8)
 
     app.register_blueprint(console_requests.bp)
+    app.register_blueprint(flows_console.bp)
     app.teardown_appcontext(close_request_db)
 
     @app.get("/healthz")

@@ -21,7 +21,8 @@ from agents.presence import Agents
 from agents.routing import Router
 from ivr.config import Settings
 from ivr.db import make_engine, session_factory
-from ivr.flowstore import FlowStore, load_shipped
+from ivr.flowlive import sql_flows
+from ivr.flowstore import FlowStore
 from ivr.lines import LineDirectory
 from ivr.links import Links
 from ivr.livecalls import LiveCalls
@@ -93,7 +94,7 @@ def bootstrap(
         redis=client,
         engine=engine,
         sessions=sessions,
-        flows=flows or load_shipped(),
+        flows=flows or sql_flows(engine, sessions, settings.center, clock or system_clock),
         lines=LineDirectory(settings),
         live=LiveCalls(client, settings.center),
         queues=queues,

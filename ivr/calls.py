@@ -17,7 +17,7 @@ from twilio.twiml.voice_response import VoiceResponse
 from callflows import engine
 from callflows.actions import Enqueue, Gather, Hangup, Input, Lookup, Record, Submit, Transfer
 from callflows.state import Step
-from ivr import calllog, lookups, waiting
+from ivr import announcements, calllog, lookups, waiting
 from ivr.bootstrap import Services
 from ivr.livecalls import LiveCall
 from ivr.phones import mask, normalize
@@ -76,8 +76,8 @@ def incoming(svc: Services, form: Mapping[str, str]) -> Answer:
     line = svc.lines.for_number(dialed)
     flow, version = svc.flows.live(line.flow)
     now = svc.clock()
-    step = engine.start(flow, {"caller": caller, "line": line.name, "dialed": dialed}, now,
-                        version=version)
+    step = engine.start(flow, {"caller": caller, "line": line.name, "dialed": dialed,
+                               **announcements.call_vars(svc, line.name)}, now, version=version)
     live = LiveCall(sid=sid, line=line.name, state=step.state)
     log.info("call %s from %s on line %s", sid, mask(caller), line.name)
     pending = calllog.Pending(svc.engine)

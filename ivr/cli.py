@@ -124,5 +124,14 @@ def _add_groups() -> None:
 
 _add_groups()
 
+
+def _add_flow_commands() -> None:
+    from ivr.flows_cli import add_commands
+
+    add_commands(flows)
+
+
+_add_flow_commands()
+
 if __name__ == "__main__":
     main()

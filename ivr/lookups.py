@@ -43,7 +43,7 @@ class Answered:
     detail: str
 
 
-def answer(svc: Services, sid: str, action: AppStep, conn: Any = None) -> Answered:
+def answer(svc: Services, sid: str | None, action: AppStep, conn: Any = None) -> Answered:
     """Run the handler `action` names for call `sid`.
 
     With `conn` (an open `Connection` whose transaction holds the webhook's writes), the handler

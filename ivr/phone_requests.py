@@ -36,9 +36,10 @@ PHONE_DESCRIPTION = "Reported by phone. The address is in the caller's recording
 
 @dataclass(frozen=True)
 class PhoneCall:
-    """What the answers need of the call asking: its id, the time, and the center's settings."""
+    """What the answers need of the call asking: its id (None for a supervisor's trial call of a
+    draft flow, which leaves no link), the time, and the center's settings."""
 
-    sid: str
+    sid: str | None
     at: datetime
     tz: tzinfo
     region: str
@@ -69,7 +70,8 @@ def request_status(session: Session, call: PhoneCall,
     request = find_by_digits(session, args.get("number", ""))
     if request is None:
         return None
-    link(session, call.sid, request, "asked", at=call.at)
+    if call.sid is not None:
+        link(session, call.sid, request, "asked", at=call.at)
     return status_result(request, call.tz)
 
 

@@ -4,6 +4,7 @@ from alembic import context
 from sqlalchemy import create_engine, pool
 
 import ivr.accounts  # noqa: F401  (its tables join Base.metadata)
+import ivr.flowrecords  # noqa: F401  (its tables join Base.metadata)
 import ivr.service_requests  # noqa: F401  (its tables join Base.metadata)
 from ivr.models import Base
 

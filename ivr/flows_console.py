@@ -1,0 +1,72 @@
+"""The supervisors' flow pages: the list of flows and lines, and the flow editor.
+
+The pages are static HTML; their script (ivr/static/flows/editor.js) does everything through the
+JSON API of `ivr.flows_api`. Same sign-in, CSRF and Content-Security-Policy as the call-takers'
+console (no inline script or style, nothing from another origin). Anyone signed in without the
+supervisor or admin role is refused, and the refusal is audited.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Response, redirect, render_template, url_for
+
+from ivr import csrf
+from ivr.accounts import Account
+from ivr.apierror import ApiError
+from ivr.auth import request_db as _db
+from ivr.auth import require
+from ivr.console import CSP
+from ivr.console_api import current_services
+from ivr.flows_api import EDITS_FLOWS, versions_of
+
+bp = Blueprint("flows_console", __name__, url_prefix="/console/flows")
+
+
+@bp.after_request
+def _headers(response: Response) -> Response:
+    response.headers.setdefault("Content-Security-Policy", CSP)
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    response.headers.setdefault("Cache-Control", "no-store")
+    return response
+
+
+@bp.errorhandler(ApiError)
+def _api_error(exc: ApiError) -> Any:
+    message = exc.message if exc.code != "no_secret_key" else \
+        "Sign-in is unavailable: IVR_SECRET_KEY is not set on the server."
+    return render_template("console/unavailable.html", message=message), exc.status
+
+
+def _to_login() -> Response:
+    return redirect(url_for("console.login"))  # type: ignore[return-value]
+
+
+def _supervisor(account: Account, what: str) -> None:
+    if not account.has_role(*EDITS_FLOWS):
+        versions_of(current_services()).refused(
+            what, account.login, "open-editor",
+            f"needs the role supervisor or admin; has {', '.join(account.roles)}")
+        raise ApiError(403, "forbidden", "Only supervisors and admins edit call flows.")
+
+
+@bp.get("/")
+@require(db=_db, on_missing=_to_login)
+def flows_page(account: Account) -> Any:
+    _supervisor(account, "flows")
+    return render_template("flows/list.html", account=account, csrf_token=csrf.token())
+
+
+@bp.get("/<name>")
+@require(db=_db, on_missing=_to_login)
+def editor_page(name: str, account: Account) -> Any:
+    _supervisor(account, f"flow:{name}")
+    svc = current_services()
+    versions = versions_of(svc)
+    versions.ensure_shipped()
+    if name not in versions.names():
+        raise ApiError(404, "not_found", f"There is no flow '{name}'.")
+    return render_template("flows/editor.html", account=account, csrf_token=csrf.token(),
+                           flow=name, timezone=svc.settings.timezone)
