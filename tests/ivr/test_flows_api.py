@@ -8,8 +8,11 @@ from flask import Flask
 from sqlalchemy import func, select
 
 from ivr.bootstrap import Services
+from ivr.db import transaction
 from ivr.flows_api import versions_of
 from ivr.models import Call
+from ivr.request_models import CallRequestLink, ServiceRequest
+from ivr.service_requests import create_request
 from tests.ivr.console_support import Desk, add_account
 from tests.ivr.flow_support import MAIN_EN, TEXT_311, edited, line_of
 
@@ -167,7 +170,8 @@ def test_a_test_call_runs_the_draft_not_the_live_flow(supervisor: Desk, services
     assert heard[1]["text"].startswith("Para español, oprima el 2 ahora.")
     english = supervisor.post("/flows/311/trial", {"answers": ["1"]}).get_json()
     assert english["turns"][-1]["heard"][0]["text"].startswith("DRAFT: to report")
-    spanish = supervisor.post("/flows/311/trial", {"answers": ["2", "1", "1"]}).get_json()
+    # Spanish, report a problem, streetlight, then silence at the offer to file by phone
+    spanish = supervisor.post("/flows/311/trial", {"answers": ["2", "1", "1", ""]}).get_json()
     assert all(h["language"] == "es-US" for t in spanish["turns"][1:] for h in t["heard"])
     assert spanish["waiting_for"] is None
     assert spanish["ending"] == ("the caller would wait for a call-taker: queue 'general', "
@@ -191,6 +195,43 @@ def test_a_test_call_runs_the_draft_not_the_live_flow(supervisor: Desk, services
     # Nothing of the trials reached the live line: no Redis key, no call record.
     assert redis_keys(services) == keys_before
     assert call_rows(services) == rows_before
+
+
+def test_a_test_call_looks_requests_up_for_real_and_files_nothing(  # type: ignore[no-untyped-def]
+        supervisor: Desk, services: Services) -> None:
+    with transaction(services.sessions) as session:
+        request = create_request(session, service_code="streetlight-out", at=services.clock(),
+                                 description="Light out on pole 4471",
+                                 address="3001 Harford Rd",
+                                 attributes={"problem": "out", "how-many": "one"})
+        number = request.number
+    digits = "".join(ch for ch in number if ch.isdigit())
+    rows_before, kept_before = call_rows(services), request_rows(services)
+
+    found = supervisor.post("/flows/311/trial",
+                            {"answers": ["1", "2", digits + "#", "1"]}).get_json()
+    said = " ".join(h["text"] for t in found["turns"] for h in t["heard"])
+    assert "status_found" in found["path"], found
+    assert " is open" in said
+    unknown = supervisor.post("/flows/311/trial",
+                              {"answers": ["1", "2", "99999999#", "1"]}).get_json()
+    assert "status_not_found" in unknown["path"]
+
+    # report a problem, streetlight, file now: the trial stops where the app would file
+    answers = ["1", "1", "1", "1"]
+    filing = supervisor.post("/flows/311/trial", {"answers": answers}).get_json()
+    while filing["waiting_for"] and len(answers) < 12:
+        answers.append("record" if filing["waiting_for"] == "recording" else "1")
+        filing = supervisor.post("/flows/311/trial", {"answers": answers}).get_json()
+    assert filing["ending"].startswith("the app would file 'service_request'"), filing
+    assert request_rows(services) == kept_before  # nothing filed, nothing linked
+    assert call_rows(services) == rows_before
+
+
+def request_rows(services: Services) -> tuple[int, int]:
+    with services.engine.connect() as conn:
+        return (int(conn.scalar(select(func.count()).select_from(ServiceRequest)) or 0),
+                int(conn.scalar(select(func.count()).select_from(CallRequestLink)) or 0))
 
 
 def test_a_storm_message_is_switched_on_in_one_step(supervisor: Desk) -> None:
