@@ -11,16 +11,11 @@ from __future__ import annotations
 import pytest
 
 from ivr.flows_api import versions_of
-from tests.browser.test_console import (  # noqa: F401  (fixtures)
-    CHROMIUM,
-    Served,
-    page,
-    playwright,
-    served,
-    shot,
-)
+from tests.browser.browser_support import Served, shot
 from tests.ivr.console_support import PASSWORD, add_account
 from tests.ivr.flow_support import TEXT_311, edited, line_of
+
+playwright = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
 
 pytestmark = pytest.mark.parametrize("backend", ["embedded"], indirect=True)
 
@@ -44,7 +39,7 @@ def type_over(tab, old: str, new: str) -> None:  # type: ignore[no-untyped-def]
     tab.keyboard.type(new)
 
 
-def test_a_supervisor_edits_tries_publishes_and_rolls_back(served: Served, page) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
+def test_a_supervisor_edits_tries_publishes_and_rolls_back(served: Served, page) -> None:  # type: ignore[no-untyped-def]
     expect = playwright.expect
     svc = served.center.services
     login = add_account(svc, roles=("supervisor",), name="Dana Whitfield")
@@ -107,7 +102,8 @@ def test_a_supervisor_edits_tries_publishes_and_rolls_back(served: Served, page)
     shot(page, "flow-diagram-whole.png")
     page.click("#btn-wide")
 
-    # Try the draft: Spanish, report a problem, pothole.
+    # Try the draft: Spanish, report a problem, pothole, then silence at the offer to file by
+    # phone (the caller waits for a call-taker).
     page.click("#tab-trial")
     page.click("#btn-trial-start")
     transcript = page.locator("#transcript")
@@ -121,6 +117,8 @@ def test_a_supervisor_edits_tries_publishes_and_rolls_back(served: Served, page)
     expect(transcript).to_contain_text("Para un bache, oprima el 1.")
     shot(page, "flow-test-call.png")
     page.click("#keypad .key[data-key='1']")
+    expect(transcript).to_contain_text("Puede presentar este reporte ahora mismo")
+    page.click("#btn-silence")
     expect(page.locator("#trial-ending")).to_contain_text(
         "Call over: the caller would wait for a call-taker: queue 'general'")
     expect(page.locator("#keypad .key[data-key='1']")).to_be_disabled()
@@ -169,7 +167,7 @@ def test_a_supervisor_edits_tries_publishes_and_rolls_back(served: Served, page)
     assert page.errors == []  # type: ignore[attr-defined]
 
 
-def test_a_storm_message_from_the_flows_page(served: Served, page) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
+def test_a_storm_message_from_the_flows_page(served: Served, page) -> None:  # type: ignore[no-untyped-def]
     expect = playwright.expect
     svc = served.center.services
     sign_in(page, served, add_account(svc, roles=("admin",), name="Lee Admin"))
