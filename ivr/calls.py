@@ -199,6 +199,14 @@ def _settle(
             continue
         if not isinstance(terminal, Transfer) or not terminal.line:
             return live, step
+        dispatch = _menu_dispatch(svc, terminal)
+        if dispatch is not None:  # the line's emergency option goes to a dispatch center
+            from ivr import transfers
+
+            tid, dial = transfers.menu_handoff(svc, conn, live.sid, dispatch, terminal,
+                                               step.state.vars, step.state.path, now)
+            live = live.evolve(extra={**live.extra, "transfer": tid})
+            return live, Step(step.actions[:-1] + (dial,), step.state, step.done, step.events)
         target = svc.lines.get(terminal.line)
         if target is None:
             calllog.add_event(conn, live.sid, now, "error", f"no line {terminal.line!r}")
@@ -220,13 +228,25 @@ def _settle(
     raise RuntimeError("hand-offs loop (lines transferring to each other, or overflow to a queue)")
 
 
+def _menu_dispatch(svc: Services, action: Transfer):  # type: ignore[no-untyped-def]
+    """The dispatch center (``transfers.menu``) a flow's transfer to a line goes to, if any."""
+    if not svc.settings.raw.get("transfers", {}).get("menu"):
+        return None
+    from ivr import transfers
+
+    return transfers.menu_target(svc, action)
+
+
 def _enqueue(svc: Services, response: VoiceResponse, action: Enqueue) -> None:
     waiting.render_enqueue(svc.settings, response, action)
 
 
 def _dial(svc: Services, response: VoiceResponse, action: Transfer, seq: int) -> None:
     dial = response.dial(action=step_url(svc, "dial", seq), method="POST", timeout=action.timeout)
-    dial.number(action.number or "")
+    if (action.number or "").startswith("sip:"):
+        dial.sip(action.number or "")
+    else:
+        dial.number(action.number or "")
 
 
 def _dial_result(svc: Services, live: LiveCall, form: Mapping[str, str]) -> Answer:
@@ -235,6 +255,10 @@ def _dial_result(svc: Services, live: LiveCall, form: Mapping[str, str]) -> Answ
     now = svc.clock()
     with svc.engine.begin() as conn:
         calllog.add_event(conn, live.sid, now, "dial-result", status)
+        if live.extra.get("transfer"):  # a menu transfer to a dispatch center
+            from ivr import transfers
+
+            transfers.menu_result(svc, conn, str(live.extra["transfer"]), status, now)
         if status in ("completed", "answered"):
             live = live.evolve(phase="done", outcome="transferred", seq=live.seq + 1)
             twiml = str(VoiceResponse().hangup())

@@ -24,7 +24,7 @@ INTERVAL = 1.0
 def run(settings: Settings, stop: threading.Event, interval: float = INTERVAL) -> None:
     """Tick every `interval` seconds until `stop` is set. A failed tick is logged and the next
     one runs on time (a Redis restart must not stop the floor's clock for good)."""
-    from ivr import connect
+    from ivr import connect, outbox_jobs
     from ivr.bootstrap import bootstrap
 
     svc = bootstrap(settings)
@@ -34,6 +34,10 @@ def run(settings: Settings, stop: threading.Event, interval: float = INTERVAL) -
             connect.tick(svc)
         except Exception:
             log.exception("tick failed")
+        try:
+            outbox_jobs.sweep(settings, svc.engine, svc.clock(), svc.redis)
+        except Exception:
+            log.exception("outbox sweep failed")
         next_at += interval
         delay = next_at - time.monotonic()
         if delay < 0:  # fell behind (a long tick, a paused process): no burst of catch-ups

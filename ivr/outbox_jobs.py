@@ -1,0 +1,84 @@
+"""RQ wiring of the outbox (`ivr.outbox`): the delivery job, the nudge after a commit, and the
+sweep that finds every message due (first tries whose job was lost, retries after backoff).
+
+Job ids are ``outbox-<id>-<attempts>``: a message is enqueued at most once per attempt count,
+however many processes sweep, and a job lost with Redis or with a killed worker is replaced by
+the next sweep once its lease is over (the claim moved the attempt count on, or it never ran).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from datetime import datetime
+
+import redis
+from rq import Queue
+from rq.exceptions import NoSuchJobError
+from rq.job import Job
+from sqlalchemy import Engine
+
+from ivr import outbox
+from ivr.config import Settings, load_settings
+from ivr.db import make_engine
+from ivr.dispatch_centers import transfer_config
+from ivr.jobs import queue as rq_queue
+from ivr.jobs import rq_connection
+
+log = logging.getLogger("ivr.outbox")
+
+QUEUE = "ivr-high"
+ALIVE = ("queued", "started", "scheduled", "deferred")
+
+_engines: dict[str, Engine] = {}
+_lock = threading.Lock()
+
+
+def _engine(url: str) -> Engine:
+    with _lock:
+        if url not in _engines:
+            _engines[url] = make_engine(url)
+        return _engines[url]
+
+
+def deliver(message_id: int) -> str:
+    """The RQ job: one delivery attempt of a message, with this process's settings."""
+    settings = load_settings()
+    config = transfer_config(settings)
+    return outbox.attempt(_engine(settings.database_url), message_id,
+                          lease=config.handoff_lease_seconds, steps=config.handoff_backoff)
+
+
+def _enqueue(q: Queue, conn: redis.Redis, message_id: int, attempts: int) -> bool:
+    job_id = f"outbox-{message_id}-{attempts}"
+    try:
+        if Job.fetch(job_id, connection=conn).get_status(refresh=False) in ALIVE:
+            return False
+    except NoSuchJobError:
+        pass
+    q.enqueue(deliver, message_id, job_id=job_id, result_ttl=600, failure_ttl=3600,
+              job_timeout=int(outbox.TIMEOUT * 3))
+    return True
+
+
+def kick(settings: Settings, message_id: int, conn: redis.Redis | None = None) -> None:
+    """Deliver now (after the commit that wrote the message). A Redis failure here loses
+    nothing: the sweep finds the message."""
+    try:
+        c = conn or rq_connection(settings)
+        _enqueue(rq_queue(settings, QUEUE, c), c, message_id, 0)
+    except redis.RedisError as exc:
+        log.warning("outbox %s: not enqueued now (%s); the sweep will", message_id, exc)
+
+
+def sweep(settings: Settings, engine: Engine, now: datetime,
+          conn: redis.Redis | None = None) -> int:
+    """Enqueue every message due at `now`; returns how many jobs were added."""
+    with engine.connect() as db:
+        ids = outbox.due(db, now)
+        if not ids:
+            return 0
+        attempts = {i: m.attempts for i in ids if (m := outbox.get(db, i)) is not None}
+    c = conn or rq_connection(settings)
+    q = rq_queue(settings, QUEUE, c)
+    return sum(_enqueue(q, c, i, n) for i, n in attempts.items())
