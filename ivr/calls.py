@@ -114,7 +114,8 @@ def resume(svc: Services, form: Mapping[str, str], event: str, seq: str | None) 
         answer = incoming(svc, form)
         _record_error(svc, sid, "unknown-call", f"{event} for a call with no live state")
         return answer
-    if seq != str(live.seq) or live.phase != "flow":
+    expected = ("flow", "transfer") if event == "dial" else ("flow",)  # a Dial's own action
+    if seq != str(live.seq) or live.phase not in expected:
         return Answer(live.last_twiml or str(safe_twiml(svc)), "stale step replayed")
     flow = svc.flows.get(live.state.flow, live.state.version)
     now = svc.clock()
@@ -261,7 +262,9 @@ def _dial_result(svc: Services, live: LiveCall, form: Mapping[str, str]) -> Answ
             transfers.menu_result(svc, conn, str(live.extra["transfer"]), status, now)
         if status in ("completed", "answered"):
             live = live.evolve(phase="done", outcome="transferred", seq=live.seq + 1)
-            twiml = str(VoiceResponse().hangup())
+            done = VoiceResponse()
+            done.hangup()
+            twiml = str(done)
             svc.live.put(live.evolve(last_twiml=twiml))
             return Answer(twiml)
         flow = svc.flows.get(live.state.flow, live.state.version)
