@@ -70,7 +70,7 @@ def build(h: Handoff) -> dict[str, Any]:
         "standardPrimaryCallType": "emergency",
         "direction": "incoming",
         "callStartTimestamp": _stamp(h.started_at),
-        "callStateRegistryText": "callTransferred" if h.mode != "menu" else "callRedirected",
+        "callStateRegistryText": "partyAdd" if h.mode == "warm" else "callTransfer",
         "additionalDataReference": [{"$ref": transfer_data_id}],
         "personReference": [{"$ref": person_id}],
     }
@@ -85,7 +85,8 @@ def build(h: Handoff) -> dict[str, Any]:
         "incidentComponent": {
             **_prologue(f"incident:{h.call_sid}", h.at, agency, agent_ref),
             "incidentTrackingIdentifier": f"{h.call_sid}/{h.transfer_id}",
-            "incidentTypeCommonRegistryText": [h.topic or "unclassified"],
+            "incidentTypeCommonRegistryText": "Unknown" if h.mode != "menu" else "Emergency",
+            "incidentTypeInternalCode": h.topic or "unclassified",
         },
         "callComponent": [call],
         "agencyComponent": [
@@ -94,7 +95,7 @@ def build(h: Handoff) -> dict[str, Any]:
              "agencyType": ["other"]},
             {**_prologue(h.dispatch_agency, h.at, agency, None),
              "agencyRoleDescriptionRegistryText": ["CallReceiving"],
-             "agencyType": ["psap"], "agencyName": h.dispatch_label},
+             "agencyType": ["psap"]},
         ],
         "personComponent": [{
             **_prologue(person_id, h.at, agency, None),
@@ -140,6 +141,7 @@ def _transfer_note(h: Handoff) -> str:
              f"line {h.line}", f"language {h.language}"]
     if h.menu_path:
         parts.append("menu path " + " > ".join(h.menu_path))
+    parts.append(f"to {h.dispatch_label}")
     return "; ".join(parts)
 
 
@@ -151,7 +153,7 @@ def summary(doc: dict[str, Any]) -> dict[str, Any]:
     call = (doc.get("callComponent") or [{}])[0]
     return {"incident": doc.get("$id"), "callback": callback[0] if callback else None,
             "location": location, "notes": notes,
-            "type": (doc.get("incidentComponent") or {}).get("incidentTypeCommonRegistryText"),
+            "type": (doc.get("incidentComponent") or {}).get("incidentTypeInternalCode"),
             "call_started": call.get("callStartTimestamp"),
             "agencies": [{"id": a.get("$id"), "role": a.get("agencyRoleDescriptionRegistryText")}
                          for a in doc.get("agencyComponent") or []]}

@@ -107,7 +107,7 @@ def add(conn: Writer, *, kind: str, destination: str | None, secret_name: str | 
     conn.execute(insert(outbox).values(
         kind=kind, destination=destination, secret_name=secret_name, payload=payload,
         idempotency_key=idempotency_key, subject=subject, created_at=at,
-        next_attempt_at=at if destination else None, attempts=0))
+        next_attempt_at=None, attempts=0))  # None: due at once, on the deliverer's clock
 
 
 def get(conn: Connection, message_id: int) -> Message | None:
@@ -204,5 +204,6 @@ def attempt(engine: Engine, message_id: int, *, lease: float, steps: tuple[float
 def due(conn: Connection, now: datetime, limit: int = 100) -> list[int]:
     rows = conn.execute(select(outbox.c.id).where(
         outbox.c.delivered_at.is_(None), outbox.c.destination.is_not(None),
-        outbox.c.next_attempt_at <= now).order_by(outbox.c.next_attempt_at).limit(limit))
+        or_(outbox.c.next_attempt_at.is_(None), outbox.c.next_attempt_at <= now))
+        .order_by(outbox.c.id).limit(limit))
     return [int(r.id) for r in rows]

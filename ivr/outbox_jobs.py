@@ -1,9 +1,10 @@
 """RQ wiring of the outbox (`ivr.outbox`): the delivery job, the nudge after a commit, and the
 sweep that finds every message due (first tries whose job was lost, retries after backoff).
 
-Job ids are ``outbox-<id>-<attempts>``: a message is enqueued at most once per attempt count,
-however many processes sweep, and a job lost with Redis or with a killed worker is replaced by
-the next sweep once its lease is over (the claim moved the attempt count on, or it never ran).
+Job ids are ``outbox-<center>-<id>-<attempts>``: a message is enqueued at most once per
+attempt count, however many processes sweep, and a job lost with Redis or with a killed
+worker is replaced by the next sweep once its lease is over (the claim moved the attempt count
+on, or it never ran).
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from ivr.jobs import rq_connection
 
 log = logging.getLogger("ivr.outbox")
 
-QUEUE = "ivr-high"
+QUEUE = "ivr-high"  # `ivr worker` serves it; ``transfers.handoff_queue`` may name another
 ALIVE = ("queued", "started", "scheduled", "deferred")
 
 _engines: dict[str, Engine] = {}
@@ -49,8 +50,12 @@ def deliver(message_id: int) -> str:
                           lease=config.handoff_lease_seconds, steps=config.handoff_backoff)
 
 
-def _enqueue(q: Queue, conn: redis.Redis, message_id: int, attempts: int) -> bool:
-    job_id = f"outbox-{message_id}-{attempts}"
+def queue_name(settings: Settings) -> str:
+    return str((settings.raw.get("transfers") or {}).get("handoff_queue") or QUEUE)
+
+
+def _enqueue(q: Queue, conn: redis.Redis, center: str, message_id: int, attempts: int) -> bool:
+    job_id = f"outbox-{center}-{message_id}-{attempts}"
     try:
         if Job.fetch(job_id, connection=conn).get_status(refresh=False) in ALIVE:
             return False
@@ -66,19 +71,19 @@ def kick(settings: Settings, message_id: int, conn: redis.Redis | None = None) -
     nothing: the sweep finds the message."""
     try:
         c = conn or rq_connection(settings)
-        _enqueue(rq_queue(settings, QUEUE, c), c, message_id, 0)
+        _enqueue(rq_queue(settings, queue_name(settings), c), c, settings.center, message_id, 0)
     except redis.RedisError as exc:
         log.warning("outbox %s: not enqueued now (%s); the sweep will", message_id, exc)
 
 
 def sweep(settings: Settings, engine: Engine, now: datetime,
-          conn: redis.Redis | None = None) -> int:
-    """Enqueue every message due at `now`; returns how many jobs were added."""
+          conn: redis.Redis | None = None) -> list[int]:
+    """Enqueue every message due at `now`; returns the ids of those given a job now."""
     with engine.connect() as db:
         ids = outbox.due(db, now)
         if not ids:
-            return 0
+            return []
         attempts = {i: m.attempts for i in ids if (m := outbox.get(db, i)) is not None}
     c = conn or rq_connection(settings)
-    q = rq_queue(settings, QUEUE, c)
-    return sum(_enqueue(q, c, i, n) for i, n in attempts.items())
+    q = rq_queue(settings, queue_name(settings), c)
+    return [i for i, n in attempts.items() if _enqueue(q, c, settings.center, i, n)]

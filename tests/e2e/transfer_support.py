@@ -16,7 +16,7 @@ SECRET_ENV = "IVR_DISPATCH_SECRET_PSAP"
 
 DISPATCH = {
     "psap": {"label": "County 911 dispatch", "number": PSAP, "secondary": PSAP_BACKUP,
-             "handoff_url": "http://127.0.0.1:9/eido", "agency": "psap.county.example"},
+             "agency": "psap.county.example"},  # hand-offs pulled (tests/ivr push them)
     "fire": {"label": "Fire dispatch", "number": "sip:dispatch@fire.example.org"},
 }
 
@@ -28,7 +28,8 @@ def dispatch_center(settings, menu: bool = False, handoff_url: str | None = None
         centers["psap"]["handoff_url"] = handoff_url
     raw = {**settings.raw, "dispatch_centers": centers,
            "transfers": {**settings.raw.get("transfers", {}), "ring_seconds": ring,
-                         "menu": {"911": "psap"} if menu else {}}}
+                         "menu": {"911": "psap"} if menu else {},
+                         "handoff_queue": f"handoff-{settings.center}"}}
     return Center(dataclasses.replace(settings, raw=raw))
 
 
