@@ -14,6 +14,7 @@ from flask import Blueprint, Response, redirect, render_template, url_for
 
 from ivr import csrf
 from ivr.accounts import Account
+from ivr.apierror import ApiError
 from ivr.auth import SEES_FLOOR, require
 from ivr.auth import request_db as _db
 from ivr.console import CSP
@@ -28,6 +29,14 @@ def _headers(response: Response) -> Response:
     response.headers["Referrer-Policy"] = "same-origin"
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+@bp.errorhandler(ApiError)
+def _refused(exc: ApiError) -> Any:
+    """A page, not JSON: the wrong role sees why (403); the rest as the API says it."""
+    if exc.status == 403:
+        return render_template("console/unavailable.html", message=exc.message), 403
+    return exc.response()
 
 
 def _to_login() -> Response:
