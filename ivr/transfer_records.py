@@ -159,6 +159,18 @@ def advance(conn: Connection, transfer_id: str, from_states: tuple[str, ...], to
     return True
 
 
+def mark_agent_left(conn: Connection, transfer_id: str, at: datetime) -> bool:
+    """The call-taker's leg left the conference; True the first time only."""
+    result = conn.execute(update(transfers).where(
+        transfers.c.id == transfer_id, transfers.c.agent_left_at.is_(None))
+        .values(agent_left_at=at))
+    if result.rowcount != 1:
+        return False
+    t = get(conn, transfer_id)
+    step(conn, transfer_id, at, "call-taker-left", t.state if t else "")
+    return True
+
+
 def set_fields(conn: Connection, transfer_id: str, **values: Any) -> None:
     conn.execute(update(transfers).where(transfers.c.id == transfer_id).values(**values))
 

@@ -16,7 +16,7 @@ Warm transfer, in the call's conference (the hub every call already has):
 Every participant joins with ``endConferenceOnExit=false``: TWILIO.md's failure modes (a held
 caller's exit ending the conference; ``endConferenceOnExit`` not changeable while held; a
 call-taker's exit ending it before the far end answers) cannot happen, and the app decides who
-stays from the conference's ``participant-leave`` events (`participant_left`):
+stays from the conference's ``participant-leave`` events (`participant_event`):
 
 * the held caller hangs up: the transfer is ``abandoned`` (so is the call), the dispatch leg is
   dropped and the conference ended, so neither the call-taker nor the dispatcher talks into a
@@ -502,15 +502,17 @@ def _back_with_call_taker(svc: Services, t: Transfer, link: Link) -> None:
     svc.links.set(link.reservation_id, held="0")
 
 
-def dispatcher_left(svc: Services, tid: str, now: float) -> None:
+def dispatcher_left(svc: Services, tid: str, now: float, joined: bool = False) -> None:
     """The dispatch leg ended: while briefing, a failure (the caller back with the call-taker);
-    after completion, the end of the call (the caller hears a goodbye)."""
+    after completion, the end of the call (the caller hears a goodbye). `joined`: it is known
+    to have been in the conference (its leave event), even if no answer was reported yet."""
     with svc.engine.connect() as conn:
         t = records.get(conn, tid)
     if t is None:
         return
-    if t.state == "briefing":
-        _failed(svc, tid, "dispatcher-left", now, ("briefing",))
+    if t.state == "briefing" or (joined and t.state == "dialing"):
+        _failed(svc, tid, "dispatcher-left", now, ("briefing", "dialing") if joined
+                else ("briefing",))
     elif t.state in ("completed", "abandoned"):
         _end_conference(svc, t)
 
@@ -522,18 +524,24 @@ def _end_conference(svc: Services, t: Transfer) -> None:
                  link.conference_sid)
 
 
-def participant_left(svc: Services, link: Link, leg: str, now: float) -> None:
-    """A ``participant-leave`` event of the call's conference while a transfer holds it."""
+def participant_event(svc: Services, link: Link, event: str, leg: str, now: float) -> None:
+    """A ``participant-join`` or ``-leave`` event of the call's conference while a transfer
+    holds it. Conference events are the second witness of the dispatch leg: its own status
+    callbacks may come late or out of order, its joining the room is what matters."""
     with svc.engine.connect() as conn:
         t = records.get(conn, link.transfer or "")
-    if t is None or t.mode != "warm":
+    if t is None or t.mode != "warm" or not leg:
         return
-    if leg and leg == link.caller_leg:
+    dispatcher = leg == t.leg_sid or leg not in (link.caller_leg, link.agent_leg)
+    if event == "participant-join":
+        if dispatcher:
+            answered(svc, t.id, now)
+    elif leg == link.caller_leg:
         _caller_gone(svc, t, now)
-    elif leg and leg == link.agent_leg:
+    elif leg == link.agent_leg:
         _agent_left(svc, t, now)
-    elif leg and leg == t.leg_sid:
-        dispatcher_left(svc, t.id, now)
+    elif dispatcher:
+        dispatcher_left(svc, t.id, now, joined=True)
 
 
 def caller_hung_up(svc: Services, link: Link, now: float) -> None:
@@ -568,8 +576,8 @@ def current_state(svc: Services, tid: str) -> str | None:
 
 def _agent_left(svc: Services, t: Transfer, now: float) -> None:
     with svc.engine.begin() as conn:
-        records.set_fields(conn, t.id, agent_left_at=_at(now))
-        records.step(conn, t.id, _at(now), "call-taker-left", t.state)
+        if not records.mark_agent_left(conn, t.id, _at(now)):
+            return  # reported before (Twilio repeats its callbacks)
     with svc.engine.begin() as conn:
         won = records.advance(conn, t.id, ("briefing",), "completed", _at(now),
                               "call-taker left while briefing")

@@ -273,3 +273,41 @@ def test_no_transfer_twice_nor_of_someone_elses_call(center) -> None:
         transfers.complete(center.services, caller.sid, "alice")
     assert early.value.code == "not_briefing"
     _ = (wait, hangup, TO_A_CALL_TAKER)
+
+
+def test_caller_hangs_up_after_completion_the_dispatcher_is_not_left_alone(center) -> None:
+    center.sim.on_dial(PSAP, answers(after=5))  # would stay on forever
+    floor, caller = on_call(center, hangup_after=START + 40)
+    transfers.start_warm(center.services, caller.sid, "alice", "psap")
+    floor.run(until=START + 10)
+    transfers.complete(center.services, caller.sid, "alice")
+    floor.run(until=START + 45)
+    [leg] = dispatch_legs(center)
+    assert caller.status == "completed" and caller.hung_up_by == "caller"
+    assert leg.status == "completed" and not center.sim.conferences.active
+    assert sql_record(center, caller.sid).outcome == "transferred"
+
+
+@pytest.mark.parametrize("dispatcher", [answers(after=5, hangup_after=30), busy(after=2)])
+def test_late_repeated_and_reordered_callbacks_change_nothing(center, dispatcher) -> None:
+    from ivr.sim import StatusPolicy
+
+    center.sim.status.policy = StatusPolicy(duplicate=True, shuffle=True, delay=1.5, seed=7)
+    center.sim.on_dial(PSAP, dispatcher)
+    floor, caller = on_call(center)
+    transfers.start_warm(center.services, caller.sid, "alice", "psap")
+    for second in range(1, 25):  # whenever the (late) answered callback makes it briefing
+        floor.run(until=START + second)
+        if transfers.current(center.services, caller.sid).state == "briefing":
+            transfers.complete(center.services, caller.sid, "alice")
+            break
+    floor.run(until=START + 60)
+    [t] = transfers_of(center, caller.sid)
+    assert t.state in ("completed", "failed")
+    recorded = steps(center, t.id)
+    assert len(recorded) == len(set(recorded))  # each step once, however often reported
+    assert not caller.application_error
+    if t.state == "completed":
+        assert caller.status == "completed" and "Goodbye" in caller.heard_text()
+    else:
+        assert t.reason == "busy" and not held(caller) and caller.status == "in-progress"

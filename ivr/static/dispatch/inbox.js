@@ -38,6 +38,7 @@
     const s = t.incident_summary || {};
     const li = el("li", "transfer");
     li.dataset.id = t.id;
+    li.dataset.call = t.call_sid;
     li.dataset.state = t.state;
     li.dataset.acknowledged = t.acknowledged_at ? "yes" : "no";
     const head = el("div", "transfer-head");
