@@ -202,9 +202,9 @@ def _settle(
             return live, step
         dispatch = _menu_dispatch(svc, terminal)
         if dispatch is not None:  # the line's emergency option goes to a dispatch center
-            from ivr import transfers
+            from ivr import transfer_twiml
 
-            tid, dial = transfers.menu_handoff(svc, conn, live.sid, dispatch, terminal,
+            tid, dial = transfer_twiml.menu_handoff(svc, conn, live.sid, dispatch, terminal,
                                                step.state.vars, step.state.path, now)
             live = live.evolve(extra={**live.extra, "transfer": tid})
             return live, Step(step.actions[:-1] + (dial,), step.state, step.done, step.events)
@@ -233,9 +233,9 @@ def _menu_dispatch(svc: Services, action: Transfer):  # type: ignore[no-untyped-
     """The dispatch center (``transfers.menu``) a flow's transfer to a line goes to, if any."""
     if not svc.settings.raw.get("transfers", {}).get("menu"):
         return None
-    from ivr import transfers
+    from ivr import transfer_twiml
 
-    return transfers.menu_target(svc, action)
+    return transfer_twiml.menu_target(svc, action)
 
 
 def _enqueue(svc: Services, response: VoiceResponse, action: Enqueue) -> None:
@@ -257,9 +257,9 @@ def _dial_result(svc: Services, live: LiveCall, form: Mapping[str, str]) -> Answ
     with svc.engine.begin() as conn:
         calllog.add_event(conn, live.sid, now, "dial-result", status)
         if live.extra.get("transfer"):  # a menu transfer to a dispatch center
-            from ivr import transfers
+            from ivr import transfer_twiml
 
-            transfers.menu_result(svc, conn, str(live.extra["transfer"]), status, now)
+            transfer_twiml.menu_result(svc, conn, str(live.extra["transfer"]), status, now)
         if status in ("completed", "answered"):
             live = live.evolve(phase="done", outcome="transferred", seq=live.seq + 1)
             done = VoiceResponse()

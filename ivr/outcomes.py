@@ -141,9 +141,9 @@ def _ended(svc: Services, link: Link, by: str, now: float) -> None:
     tel = svc.telephony
     if link.transfer:  # a transfer owns the caller now: only the call-taker's leg ends
         if by == "caller":
-            from ivr import transfers
+            from ivr import transfer_events
 
-            transfers.caller_hung_up(svc, link, now)
+            transfer_events.caller_hung_up(svc, link, now)
         _quietly("hang up agent", tel.end_leg, link.agent_leg)
         return
     if not _quietly("end conference", tel.end_conference, link.call_id, link.conference_sid):

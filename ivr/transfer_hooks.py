@@ -2,18 +2,18 @@
 
 Callers always get valid TwiML: on any failure inside, the safe answer (`calls.safe_twiml`, or
 hold music where only hold verbs are allowed). Status callbacks answer 204. The logic is in
-`ivr.transfers`.
+`ivr.transfer_events` and `ivr.transfer_twiml`.
 """
 
 from __future__ import annotations
 
 from flask import Blueprint, Response, request
 
-from ivr import calls, transfers
+from ivr import calls, transfer_events, transfer_twiml
 from ivr.bootstrap import Services
 from ivr.voice import answer, services, signed
 
-bp = Blueprint("transfer_hooks", __name__, url_prefix=transfers.PREFIX)
+bp = Blueprint("transfer_hooks", __name__, url_prefix=transfer_events.PREFIX)
 
 
 def _now(svc: Services) -> float:
@@ -29,7 +29,7 @@ def _tid() -> str:
 def hold() -> Response:
     lang = request.args.get("lang", "en")
     return answer("transfer-hold", lambda svc, form: calls.Answer(
-        transfers.hold_twiml(svc, lang)), wait_context=True)
+        transfer_twiml.hold_twiml(svc, lang)), wait_context=True)
 
 
 @bp.post("/leg")
@@ -37,7 +37,7 @@ def hold() -> Response:
 def leg() -> Response:
     svc, tid = services(), _tid()
     try:
-        transfers.leg_status(svc, tid, request.form, _now(svc))
+        transfer_events.leg_status(svc, tid, request.form, _now(svc))
     except Exception as exc:  # Twilio does not retry a status callback: record, answer 204
         calls.record_failure(svc, request.form, "transfer-leg", exc)
     return Response(status=204)
@@ -48,7 +48,7 @@ def leg() -> Response:
 def cold() -> Response:
     tid = _tid()
     return answer("transfer-cold", lambda svc, form: calls.Answer(
-        transfers.cold_twiml(svc, tid)))
+        transfer_twiml.cold_twiml(svc, tid)))
 
 
 @bp.post("/cold-done")
@@ -56,7 +56,7 @@ def cold() -> Response:
 def cold_done() -> Response:
     tid = _tid()
     return answer("transfer-cold-done", lambda svc, form: calls.Answer(
-        transfers.cold_result(svc, tid, form, _now(svc))))
+        transfer_twiml.cold_result(svc, tid, form, _now(svc))))
 
 
 @bp.post("/requeue")
@@ -64,4 +64,4 @@ def cold_done() -> Response:
 def requeue() -> Response:
     tid = _tid()
     return answer("transfer-requeue", lambda svc, form: calls.Answer(
-        transfers.requeue_twiml(svc, tid, _now(svc))))
+        transfer_twiml.requeue_twiml(svc, tid, _now(svc))))
