@@ -52,6 +52,17 @@ class DispatchCenter:
 
 
 @dataclass(frozen=True)
+class Reclassify:
+    """Where a 911 call reclassified as non-emergency goes: the line it then counts as, and the
+    queue class, priority and skills it waits with (at the front of that class)."""
+
+    line: str = "311"
+    queue_class: str = "general"
+    priority: int = 5
+    skills: tuple[str, ...] = ("line:311",)
+
+
+@dataclass(frozen=True)
 class TransferConfig:
     """The ``transfers:`` settings.
 
@@ -60,7 +71,8 @@ class TransferConfig:
     instead, with a hand-off marked as coming from the menu (empty: to the line, as before).
     `handoff_lease_seconds`: how long a delivery attempt may take before another may start
     (a worker killed mid-delivery). `handoff_backoff`: the retry delays, the last repeated.
-    `agency`: this center's own agency id in the hand-offs.
+    `agency`: this center's own agency id in the hand-offs. `reclassify`: see `Reclassify`.
+    `handoff_queue`: the RQ queue of hand-off deliveries (`ivr worker` serves ``ivr-high``).
     """
 
     ring_seconds: int = 30
@@ -69,6 +81,8 @@ class TransferConfig:
     handoff_backoff: tuple[float, ...] = (1.0, 2.0, 5.0, 15.0, 60.0, 300.0)
     agency: str = "311.city.example"
     centers: dict[str, DispatchCenter] = field(default_factory=dict)
+    reclassify: Reclassify = field(default_factory=Reclassify)
+    handoff_queue: str = "ivr-high"
 
     def center(self, name: str) -> DispatchCenter | None:
         return self.centers.get(name)
@@ -110,7 +124,16 @@ def transfer_config(settings: Settings) -> TransferConfig:
     ring = int(spec.get("ring_seconds") or TransferConfig.ring_seconds)
     if not 5 <= ring <= 600:
         raise ConfigError("transfers.ring_seconds must be between 5 and 600")
+    raw = dict(spec.get("reclassify") or {})
+    line = str(raw.get("line") or Reclassify.line)
+    if line not in settings.lines:
+        raise ConfigError(f"transfers.reclassify.line: {line!r} is not one of the lines")
+    reclassify = Reclassify(
+        line=line, queue_class=str(raw.get("class") or Reclassify.queue_class),
+        priority=int(raw.get("priority") or Reclassify.priority),
+        skills=tuple(str(s) for s in raw.get("skills") or (f"line:{line}",)))
     return TransferConfig(
+        reclassify=reclassify, handoff_queue=str(spec.get("handoff_queue") or "ivr-high"),
         ring_seconds=ring, menu=menu,
         handoff_lease_seconds=float(spec.get("handoff_lease_seconds")
                                     or TransferConfig.handoff_lease_seconds),

@@ -28,7 +28,6 @@ from ivr.jobs import rq_connection
 
 log = logging.getLogger("ivr.outbox")
 
-QUEUE = "ivr-high"  # `ivr worker` serves it; ``transfers.handoff_queue`` may name another
 ALIVE = ("queued", "started", "scheduled", "deferred")
 
 _engines: dict[str, Engine] = {}
@@ -51,7 +50,7 @@ def deliver(message_id: int) -> str:
 
 
 def queue_name(settings: Settings) -> str:
-    return str((settings.raw.get("transfers") or {}).get("handoff_queue") or QUEUE)
+    return transfer_config(settings).handoff_queue
 
 
 def _enqueue(q: Queue, conn: redis.Redis, center: str, message_id: int, attempts: int) -> bool:

@@ -313,16 +313,14 @@ def reclassify(svc: Services, call_id: str, agent_id: str | None,
     now = offers.now_of(svc, now)
     link = _live_link(svc, call_id, agent_id)
     _not_busy(svc, link)
-    spec = dict(svc.settings.raw.get("transfers") or {}).get("reclassify") or {}
-    line = str(spec.get("line") or "311")
-    queue_class = str(spec.get("class") or "general")
-    skills = list(spec.get("skills") or [f"line:{line}"])
+    target = config(svc).reclassify
+    line, queue_class, skills = target.line, target.queue_class, list(target.skills)
     if link.entry.queue_class == queue_class:
         raise TransferRefused("already_311", f"call {call_id} is already a {queue_class} call")
     at = at_(now)
     data = {**{k: str(v) for k, v in link.entry.data.items()}, "line": line,
             "topic": "reclassified", "reclassified_from": link.entry.queue_class}
-    pushed = svc.queues.push_front(call_id, queue_class, 5, skills, now, data)
+    pushed = svc.queues.push_front(call_id, queue_class, target.priority, skills, now, data)
     if pushed.status != "queued":
         raise TransferRefused("not_queued", f"the 311 queue refused the call ({pushed.status})")
     tid = records.new_id()
