@@ -33,7 +33,6 @@ log = logging.getLogger("ivr.transfers")
 
 PREFIX = "/voice/transfer"
 HANDOFF = "eido-handoff"
-LEG_EVENTS = ["initiated", "ringing", "answered", "completed"]
 
 
 def hook_url(svc: Services, path: str, **query: Any) -> str:

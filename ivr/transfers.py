@@ -50,7 +50,6 @@ from ivr.links import Link
 from ivr.outcomes import language_of
 from ivr.transfer_events import (
     HANDOFF,
-    LEG_EVENTS,
     at_,
     back_with_call_taker,
     caller_gone,
@@ -178,21 +177,15 @@ def start_warm(svc: Services, call_id: str, agent_id: str | None, center_name: s
     try:
         tel.hold(conference, link.caller_leg or "", True,
                  hook_url(svc, "hold", lang=language_key(language_of(link))))
-        from_ = tel.caller_id(link.entry.data.get("line"))
-        leg = tel._rest("add the dispatch line", lambda: tel.client.conferences(conference)
-                        .participants.create(
-                            from_=from_, to=center.destination(destination),
-                            label="dispatch", timeout=cfg.ring_seconds,
-                            early_media=False, beep="false",
-                            end_conference_on_exit=False, start_conference_on_enter=True,
-                            status_callback=hook_url(svc, "leg", t=tid),
-                            status_callback_method="POST",
-                            status_callback_event=LEG_EVENTS))
+        leg = tel.add_participant(
+            conference, center.destination(destination) or "",
+            tel.caller_id(link.entry.data.get("line")), label="dispatch",
+            timeout=cfg.ring_seconds, status_callback=hook_url(svc, "leg", t=tid))
     except TelephonyError as exc:
         failed(svc, tid, f"network: {exc}"[:64], now)
         raise
     with svc.engine.begin() as conn:
-        records.set_fields(conn, tid, leg_sid=str(leg.call_sid))
+        records.set_fields(conn, tid, leg_sid=leg)
         records.step(conn, tid, at_(now), "dialing", f"{center.label} ({destination})")
     return current(svc, call_id)  # type: ignore[return-value]
 
