@@ -196,3 +196,33 @@ def test_a_worker_killed_mid_delivery_loses_nothing_and_nothing_is_processed_twi
     assert {r.key for r in receiver.received} == {key}
     assert list(receiver.processed) == [key]  # the receiver acted once
     conn.close()
+
+
+def test_through_rq_a_receiver_failing_three_times_is_retried_until_it_acknowledges(
+        engine, receiver, worker_env) -> None:  # type: ignore[no-untyped-def]
+    settings = _settings(worker_env)
+    conn = redis.Redis.from_url(worker_env["IVR_REDIS_URL"])
+    q = Queue(outbox_jobs.queue_name(settings), connection=conn)
+    receiver.fail_first = 3
+    key = "transfer-" + uuid.uuid4().hex
+    mid = _add(engine, receiver.url, key)
+    outbox_jobs.kick(settings, mid, conn)
+    old = dict(os.environ)
+    os.environ.update(worker_env)
+    try:
+        deadline = time.monotonic() + 30
+        while _message(engine, mid).delivered_at is None and time.monotonic() < deadline:
+            SimpleWorker([q], connection=conn).work(burst=True)
+            time.sleep(0.2)  # the ticker's sweep, a little faster than once a second
+            outbox_jobs.sweep(settings, engine, datetime.now(UTC), conn)
+    finally:
+        os.environ.clear()
+        os.environ.update(old)
+        conn.close()
+    m = _message(engine, mid)
+    assert m.delivered_at is not None and m.attempts == 4
+    assert [r.key for r in receiver.received] == [key] * 4
+    assert all(r.signed for r in receiver.received)
+    stamps = [int(r.headers[outbox.TIMESTAMP]) for r in receiver.received]
+    assert stamps == sorted(stamps)
+    assert list(receiver.processed) == [key]
