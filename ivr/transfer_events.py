@@ -71,7 +71,6 @@ def _ended(conn: Connection, call_sid: str) -> bool:
     return bool(row and row.outcome != "live")
 
 
-
 # -- what Twilio reports ------------------------------------------------------------------------
 
 def leg_status(svc: Services, tid: str, form: Mapping[str, str], now: float) -> None:
@@ -133,7 +132,9 @@ def hand_over(svc: Services, t: Transfer, link: Link) -> None:
 
 
 def failed(svc: Services, tid: str, why: str, now: float,
-            from_states: tuple[str, ...] = ("dialing",)) -> None:
+           from_states: tuple[str, ...] = ("dialing",)) -> None:
+    """The attempt failed (busy, no-answer, failed, dispatcher-left, network): the caller is
+    back with the call-taker, or, with nobody to come back to, back in line at the front."""
     with svc.engine.begin() as conn:
         won = records.advance(conn, tid, from_states, "failed", at_(now), why)
         t = records.get(conn, tid)
@@ -148,12 +149,14 @@ def failed(svc: Services, tid: str, why: str, now: float,
     if link.closed or t.agent_left_at is not None:
         # Nobody to come back to: the caller goes back in line, at the front.
         quietly("requeue caller", svc.telephony.redirect, link.caller_leg or "",
-                 hook_url(svc, "requeue", t=tid))
+                hook_url(svc, "requeue", t=tid))
         return
     back_with_call_taker(svc, t, link)
 
 
 def back_with_call_taker(svc: Services, t: Transfer, link: Link) -> None:
+    """The caller off hold, with the call-taker; the link is no longer held by a transfer,
+    so the usual end of a call applies again."""
     svc.links.clear(link.reservation_id, "transfer")
     conference = link.conference_sid or svc.telephony.conference_sid(link.call_id)
     if conference:
@@ -170,8 +173,8 @@ def dispatcher_left(svc: Services, tid: str, now: float, joined: bool = False) -
     if t is None:
         return
     if t.state == "briefing" or (joined and t.state == "dialing"):
-        failed(svc, tid, "dispatcher-left", now, ("briefing", "dialing") if joined
-                else ("briefing",))
+        failed(svc, tid, "dispatcher-left", now,
+               ("briefing", "dialing") if joined else ("briefing",))
     elif t.state in ("completed", "abandoned"):
         _end_conference(svc, t)
 
@@ -180,7 +183,7 @@ def _end_conference(svc: Services, t: Transfer) -> None:
     link = svc.links.get(t.reservation) if t.reservation else None
     if link is not None:
         quietly("end conference", svc.telephony.end_conference, link.call_id,
-                 link.conference_sid)
+                link.conference_sid)
 
 
 def participant_event(svc: Services, link: Link, event: str, leg: str, now: float) -> None:
@@ -213,6 +216,9 @@ def caller_hung_up(svc: Services, link: Link, now: float) -> None:
 
 
 def caller_gone(svc: Services, t: Transfer, now: float) -> None:
+    """The caller hung up: during the transfer it is abandoned (the dispatch leg dropped, the
+    conference ended); after completion the conference ends (the dispatcher is not left in
+    it)."""
     with svc.engine.begin() as conn:
         won = records.advance(conn, t.id, LIVE, "abandoned", at_(now),
                               "the caller hung up during the transfer")

@@ -71,7 +71,6 @@ class TransferRefused(AgentError):
         self.code, self.status = code, status
 
 
-
 # -- what the console (or the API) asks ----------------------------------------------------------
 
 def _live_link(svc: Services, call_id: str, agent_id: str | None) -> Link:
@@ -110,14 +109,14 @@ def _not_busy(svc: Services, link: Link) -> None:
                                   f"a transfer of call {link.call_id} is under way ({t.state})")
 
 
-def _record(svc: Services, conn: Connection, *, link_or_call: Link | str, center: DispatchCenter,
-            mode: str, origin: str, destination: str, now: float, previous: str | None,
-            location: str | None, note: str | None, agent: str | None) -> tuple[str, int | None]:
+def _record(svc: Services, conn: Connection, *, link: Link, center: DispatchCenter, mode: str,
+            origin: str, destination: str, now: float, previous: str | None,
+            location: str | None, note: str | None) -> tuple[str, int | None]:
     """The transfer row, its first step, the call's event and the hand-off, in `conn`'s
-    transaction. Returns the transfer id and the outbox message id."""
+    transaction. Returns the transfer id and the outbox message id (None when the center
+    pulls its hand-offs)."""
     cfg = config(svc)
-    call_sid = link_or_call if isinstance(link_or_call, str) else link_or_call.call_id
-    rid = None if isinstance(link_or_call, str) else link_or_call.reservation_id
+    call_sid, rid, agent = link.call_id, link.reservation_id, link.agent_id
     at = at_(now)
     tid = records.new_id()
     if note:
@@ -132,9 +131,7 @@ def _record(svc: Services, conn: Connection, *, link_or_call: Link | str, center
                       {"transfer": tid, "center": center.name, "destination": destination,
                        "origin": origin, "agent": agent})
     started = datetime.fromisoformat(view["started_at"]) if view["started_at"] else at
-    answered = None
-    if not isinstance(link_or_call, str) and link_or_call.bridged:
-        answered = at_(link_or_call.bridged)
+    answered = at_(link.bridged) if link.bridged else None
     notes = [(datetime.fromisoformat(n["at"]), n["by"] or "call-taker", n["text"])
              for n in view["notes"]]
     doc = eido.build(eido.Handoff(
@@ -167,10 +164,9 @@ def start_warm(svc: Services, call_id: str, agent_id: str | None, center_name: s
     if conference is None:
         raise TransferRefused("not_connected", f"call {call_id} is not in a conference")
     with svc.engine.begin() as conn:
-        tid, message = _record(svc, conn, link_or_call=link, center=center, mode="warm",
+        tid, message = _record(svc, conn, link=link, center=center, mode="warm",
                                origin=origin, destination=destination, now=now,
-                               previous=previous, location=location, note=note,
-                               agent=link.agent_id)
+                               previous=previous, location=location, note=note)
     svc.links.set(link.reservation_id, transfer=tid, conference_sid=conference)
     if message is not None:
         outbox_jobs.kick(svc.settings, message)
@@ -202,10 +198,9 @@ def start_cold(svc: Services, call_id: str, agent_id: str | None, center_name: s
     link = _live_link(svc, call_id, agent_id)
     _not_busy(svc, link)
     with svc.engine.begin() as conn:
-        tid, message = _record(svc, conn, link_or_call=link, center=center, mode="cold",
+        tid, message = _record(svc, conn, link=link, center=center, mode="cold",
                                origin=origin, destination=destination, now=now,
-                               previous=previous, location=location, note=note,
-                               agent=link.agent_id)
+                               previous=previous, location=location, note=note)
     svc.links.set(link.reservation_id, transfer=tid)
     if message is not None:
         outbox_jobs.kick(svc.settings, message)
@@ -289,11 +284,11 @@ def options(svc: Services, t: Transfer | None) -> dict[str, bool]:
     if t is None:
         return {"complete": False, "cancel": False, "secondary": False, "cold": False}
     center = config(svc).center(t.center)
-    failed = t.state == "failed" and t.mode == "warm"
+    warm_failed = t.state == "failed" and t.mode == "warm"
     return {"complete": t.state == "briefing", "cancel": t.state in LIVE,
-            "secondary": failed and bool(center and center.secondary)
+            "secondary": warm_failed and bool(center and center.secondary)
             and t.destination == "primary",
-            "cold": failed}
+            "cold": warm_failed}
 
 
 # -- 911 -> 311 ------------------------------------------------------------------------------------
@@ -333,11 +328,26 @@ def reclassify(svc: Services, call_id: str, agent_id: str | None,
         extra = {k: v for k, v in live.extra.items() if k != "queue_sid"}
         svc.live.put(live.evolve(phase="queued", outcome=None, line=line,
                                  extra={**extra, "queue_class": queue_class}))
-    if not svc.telephony.redirect(link.caller_leg or "",
-                                  hook_url(svc, "requeue", t=tid, why="reclassified")):
-        svc.queues.remove(call_id)
+    try:
+        moved = svc.telephony.redirect(link.caller_leg or "", hook_url(svc, "requeue", t=tid))
+    except TelephonyError:
+        _undo_reclassify(svc, link, tid, now, "the phone network refused")
+        raise
+    if not moved:  # the caller hung up meanwhile: their own callbacks record it
+        _undo_reclassify(svc, link, tid, now, "the caller was gone")
+        raise TransferRefused("caller_gone", "the caller is no longer on the line")
     quietly("call-taker leaves", svc.telephony.end_leg, link.agent_leg)
     offers.route(svc, now)
     return current(svc, call_id)  # type: ignore[return-value]
 
 
+def _undo_reclassify(svc: Services, link: Link, tid: str, now: float, why: str) -> None:
+    """The caller could not be moved: out of the 311 queue again, the link as it was."""
+    svc.queues.remove(link.call_id)
+    svc.links.clear(link.reservation_id, "transfer")
+    live = svc.live.get(link.call_id)
+    if live is not None and live.phase == "queued":
+        svc.live.put(live.evolve(phase="connected", line=str(link.entry.data.get("line")
+                                                               or live.line)))
+    with svc.engine.begin() as conn:
+        records.advance(conn, tid, ("requeued",), "failed", at_(now), why)
