@@ -25,6 +25,7 @@ from ivr.db import make_engine
 from ivr.dispatch_centers import transfer_config
 from ivr.jobs import queue as rq_queue
 from ivr.jobs import rq_connection
+from ivr.redisconn import resolve_url
 
 log = logging.getLogger("ivr.outbox")
 
@@ -65,11 +66,23 @@ def _enqueue(q: Queue, conn: redis.Redis, center: str, message_id: int, attempts
     return True
 
 
+_rq: dict[str, redis.Redis] = {}
+
+
+def _connection(settings: Settings) -> redis.Redis:
+    """One RQ connection (pool) per Redis URL and process, not one per hand-off."""
+    url = resolve_url(settings.redis_url, settings.data_dir)
+    with _lock:
+        if url not in _rq:
+            _rq[url] = rq_connection(settings)
+        return _rq[url]
+
+
 def kick(settings: Settings, message_id: int, conn: redis.Redis | None = None) -> None:
     """Deliver now (after the commit that wrote the message). A Redis failure here loses
     nothing: the sweep finds the message."""
     try:
-        c = conn or rq_connection(settings)
+        c = conn or _connection(settings)
         _enqueue(rq_queue(settings, queue_name(settings), c), c, settings.center, message_id, 0)
     except redis.RedisError as exc:
         log.warning("outbox %s: not enqueued now (%s); the sweep will", message_id, exc)
@@ -83,6 +96,6 @@ def sweep(settings: Settings, engine: Engine, now: datetime,
         if not ids:
             return []
         attempts = {i: m.attempts for i in ids if (m := outbox.get(db, i)) is not None}
-    c = conn or rq_connection(settings)
+    c = conn or _connection(settings)
     q = rq_queue(settings, queue_name(settings), c)
     return [i for i, n in attempts.items() if _enqueue(q, c, settings.center, i, n)]
