@@ -226,3 +226,44 @@ def test_through_rq_a_receiver_failing_three_times_is_retried_until_it_acknowled
     stamps = [int(r.headers[outbox.TIMESTAMP]) for r in receiver.received]
     assert stamps == sorted(stamps)
     assert list(receiver.processed) == [key]
+
+
+@pytest.mark.parametrize("keeps_data", [True, False], ids=["aof", "data-lost"])
+def test_a_redis_restart_between_the_commit_and_the_delivery_loses_nothing(
+        engine, receiver, worker_env, tmp_path: Path, keeps_data: bool) -> None:  # type: ignore[no-untyped-def]
+    """A Redis of its own, restarted after the job was enqueued: with its append-only file the
+    job is still there; without it (a Redis without persistence, a failover to a replica that
+    never got it) the sweep enqueues the message again from SQL."""
+    from ivr.redisconn import start_embedded, stop_embedded
+
+    folder = tmp_path / "redis"
+    url = start_embedded(folder)
+    settings = _settings({**worker_env, "IVR_REDIS_URL": url})
+    key = "transfer-" + uuid.uuid4().hex
+    mid = _add(engine, receiver.url, key)
+    conn = redis.Redis.from_url(url)
+    outbox_jobs.kick(settings, mid, conn)
+    assert Queue(outbox_jobs.queue_name(settings), connection=conn).count == 1
+    conn.close()
+    stop_embedded(folder)
+    if not keeps_data:
+        for path in folder.rglob("*"):
+            if path.is_file() and ("aof" in path.name or path.suffix in (".db", ".rdb")):
+                path.unlink()
+    url = start_embedded(folder)
+    conn = redis.Redis.from_url(url)
+    q = Queue(outbox_jobs.queue_name(settings), connection=conn)
+    assert q.count == (1 if keeps_data else 0)
+    swept = outbox_jobs.sweep(settings, engine, datetime.now(UTC), conn)
+    assert (mid in swept) is (not keeps_data)  # a job that survived is not enqueued twice
+    old = dict(os.environ)
+    os.environ.update({**worker_env, "IVR_REDIS_URL": url})
+    try:
+        SimpleWorker([q], connection=conn).work(burst=True)
+    finally:
+        os.environ.clear()
+        os.environ.update(old)
+        conn.close()
+        stop_embedded(folder)
+    assert _message(engine, mid).delivered_at is not None
+    assert [r.key for r in receiver.received] == [key]  # once, either way
