@@ -311,3 +311,22 @@ def test_late_repeated_and_reordered_callbacks_change_nothing(center, dispatcher
         assert caller.status == "completed" and "Goodbye" in caller.heard_text()
     else:
         assert t.reason == "busy" and not held(caller) and caller.status == "in-progress"
+
+
+def test_call_taker_leaving_while_briefing_hands_the_caller_over(center) -> None:
+    center.sim.on_dial(PSAP, answers(after=5, hangup_after=40))
+    floor, caller = on_call(center)
+    transfers.start_warm(center.services, caller.sid, "alice", "psap")
+    floor.run(until=START + 10)
+    assert transfers.current(center.services, caller.sid).state == "briefing"
+    from ivr import connect
+
+    connect.hang_up(center.services, "alice")  # "End call" in the console, mid-briefing
+    floor.run(until=START + 12)
+    assert not held(caller) and caller.participant is not None
+    [t] = transfers_of(center, caller.sid)
+    assert (t.state, t.reason) == ("completed", "call-taker left while briefing")
+    assert floor.state("alice") == "wrap_up"
+    floor.run(until=START + 60)
+    assert caller.status == "completed" and "Goodbye" in caller.heard_text()
+    assert sql_record(center, caller.sid).outcome == "transferred"
