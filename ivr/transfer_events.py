@@ -194,7 +194,9 @@ def participant_event(svc: Services, link: Link, event: str, leg: str, now: floa
         t = records.get(conn, link.transfer or "")
     if t is None or t.mode != "warm" or not leg:
         return
-    dispatcher = leg == t.leg_sid or leg not in (link.caller_leg, link.agent_leg)
+    # An earlier attempt's dispatch leg (a late event after a retry to the secondary) is not
+    # this one's: once the leg is known, only it counts.
+    dispatcher = leg == t.leg_sid if t.leg_sid else leg not in (link.caller_leg, link.agent_leg)
     if event == "participant-join":
         if dispatcher:
             answered(svc, t.id, now)

@@ -330,3 +330,23 @@ def test_call_taker_leaving_while_briefing_hands_the_caller_over(center) -> None
     floor.run(until=START + 60)
     assert caller.status == "completed" and "Goodbye" in caller.heard_text()
     assert sql_record(center, caller.sid).outcome == "transferred"
+
+
+def test_a_late_event_of_the_first_dispatch_leg_does_not_touch_the_retry(center) -> None:
+    from ivr import transfer_events
+
+    center.sim.on_dial(PSAP, answers(after=5, hangup_after=5))
+    center.sim.on_dial(PSAP_BACKUP, answers(after=20))
+    floor, caller = on_call(center)
+    first = transfers.start_warm(center.services, caller.sid, "alice", "psap")
+    floor.run(until=START + 12)
+    assert transfers.current(center.services, caller.sid).reason == "dispatcher-left"
+    second = transfers.retry_secondary(center.services, caller.sid, "alice")
+    floor.run(until=START + 14)
+    link = center.services.links.for_call(caller.sid)
+    now = center.clock.now().timestamp()
+    for event in ("participant-leave", "participant-join", "participant-leave"):  # replayed
+        transfer_events.participant_event(center.services, link, event, first.leg_sid, now)
+    assert transfers.current(center.services, caller.sid).id == second.id
+    assert transfers.current(center.services, caller.sid).state == "dialing"
+    assert held(caller)
