@@ -72,12 +72,12 @@ def _page(browser):  # type: ignore[no-untyped-def]
     return page
 
 
-def _sign_in(page, url: str, login: str) -> None:  # type: ignore[no-untyped-def]
+def _sign_in(page, url: str, login: str, lands: str = "/console/") -> None:  # type: ignore[no-untyped-def]
     page.goto(f"{url}/console/login")
     page.fill("#login", login)
     page.fill("#password", PASSWORD)
     page.click("button[type=submit]")
-    playwright.expect(page).to_have_url(f"{url}/console/")
+    playwright.expect(page).to_have_url(f"{url}{lands}")
 
 
 def _shot(page, name: str) -> None:  # type: ignore[no-untyped-def]
@@ -102,8 +102,7 @@ def test_call_taker_warm_transfers_and_the_dispatcher_acknowledges(served: Serve
     expect(console.locator("#state-label")).to_have_text("Available")
 
     inbox = _page(browser)
-    _sign_in(inbox, url, dispatcher)
-    inbox.goto(f"{url}/dispatch/")
+    _sign_in(inbox, url, dispatcher, lands="/dispatch/")  # a dispatcher's desk is the inbox
     expect(inbox.locator("#inbox-status")).to_have_text("Live")
 
     # A resident dials 311 and asks for a person; the call-taker accepts.

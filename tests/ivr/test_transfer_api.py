@@ -121,4 +121,6 @@ def test_precise_errors_roles_and_csrf(center) -> None:
     page = anonymous.get("/dispatch/")
     assert page.status_code == 302 and "/console/login" in page.headers["Location"]
     assert dispatcher.client.get("/dispatch/").status_code == 200
+    to_inbox = dispatcher.client.get("/console/")
+    assert to_inbox.status_code == 302 and to_inbox.headers["Location"].endswith("/dispatch/")
     assert desk2.client.get("/dispatch/").status_code == 403
