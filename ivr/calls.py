@@ -19,6 +19,7 @@ from callflows.actions import Enqueue, Gather, Hangup, Input, Record, Transfer
 from callflows.state import Step
 from ivr import calllog, waiting
 from ivr.bootstrap import Services
+from ivr.dispatch_centers import DispatchCenter
 from ivr.livecalls import LiveCall
 from ivr.phones import mask, normalize
 from ivr.twiml import render
@@ -205,7 +206,7 @@ def _settle(
             from ivr import transfer_twiml
 
             tid, dial = transfer_twiml.menu_handoff(svc, conn, live.sid, dispatch, terminal,
-                                               step.state.vars, step.state.path, now)
+                                                    step.state.vars, step.state.path, now)
             live = live.evolve(extra={**live.extra, "transfer": tid})
             return live, Step(step.actions[:-1] + (dial,), step.state, step.done, step.events)
         target = svc.lines.get(terminal.line)
@@ -229,7 +230,7 @@ def _settle(
     raise RuntimeError("hand-offs loop (lines transferring to each other, or overflow to a queue)")
 
 
-def _menu_dispatch(svc: Services, action: Transfer):  # type: ignore[no-untyped-def]
+def _menu_dispatch(svc: Services, action: Transfer) -> DispatchCenter | None:
     """The dispatch center (``transfers.menu``) a flow's transfer to a line goes to, if any."""
     if not svc.settings.raw.get("transfers", {}).get("menu"):
         return None

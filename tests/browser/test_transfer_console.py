@@ -129,7 +129,8 @@ def test_call_taker_warm_transfers_and_the_dispatcher_acknowledges(served: Serve
     expect(console.locator("#transfer-center option")).to_have_count(2)
     console.select_option("#transfer-center", "psap")
     console.fill("#transfer-location", "1200 Harford Rd, basement")
-    with console.expect_response(lambda r: r.url.endswith("/call/transfer")) as started:
+    with console.expect_response(lambda r: r.url.endswith("/call/transfer")
+                                 and r.request.method == "POST") as started:
         console.click("#btn-transfer-warm")
     assert started.value.status == 201, started.value.json()
     expect(console.locator("#transfer-status")).to_contain_text("Calling the dispatch center")
