@@ -44,7 +44,7 @@ class TransferRow(Base):
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     call_sid: Mapped[str] = mapped_column(ForeignKey("calls.sid", ondelete="CASCADE"))
     mode: Mapped[str] = mapped_column(String(16))  # warm | cold | menu | reclassify
-    origin: Mapped[str] = mapped_column(String(16))  # console | api | menu
+    origin: Mapped[str] = mapped_column(String(16))  # console (or its API) | menu
     center: Mapped[str] = mapped_column(String(32))
     destination: Mapped[str] = mapped_column(String(16))  # primary | secondary | queue
     dialed: Mapped[str] = mapped_column(String(200), default="")
