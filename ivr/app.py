@@ -47,6 +47,11 @@ def create_app(
     app.register_blueprint(flows_console.bp)
     app.teardown_appcontext(close_request_db)
 
+    from ivr import dispatch_inbox, transfer_hooks
+
+    app.register_blueprint(transfer_hooks.bp)
+    app.register_blueprint(dispatch_inbox.bp)
+
     @app.get("/healthz")
     def healthz():  # type: ignore[no-untyped-def]
         services.redis.ping()

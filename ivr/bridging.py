@@ -202,6 +202,10 @@ def conference_status(svc: Services, rid: str, form: Mapping[str, str], now: flo
         return
     if sid and not link.conference_sid and event != "conference-end":
         svc.links.set(rid, conference_sid=sid)
+    if event in ("participant-join", "participant-leave") and link.transfer:
+        from ivr import transfer_events
+
+        transfer_events.participant_event(svc, link, event, form.get("CallSid", ""), now)
     if event == "conference-end" and svc.live.first_time(f"conf-end:{sid}"):
         offers.record(svc, link.call_id, now, "conference-end",
                       form.get("ReasonConferenceEnded", ""), {"conference": sid})

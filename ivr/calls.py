@@ -19,6 +19,7 @@ from callflows.actions import Enqueue, Gather, Hangup, Input, Lookup, Record, Su
 from callflows.state import Step
 from ivr import announcements, calllog, lookups, waiting
 from ivr.bootstrap import Services
+from ivr.dispatch_centers import DispatchCenter
 from ivr.livecalls import LiveCall
 from ivr.phones import mask, normalize
 from ivr.twiml import render
@@ -114,7 +115,8 @@ def resume(svc: Services, form: Mapping[str, str], event: str, seq: str | None) 
         answer = incoming(svc, form)
         _record_error(svc, sid, "unknown-call", f"{event} for a call with no live state")
         return answer
-    if seq != str(live.seq) or live.phase != "flow":
+    expected = ("flow", "transfer") if event == "dial" else ("flow",)  # a Dial's own action
+    if seq != str(live.seq) or live.phase not in expected:
         return Answer(live.last_twiml or str(safe_twiml(svc)), "stale step replayed")
     flow = svc.flows.get(live.state.flow, live.state.version)
     now = svc.clock()
@@ -205,6 +207,14 @@ def _settle(
             continue
         if not isinstance(terminal, Transfer) or not terminal.line:
             return live, step
+        dispatch = _menu_dispatch(svc, terminal)
+        if dispatch is not None:  # the line's emergency option goes to a dispatch center
+            from ivr import transfer_twiml
+
+            tid, dial = transfer_twiml.menu_handoff(svc, conn, live.sid, dispatch, terminal,
+                                                    step.state.vars, step.state.path, now)
+            live = live.evolve(extra={**live.extra, "transfer": tid})
+            return live, Step(step.actions[:-1] + (dial,), step.state, step.done, step.events)
         target = svc.lines.get(terminal.line)
         if target is None:
             calllog.add_event(conn, live.sid, now, "error", f"no line {terminal.line!r}")
@@ -244,13 +254,25 @@ def _answer_app(svc: Services, conn: calllog.Writer, live: LiveCall, step: Step,
                 resumed.events), made
 
 
+def _menu_dispatch(svc: Services, action: Transfer) -> DispatchCenter | None:
+    """The dispatch center (``transfers.menu``) a flow's transfer to a line goes to, if any."""
+    if not svc.settings.raw.get("transfers", {}).get("menu"):
+        return None
+    from ivr import transfer_twiml
+
+    return transfer_twiml.menu_target(svc, action)
+
+
 def _enqueue(svc: Services, response: VoiceResponse, action: Enqueue) -> None:
     waiting.render_enqueue(svc.settings, response, action)
 
 
 def _dial(svc: Services, response: VoiceResponse, action: Transfer, seq: int) -> None:
     dial = response.dial(action=step_url(svc, "dial", seq), method="POST", timeout=action.timeout)
-    dial.number(action.number or "")
+    if (action.number or "").startswith("sip:"):
+        dial.sip(action.number or "")
+    else:
+        dial.number(action.number or "")
 
 
 def _dial_result(svc: Services, live: LiveCall, form: Mapping[str, str]) -> Answer:
@@ -259,9 +281,15 @@ def _dial_result(svc: Services, live: LiveCall, form: Mapping[str, str]) -> Answ
     now = svc.clock()
     with svc.engine.begin() as conn:
         calllog.add_event(conn, live.sid, now, "dial-result", status)
+        if live.extra.get("transfer"):  # a menu transfer to a dispatch center
+            from ivr import transfer_twiml
+
+            transfer_twiml.menu_result(svc, conn, str(live.extra["transfer"]), status, now)
         if status in ("completed", "answered"):
             live = live.evolve(phase="done", outcome="transferred", seq=live.seq + 1)
-            twiml = str(VoiceResponse().hangup())
+            done = VoiceResponse()
+            done.hangup()
+            twiml = str(done)
             svc.live.put(live.evolve(last_twiml=twiml))
             return Answer(twiml)
         flow = svc.flows.get(live.state.flow, live.state.version)

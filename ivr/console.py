@@ -113,6 +113,8 @@ def _to_login() -> Response:
 @bp.get("/")
 @require(db=_db, on_missing=_to_login)
 def page(account: Account) -> Any:
+    if list(account.roles) == ["dispatcher"]:
+        return redirect(url_for("dispatch_inbox.inbox"))  # a dispatcher's desk is the inbox
     return render_template("console/console.html", account=account, csrf_token=csrf.token())
 
 

@@ -396,3 +396,11 @@ def caller_history(sid: str, account: Account) -> Response:
 
 # The floor, the browser phone and the live stream: their routes join this blueprint.
 from ivr import console_live  # noqa: E402,F401
+
+
+def _add_transfer_routes() -> None:
+    """Transfers to dispatch centers and the dispatch inbox (ivr/transfer_api.py)."""
+    import ivr.transfer_api  # noqa: F401
+
+
+_add_transfer_routes()

@@ -138,9 +138,14 @@ def _ended(svc: Services, link: Link, by: str, now: float) -> None:
     offers.record(svc, link.call_id, now, "ended", link.agent_id,
                   {"agent": link.agent_id, "by": by, "talk": talk,
                    "reservation": link.reservation_id})
-    if link.transfer:
-        return  # a warm transfer owns the caller now
     tel = svc.telephony
+    if link.transfer:  # a transfer owns the caller now: only the call-taker's leg ends
+        if by == "caller":
+            from ivr import transfer_events
+
+            transfer_events.caller_hung_up(svc, link, now)
+        _quietly("hang up agent", tel.end_leg, link.agent_leg)
+        return
     if not _quietly("end conference", tel.end_conference, link.call_id, link.conference_sid):
         _quietly("hang up agent", tel.end_leg, link.agent_leg)
         _quietly("hang up caller", tel.end_leg, link.caller_leg)

@@ -275,6 +275,23 @@ class TwilioTelephony:
         self._rest(f"{'hold' if on else 'resume'} {leg}", lambda: self.client.conferences(
             conference_sid).participants(leg).update(**kwargs))
 
+    def add_participant(self, conference_sid: str, to: str, from_: str, *, label: str,
+                        timeout: int, status_callback: str) -> str:
+        """Ring `to` into a live conference (a dispatch line in a warm transfer): it joins
+        with ``startConferenceOnEnter=true`` and ``endConferenceOnExit=false`` (its leaving
+        never ends the call for the others); its status callbacks report busy, no-answer,
+        failed, answered and completed. Returns the new leg's CallSid."""
+        participant = self._rest(f"add {label} to {conference_sid}", lambda: self.client
+                                 .conferences(conference_sid).participants.create(
+                                     from_=from_, to=to, label=label, timeout=timeout,
+                                     early_media=False, beep="false",
+                                     start_conference_on_enter=True,
+                                     end_conference_on_exit=False,
+                                     status_callback=status_callback,
+                                     status_callback_method="POST",
+                                     status_callback_event=LEG_EVENTS))
+        return str(participant.call_sid)
+
     def _rest(self, what: str, fn: Callable[[], Any]) -> Any:
         try:
             return fn()

@@ -25,6 +25,7 @@ NAMES = (
     "position",
     "stats",
     "handle",
+    "push_front",
 )
 
 _BLOCK = re.compile(r"^-- lib: (\w+)\n", re.MULTILINE)

@@ -158,6 +158,23 @@ class Queues:
         plan = self._plan_push(call_id, queue_class, priority, skills, now, data, with_position)
         return self._run(plan)
 
+    def push_front(
+        self,
+        call_id: str,
+        queue_class: str,
+        priority: int,
+        skills: Iterable[str],
+        now: float,
+        data: Mapping[str, str] | None = None,
+    ) -> PushResult:
+        """Put a call in line ahead of every call waiting in its class (best base priority of
+        the class, arrival just before its oldest call): a caller back from a failed transfer,
+        a 911 call reclassified as 311. Never ``full`` (the caller was already being served);
+        ``duplicate`` as for `push`. One script, atomic."""
+        plan = self._plan_push(call_id, queue_class, priority, skills, now, data, False,
+                               script="push_front")
+        return self._run(plan)
+
     def pop(self, skills: Iterable[str], now: float) -> Entry | None:
         """Take the best waiting call whose requirements are all within `skills`, and hold it as
         offered (until `complete`, `requeue` or `remove`). None when there is none."""
@@ -249,6 +266,7 @@ class Queues:
         now: float,
         data: Mapping[str, str] | None,
         with_position: bool,
+        script: str = "push",
     ) -> Plan:
         cls = self._class(queue_class)
         if not isinstance(priority, int) or not PRIORITY_MIN <= priority <= PRIORITY_MAX:
@@ -288,7 +306,7 @@ class Queues:
                 pos = int(raw[1])
                 return PushResult("queued", pos if pos > 0 else None, records.entry(raw[4]))
 
-            return Call(self._scripts["push"], keys, [index.version, *args], parse, after)
+            return Call(self._scripts[script], keys, [index.version, *args], parse, after)
 
         return plan
 

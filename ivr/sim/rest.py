@@ -13,7 +13,8 @@ configured REST base URL, as it reaches Twilio. HTTP Basic auth with AccountSid:
     Conferences.json                             GET
     Conferences/{Sid}.json                       GET, POST (Status=completed)
     Conferences/{Sid}/Participants.json          GET, POST (add a party)
-    Conferences/{Sid}/Participants/{CallSid}.json  GET, POST (Hold, Muted), DELETE
+    Conferences/{Sid}/Participants/{CallSid}.json  GET, POST (Hold, HoldUrl, Muted,
+                                                 EndConferenceOnExit), DELETE
 
 Changes take effect at the emulator's current virtual time (the lock is held meanwhile); what a
 call does about them (fetching a new URL, an Enqueue action) happens when the simulation runs.
@@ -349,6 +350,16 @@ class RestApp:
     def participant_post(self, request: Request, sid: str, call_sid: str) -> Response:
         p = self._participant(sid, call_sid)
         form = request.form
+        end_on_exit = _flag(form, "EndConferenceOnExit")
+        if end_on_exit is not None and end_on_exit != p.end_conference_on_exit:
+            hold = _flag(form, "Hold")
+            if p.hold if hold is None else hold:
+                # TWILIO.md's known failure: the flag cannot change while the participant
+                # is (or is being put) on hold.
+                raise ApiError(400, 20001, "EndConferenceOnExit cannot be changed while the "
+                               "participant is on hold")
+            p.end_conference_on_exit = end_on_exit
+            p.call.log("end_conference_on_exit", value=end_on_exit)
         if form.get("HoldUrl"):
             p.call.log("hold_music", url=form["HoldUrl"])
         p.conference.set_flags(p, _flag(form, "Hold"), _flag(form, "Muted"), form.get("HoldUrl"),

@@ -45,6 +45,7 @@ def exercise(q: Queues) -> None:
     batch = q.pipeline().push("d", "general", 4, {"line:311"}, T0 + 5).pop({"line:311"}, T0 + 6)
     batch.position("b", T0 + 6).remove("b").requeue("d").mark_callback("d").estimate_wait("d", 9)
     batch.execute()
+    q.push_front("e", "general", 4, {"line:311"}, T0 + 7)
 
 
 def test_every_key_passed_to_a_script_shares_the_center_hash_tag(

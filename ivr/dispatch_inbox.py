@@ -1,0 +1,49 @@
+"""The dispatch inbox page (``/dispatch/``): incoming transfers, live, for the dispatcher role.
+
+The page is static HTML; its script (ivr/static/dispatch/inbox.js) reads the transfers through
+the JSON API (`ivr.transfer_api`, ``GET /api/v1/dispatch/transfers``, every two seconds) and
+acknowledges with ``POST .../acknowledge`` (CSRF header). Same sign-in and headers as the
+call-takers' console.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Response, redirect, render_template, url_for
+
+from ivr import csrf
+from ivr.accounts import Account
+from ivr.apierror import ApiError
+from ivr.auth import SEES_FLOOR, require
+from ivr.auth import request_db as _db
+from ivr.console import CSP
+
+bp = Blueprint("dispatch_inbox", __name__, url_prefix="/dispatch")
+
+
+@bp.after_request
+def _headers(response: Response) -> Response:
+    response.headers["Content-Security-Policy"] = CSP
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Referrer-Policy"] = "same-origin"
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.errorhandler(ApiError)
+def _refused(exc: ApiError) -> Any:
+    """A page, not JSON: the wrong role sees why (403); the rest as the API says it."""
+    if exc.status == 403:
+        return render_template("console/unavailable.html", message=exc.message), 403
+    return exc.response()
+
+
+def _to_login() -> Response:
+    return redirect(url_for("console.login"))  # type: ignore[return-value]
+
+
+@bp.get("/")
+@require("dispatcher", *SEES_FLOOR, db=_db, on_missing=_to_login)
+def inbox(account: Account) -> Any:
+    return render_template("dispatch/inbox.html", account=account, csrf_token=csrf.token())

@@ -1,0 +1,33 @@
+-- Put a call in line at the front of its class: a caller coming back from a failed transfer,
+-- or a 911 call reclassified as 311, must not wait behind calls that came after them.
+-- The call gets the best base priority of the class (or its own, if better) and an arrival
+-- just before the oldest waiting call of the class, so that no call of the class, aged or not,
+-- is ahead of it. Not subject to max size: the caller was already being served.
+-- KEYS and ARGV: as push.lua, without a position (position wanted must be 0)
+-- Returns {'queued', -1, index version before, after, record} | {'duplicate'}
+local id, class, p = string.match(ARGV[3], '^([^\t]+)\t([^\t]+)\t(%d)\t')
+if redis.call('HEXISTS', KEYS[1], id) == 1 then return {'duplicate'} end
+local before, after = ARGV[1], ARGV[1]
+if redis.call('HSETNX', KEYS[2], KEYS[4], ARGV[5]) == 1 then
+  before = redis.call('HGET', KEYS[2], 'version') or '0'
+  after = next_version(before, KEYS[4])
+  redis.call('HSET', KEYS[2], 'version', after)
+end
+p = tonumber(p)
+local arrival = tonumber(ARGV[2])
+for d = 1, 9 do
+  local first = redis.call('ZRANGEBYLEX', KEYS[3], '[' .. d, '(' .. (d + 1), 'LIMIT', 0, 1)[1]
+  if first then
+    if d < p then p = d end
+    local a = struct.unpack('>d', first, 2)
+    if a - 0.001 < arrival then arrival = a - 0.001 end
+  end
+end
+local at = string.format('%.17g', arrival)
+local seq = redis.call('HINCRBY', KEYS[2], 'seq', 1)
+local raw = table.concat({'w', '0', '0', p, at, seq, class, KEYS[4], ARGV[4]}, '\t')
+local m = member(p, arrival, seq, id)
+redis.call('ZADD', KEYS[4], 0, m)
+redis.call('ZADD', KEYS[3], 0, m)
+redis.call('HSET', KEYS[1], id, raw)
+return {'queued', -1, before, after, raw}
