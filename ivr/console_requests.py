@@ -28,6 +28,7 @@ from ivr.console_api import current_services, presence_of, signed_in
 from ivr.db import transaction
 from ivr.models import Call, CallEvent
 from ivr.request_fields import RequestError, RequestNotFound, UnknownService
+from ivr.request_forwarding import forward_of
 from ivr.request_links import link, requests_of_call
 from ivr.request_models import ServiceRequest, ServiceType, utc
 from ivr.service_requests import (
@@ -215,7 +216,7 @@ def create(sid: str, account: Account) -> Response:
             lat=data.get("lat"), long=data.get("long"),
             callback_number=data.get("callback_number"), attributes=data.get("attributes"),
             call_sid=sid, channel="console", author=account.login,
-            region=svc.settings.default_region, tz=_zone())
+            region=svc.settings.default_region, tz=_zone(), forward=forward_of(svc.settings))
         if (data.get("note") or "").strip():
             add_note(session, made, data["note"], at=now, author=account.login)
         link(session, sid, made, "created", at=now, by=account.login)

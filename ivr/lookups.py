@@ -24,6 +24,7 @@ from ivr.bootstrap import Services
 from ivr.db import transaction
 from ivr.phone_requests import PhoneCall
 from ivr.request_fields import RequestError
+from ivr.request_forwarding import forward_of
 
 log = logging.getLogger("ivr.lookups")
 
@@ -55,7 +56,7 @@ def answer(svc: Services, sid: str | None, action: AppStep, conn: Any = None) ->
         return Answered(Input(event="app-error"), f"no {kind} named {action.name!r}")
     settings = svc.settings
     call = PhoneCall(sid=sid, at=svc.clock(), tz=_zone(settings.timezone),
-                     region=settings.default_region)
+                     region=settings.default_region, forward=forward_of(settings))
     try:
         if isinstance(conn, Connection):
             with Session(bind=conn, join_transaction_mode="create_savepoint") as session:

@@ -33,6 +33,7 @@ from werkzeug.exceptions import HTTPException
 
 from ivr.db import transaction
 from ivr.request_fields import RequestError, UnknownService
+from ivr.request_forwarding import forward_of
 from ivr.request_models import ServiceRequest, ServiceType, utc
 from ivr.service_requests import (
     STATUSES,
@@ -382,10 +383,10 @@ def post_request(fmt: str) -> Response:
             first_name=_text(params, "first_name"), last_name=_text(params, "last_name"),
             email=_text(params, "email"), media_url=_text(params, "media_url"),
             attributes=_answers(params), region=svc.settings.default_region, tz=tz,
+            forward=forward_of(svc.settings),
         )
         entry = {"service_request_id": made.number, "token": made.token,
                  "service_notice": service_notice(made, tz), "account_id": None}
-    # Forwarding to a city's own Open311 server would be enqueued here, after the commit.
     return render(fmt, [entry], "service_requests", "request", status=201)
 
 

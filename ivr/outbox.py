@@ -1,7 +1,7 @@
 """The outbox: messages to other systems, written in the transaction of the fact they report,
 then delivered by RQ jobs until the receiver acknowledges (2xx).
 
-Generic: a message has a `kind` (``eido-handoff``; later ``open311-forward``), a destination
+Generic: a message has a `kind` (``eido-handoff``, ``open311-forward``), a destination
 URL, the *name* of the environment variable holding its signing secret, a JSON payload and an
 idempotency key. Any module adds one with `add(conn, ...)` inside its own transaction and calls
 `kick(settings, id)` after the commit; nothing else is needed.
@@ -12,6 +12,10 @@ Delivery (`deliver`, the RQ job) POSTs the payload with
 * ``X-Outbox-Timestamp`` (Unix seconds) and ``X-Outbox-Signature: sha256=<hex>``, the
   HMAC-SHA256 of ``"<timestamp>.<body>"`` with the secret (`verify` is the receiver's check:
   a stale timestamp is refused, so a captured request cannot be replayed later).
+
+A city's Open311 server knows nothing of these headers: an ``open311-forward`` message is sent
+as the standard form POST instead, with the secret as its ``api_key`` field (and the
+``Idempotency-Key`` header, for a server that honours it).
 
 Nothing is lost when a process or Redis restarts: the SQL row is the truth, the RQ job only a
 nudge. Each attempt first *claims* the row (a conditional UPDATE moves `next_attempt_at` past
@@ -32,6 +36,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import urlencode
 
 import requests
 from sqlalchemy import (
@@ -58,6 +63,7 @@ TIMESTAMP = "X-Outbox-Timestamp"
 KEY = "Idempotency-Key"
 TIMEOUT = 10.0
 MAX_SKEW = 300  # seconds a receiver accepts between the timestamp and its own clock
+OPEN311_FORWARD = "open311-forward"  # sent as an Open311 form POST (see the module docstring)
 
 
 class OutboxMessage(Base):
@@ -144,6 +150,16 @@ def verify(secret: str, headers: Mapping[str, str], body: bytes, now: float,
 
 # -- delivery ------------------------------------------------------------------------------------
 
+def _encoded(message: Message, secret: str, now: float) -> tuple[bytes, dict[str, str]]:
+    """The body and headers of one attempt: signed JSON, or an Open311 form with its api_key."""
+    if message.kind == OPEN311_FORWARD:
+        body = urlencode({**message.payload, "api_key": secret}, doseq=True).encode()
+        return body, {"Content-Type": "application/x-www-form-urlencoded",
+                      KEY: message.idempotency_key}
+    body = json.dumps(message.payload, separators=(",", ":"), sort_keys=True).encode()
+    return body, signed_headers(secret, body, message.idempotency_key, now)
+
+
 def _claim(conn: Connection, message_id: int, now: datetime, lease: float) -> Message | None:
     """Take the message for one attempt (until `now + lease`); None when it is delivered,
     unknown, or another attempt holds it."""
@@ -177,8 +193,7 @@ def attempt(engine: Engine, message_id: int, *, lease: float, steps: tuple[float
     if not secret:
         error = f"no signing secret: set {message.secret_name} in the environment"
     else:
-        body = json.dumps(message.payload, separators=(",", ":"), sort_keys=True).encode()
-        headers = signed_headers(secret, body, message.idempotency_key, time.time())
+        body, headers = _encoded(message, secret, time.time())
         try:
             response = (session or requests).post(message.destination or "", data=body,
                                                   headers=headers, timeout=TIMEOUT)

@@ -18,6 +18,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from ivr.request_forwarding import Forward
 from ivr.request_links import link
 from ivr.request_models import ServiceRequest, utc
 from ivr.service_requests import create_request, find_by_digits, phone_digits
@@ -43,6 +44,7 @@ class PhoneCall:
     at: datetime
     tz: tzinfo
     region: str
+    forward: Forward | None = None  # the city's Open311 server, when new requests go there too
 
 
 def spoken_date(moment: datetime, tz: tzinfo) -> dict[str, str]:
@@ -87,7 +89,7 @@ def file_request(session: Session, call: PhoneCall, args: Mapping[str, str]) -> 
         session, service_code=args.get("service", ""), at=call.at,
         description=PHONE_DESCRIPTION, address_audio_url=args.get("address_recording") or None,
         callback_number=args.get("callback") or None, attributes=answers, call_sid=call.sid,
-        channel="phone", region=call.region, tz=call.tz)
+        channel="phone", region=call.region, tz=call.tz, forward=call.forward)
     link(session, call.sid, request, "created", at=call.at)
     number = request.number or ""
     return {"number": number, "digits": phone_digits(number)}

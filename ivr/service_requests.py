@@ -23,6 +23,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from ivr import request_fields as fields
+from ivr import request_forwarding
 from ivr.models import Call
 from ivr.phones import mask, normalize
 from ivr.request_fields import (
@@ -32,6 +33,7 @@ from ivr.request_fields import (
     RequestNotFound,
     UnknownService,
 )
+from ivr.request_forwarding import Forward
 from ivr.request_models import RequestNote, ServiceRequest, utc
 from ivr.service_types import get_service
 
@@ -50,9 +52,10 @@ def create_request(
     media_url: str | None = None, attributes: Mapping[str, Any] | None = None,
     address_audio_url: str | None = None,
     call_sid: str | None = None, channel: str = "phone", author: str | None = None,
-    region: str = "US", tz: tzinfo = UTC,
+    region: str = "US", tz: tzinfo = UTC, forward: Forward | None = None,
 ) -> ServiceRequest:
-    """Check, number and record a new open request; returns it with `number` set.
+    """Check, number and record a new open request; returns it with `number` set. With
+    `forward`, a message to the city's Open311 server is written in the same transaction.
 
     A location is required (an address, an address id, lat and long, or the recording of an
     address a caller spoke, `address_audio_url`).
@@ -99,6 +102,8 @@ def create_request(
     request.notes.append(RequestNote(at=at, kind="created", status="open", author=author,
                                      text=f"made by {channel}"))
     session.flush()
+    if forward is not None:
+        request_forwarding.add(session, forward, request, at)
     log.info("service request %s made (%s, by %s) for %s", request.number, service.code, channel,
              mask(request.callback_number or ""))
     return request
