@@ -124,5 +124,14 @@ def _add_groups() -> None:
 
 _add_groups()
 
+
+def _add_floor_commands() -> None:
+    from ivr.floor_cli import staffing
+
+    main.add_command(staffing)
+
+
+_add_floor_commands()
+
 if __name__ == "__main__":
     main()
