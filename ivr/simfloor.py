@@ -1,7 +1,7 @@
 """A floor of scripted call-takers on the emulator: they log in, their consoles act on offers
 by a script, and their phones are the emulator's parties (a call-taker's talk time is how long
-
-
+their phone stays on the call). Tests, `ivr demo` and `bench/load.py` use it. It lives beside
+the app, not in `ivr.sim`, because it drives the app (the emulator never imports it).
 
 The floor is the console's side only: offers are accepted through `connect.accept`, as the
 console API does. With `ticks=True` it also plays `ivr worker`'s ticker (`connect.tick` every
