@@ -133,5 +133,14 @@ def _add_floor_commands() -> None:
 
 _add_floor_commands()
 
+
+def _add_demo_command() -> None:
+    from ivr.demo_cli import demo
+
+    main.add_command(demo)
+
+
+_add_demo_command()
+
 if __name__ == "__main__":
     main()

@@ -23,7 +23,7 @@ import random
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from agents import AgentError, Presence, TelephonyError
+from agents import AgentError, Presence, Reservation, TelephonyError
 from ivr import connect
 from ivr.bootstrap import Services
 from ivr.sim.call import Call
@@ -68,8 +68,9 @@ class Floor:
 
     `handle`: when given, every call-taker's phone answers after `handle.ring` seconds and
     hangs up after a talk time drawn for that call (unless `login` names a fixed phone).
-    `free_to_offer` collects, for every offer the floor saw, the seconds from the call-taker
-    becoming free to that offer, when calls were waiting at the previous step.
+    `free_to_offer` collects, for the first offer a call-taker gets after becoming free, the
+    seconds a free call-taker and the call they were offered spent apart: from the later of
+    "they became free" and "the call joined the line" to the offer.
     """
 
     svc: Services
@@ -90,7 +91,6 @@ class Floor:
         self.rng = random.Random(self.seed)
         self._seen: set[str] = set()
         self._last_offer: dict[str, float] = {}
-        self._waiting = 0
         if self.handle is not None:
             self.sim.party_resolver = self.phone_for
         self.sim.sched.call_later(self.interval, self._step)
@@ -138,7 +138,7 @@ class Floor:
             connect.tick(self.svc, now)
         presences = {p.agent_id: p for p in self.svc.agents.all()}
         for r in self.svc.router.reservations.all():
-            self._note_offer(r.reservation_id, r.agent_id, r.offered_at, presences)
+            self._note_offer(r, presences)
             console = self.consoles.get(r.agent_id, IGNORE)
             if console.action == "ignore" or now < r.offered_at + console.after:
                 continue
@@ -154,23 +154,19 @@ class Floor:
             seen = self.states.setdefault(p.agent_id, [])
             if not seen or seen[-1][1] != p.state.value:
                 seen.append((self.sim.clock.elapsed, p.state.value))
-        self._waiting = sum(s.size for s in self.svc.queues.stats(now).values())
         for fn in self.on_step:
             fn(now)
 
-    def _note_offer(self, rid: str, agent: str, offered_at: float,
-                    presences: dict[str, Presence]) -> None:
-        if rid in self._seen:
+    def _note_offer(self, r: Reservation, presences: dict[str, Presence]) -> None:
+        if r.reservation_id in self._seen:
             return
-        self._seen.add(rid)
-        p = presences.get(agent)
+        self._seen.add(r.reservation_id)
+        p = presences.get(r.agent_id)
         free = p.idle_since if p is not None else None
-        last = self._last_offer.get(agent, float("-inf"))
-        self._last_offer[agent] = offered_at
-        # The first offer since they became free, while calls were waiting: how long a free
-        # call-taker sat idle with work in line.
-        if free is not None and free > last and self._waiting > 0:
-            self.free_to_offer.append(max(offered_at - free, 0.0))
+        last = self._last_offer.get(r.agent_id, float("-inf"))
+        self._last_offer[r.agent_id] = r.offered_at
+        if free is not None and free > last:  # not a second offer after a miss
+            self.free_to_offer.append(max(r.offered_at - max(free, r.entry.arrival), 0.0))
 
     def _step(self) -> None:
         with self.sim.sched.unlocked():  # REST requests the app makes need the emulator's lock
