@@ -126,9 +126,10 @@ _add_groups()
 
 
 def _add_floor_commands() -> None:
-    from ivr.floor_cli import staffing
+    from ivr.floor_cli import audit, staffing
 
     main.add_command(staffing)
+    main.add_command(audit)
 
 
 _add_floor_commands()

@@ -51,3 +51,55 @@ def staffing(calls: float, interval: float, aht: float, target: float, agents: i
     click.echo(f"occupancy          {_percent(result.occupancy)}")
     click.echo("Erlang C assumes one first-come queue and patient callers: no priorities "
                "(311 behind 911 waits longer), no abandonment.")
+
+
+@click.command("audit")
+@click.option("--day", default=None, metavar="YYYY-MM-DD",
+              help="The center's local day to audit (default: today).")
+def audit(day: str | None) -> None:
+    """Check a day's SQL records for the floor's invariants; print each violation with the
+    calls involved. Exit status 1 when there is any."""
+    from datetime import UTC, date, datetime
+
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from agents import Agents
+    from ivr import audit as auditing
+    from ivr import floorlog, reports
+    from ivr.bootstrap import agent_rules
+    from ivr.cli import _settings
+    from ivr.db import make_engine
+    from ivr.redisconn import connect
+    from ivr.waiting import queue_classes
+    from queues import Queues
+
+    settings = _settings()
+    try:
+        chosen = date.fromisoformat(day) if day else \
+            reports.local_day(datetime.now(UTC), settings.timezone)
+    except ValueError as exc:
+        raise click.BadParameter(f"{day!r} is not a date (YYYY-MM-DD)", param_hint="--day") \
+            from exc
+    start, end = reports.day_span(chosen, settings.timezone)
+    classes = queue_classes(settings)
+    engine = make_engine(settings.database_url)
+    try:
+        try:  # the call-takers' last changes, if Redis is there to give them
+            client = connect(settings.redis_url, settings.data_dir)
+            queues = Queues(client, settings.center, classes)
+            floorlog.drain(Agents(client, settings.center, queues, agent_rules(settings)),
+                           engine)
+        except Exception as exc:  # noqa: BLE001 - the audit of SQL goes on without Redis
+            click.echo(f"note: state changes still in Redis not recorded ({exc})", err=True)
+        try:
+            found = auditing.audit(engine, start, end, auditing.ranks_of(classes),
+                                   center=settings.center)
+        except SQLAlchemyError as exc:
+            raise click.ClickException(f"cannot read the records: {exc}") from exc
+    finally:
+        engine.dispose()
+    for violation in found:
+        click.echo(str(violation))
+    click.echo(f"{chosen.isoformat()}: {len(found)} violation(s)")
+    if found:
+        raise SystemExit(1)

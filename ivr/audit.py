@@ -1,0 +1,288 @@
+"""The audit of a span of records: the floor's invariants, checked from SQL alone.
+
+1. ``final-state``: every call that entered ended in one final state. A call that was queued
+   ends answered, abandoned, transferred, voicemail or callback, or is still live; a call that
+   ended is never still "live"; an answered call was connected to a call-taker, an abandoned
+   one never was.
+2. ``double-offer``: no call was offered to (or held by) two call-takers at once.
+3. ``priority``: no call was offered to a call-taker while a call of a better-ranked class
+   (911 over 311) that the same call-taker could take was waiting.
+4. ``reserved-while-busy``: no call-taker was offered a call unless available (never while
+   on a call, in wrap-up, on break or already holding an offer).
+
+Checks 2-4 read the call-takers' state history (``agent_states``, copied from agents' log by
+`ivr.floorlog`): its `seq` orders every change of the center, so "at once" is decided exactly,
+not by timestamps that may be equal. Waits come from the calls' events. When a waiting call and
+an offer fall in the same instant, the audit gives the router the benefit of the doubt (a call
+queued in that instant may have arrived just after the offer).
+
+`audit(engine, start, end)` returns the violations; `ivr audit` prints them.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import Engine, select
+
+from ivr.models import AgentState, Call, CallEvent
+
+calls_t = Call.__table__
+events_t = CallEvent.__table__
+states_t = AgentState.__table__
+
+ENDINGS = {"answered", "abandoned", "transferred", "voicemail", "callback"}
+# Events after which a call is back in line (by time; offers are placed by the state history).
+BACK_IN_LINE = ("requeued", "bridge-failed")
+# Events after which a call is no longer waiting.
+LEFT_LINE = ("abandoned", "callback", "queue-voicemail", "queue-overflow", "caller-gone",
+             "bridged")
+RELEVANT = ("enqueue", "bridged", *BACK_IN_LINE, *LEFT_LINE)
+HOLDING = ("reserved", "on_call")
+INF = math.inf
+
+
+@dataclass(frozen=True)
+class Violation:
+    """One broken invariant, with the calls (and call-taker) involved."""
+
+    rule: str
+    message: str
+    calls: tuple[str, ...]
+    agent: str | None = None
+    at: datetime | None = None
+
+    def __str__(self) -> str:
+        when = f"{self.at.isoformat()} " if self.at else ""
+        who = f" (call-taker {self.agent})" if self.agent else ""
+        return f"{when}{self.rule}: {self.message}{who} [calls: {', '.join(self.calls)}]"
+
+
+@dataclass
+class _Call:
+    sid: str
+    queue_class: str | None
+    queued_at: datetime | None
+    ended_at: datetime | None
+    outcome: str
+    skills: frozenset[str] = frozenset()
+    kinds: list[tuple[datetime, str]] = field(default_factory=list)
+
+
+Key = tuple[float, float]  # (time, seq): seq INF after every change of that instant, -INF before
+
+
+def audit(engine: Engine, start: datetime, end: datetime,
+          ranks: Mapping[str, int] | None = None, center: str | None = None) -> list[Violation]:
+    """The violations among the calls that started in [start, end) and the call-takers'
+    changes in that span (of `center` only, when given). `ranks`: queue class -> rank (lower
+    is served first); by default ``emergency`` ranks above every other class."""
+    ranks = dict(ranks) if ranks is not None else {"emergency": 0}
+    with engine.connect() as conn:
+        calls = {r.sid: _Call(r.sid, r.queue_class, r.queued_at, r.ended_at, r.outcome)
+                 for r in conn.execute(
+                     select(calls_t.c.sid, calls_t.c.queue_class, calls_t.c.queued_at,
+                            calls_t.c.ended_at, calls_t.c.outcome)
+                     .where(calls_t.c.started_at >= start, calls_t.c.started_at < end))}
+        sids = select(calls_t.c.sid).where(calls_t.c.started_at >= start,
+                                           calls_t.c.started_at < end).scalar_subquery()
+        for ev in conn.execute(select(events_t.c.call_sid, events_t.c.at, events_t.c.kind,
+                                      events_t.c.data)
+                               .where(events_t.c.call_sid.in_(sids),
+                                      events_t.c.kind.in_(RELEVANT))
+                               .order_by(events_t.c.id)):
+            c = calls[ev.call_sid]
+            c.kinds.append((ev.at, ev.kind))
+            if ev.kind == "enqueue" and ev.data:
+                c.skills = frozenset(ev.data.get("skills") or ())
+        # The state before the span matters (was the first offer made to someone available?).
+        query = select(states_t).where(states_t.c.at >= start - timedelta(hours=24),
+                                       states_t.c.at < end)
+        if center is not None:
+            query = query.where(states_t.c.center == center)
+        states = list(conn.execute(query.order_by(states_t.c.seq)))
+    out = final_states(calls.values())
+    in_span = [s for s in states if s.at >= start]
+    out += double_offers(states, start)
+    out += busy_offers(states, in_span)
+    out += priority(calls, in_span, states, ranks)
+    return sorted(out, key=lambda v: (v.at or start, v.rule, v.calls))
+
+
+# -- 1 ------------------------------------------------------------------------------------------
+
+
+def final_states(calls: Iterable[_Call]) -> list[Violation]:
+    out = []
+    for c in calls:
+        bridged = any(kind == "bridged" for _at, kind in c.kinds)
+        at = c.ended_at or c.queued_at
+        if c.ended_at is not None and c.outcome == "live":
+            out.append(Violation("final-state", "the call ended with no final state", (c.sid,),
+                                 at=at))
+        elif c.queued_at is not None and c.outcome not in ENDINGS | {"live"}:
+            out.append(Violation("final-state", f"a queued call ended as {c.outcome!r}, not "
+                                 "answered, abandoned, transferred, voicemail or callback",
+                                 (c.sid,), at=at))
+        elif c.outcome == "answered" and not bridged:
+            out.append(Violation("final-state", "answered, but never connected to a "
+                                 "call-taker", (c.sid,), at=at))
+        elif c.outcome == "abandoned" and bridged:
+            out.append(Violation("final-state", "abandoned, but connected to a call-taker: two "
+                                 "final states", (c.sid,), at=at))
+    return out
+
+
+# -- 2 and 4 ------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Hold:
+    agent: str
+    call: str
+    start: int
+    at: datetime
+    end: float = INF
+
+
+def holds(states: Iterable[AgentState]) -> list[_Hold]:
+    """Each span in which a call-taker held a call (offered, then on it), in seq order."""
+    current: dict[str, _Hold] = {}
+    out: list[_Hold] = []
+    for s in states:
+        held = current.get(s.agent)
+        if s.state in HOLDING and s.call_sid:
+            if held is not None and held.call == s.call_sid:
+                continue
+            if held is not None:
+                held.end = s.seq
+            current[s.agent] = h = _Hold(s.agent, s.call_sid, s.seq, s.at)
+            out.append(h)
+        elif s.state not in HOLDING and held is not None:
+            held.end = s.seq
+            del current[s.agent]
+    return out
+
+
+def double_offers(states: list[AgentState], start: datetime) -> list[Violation]:
+    by_call: dict[str, list[_Hold]] = defaultdict(list)
+    for h in holds(states):
+        by_call[h.call].append(h)
+    out = []
+    for call, spans in by_call.items():
+        spans.sort(key=lambda h: h.start)
+        for earlier, later in zip(spans, spans[1:], strict=False):
+            if later.start < earlier.end and later.agent != earlier.agent \
+                    and later.at >= start:
+                out.append(Violation(
+                    "double-offer", f"offered to {later.agent} while {earlier.agent} held it",
+                    (call,), agent=later.agent, at=later.at))
+    return out
+
+
+def busy_offers(states: list[AgentState], in_span: list[AgentState]) -> list[Violation]:
+    previous: dict[int, AgentState] = {}
+    last: dict[str, AgentState] = {}
+    for s in states:
+        if s.event == "offered" and s.agent in last:
+            previous[s.id] = last[s.agent]
+        last[s.agent] = s
+    out = []
+    for s in in_span:
+        before = previous.get(s.id)
+        if s.event != "offered" or before is None or before.state == "available":
+            continue
+        involved = tuple(x for x in (s.call_sid, before.call_sid) if x)
+        out.append(Violation("reserved-while-busy",
+                             f"offered a call while {before.state.replace('_', ' ')}",
+                             involved, agent=s.agent, at=s.at))
+    return out
+
+
+# -- 3 ------------------------------------------------------------------------------------------
+
+
+def _ts(at: datetime) -> float:
+    return at.timestamp()
+
+
+def waiting_spans(c: _Call, offers: list[AgentState]) -> list[tuple[Key, Key]]:
+    """When call `c` was waiting (in line, offered to nobody), as (time, seq) keys."""
+    marks: list[tuple[Key, bool]] = []  # (when, waiting from then on)
+    for at, kind in c.kinds:
+        if kind == "enqueue" or kind in BACK_IN_LINE:
+            marks.append(((_ts(at), INF), True))
+        elif kind in LEFT_LINE:
+            marks.append(((_ts(at), -INF), False))
+    for s in offers:
+        if s.event == "offered":
+            marks.append(((_ts(s.at), s.seq), False))
+        elif s.event in ("rejected", "expired"):
+            marks.append(((_ts(s.at), s.seq), True))
+        elif s.event == "cancelled":
+            marks.append(((_ts(s.at), s.seq), False))
+    if c.ended_at is not None:
+        marks.append(((_ts(c.ended_at), -INF), False))
+    marks.sort(key=lambda m: m[0])
+    spans: list[tuple[Key, Key]] = []
+    began: Key | None = None
+    for key, waiting in marks:
+        if waiting and began is None:
+            began = key
+        elif not waiting and began is not None:
+            spans.append((began, key))
+            began = None
+    if began is not None:
+        spans.append((began, (INF, INF)))
+    return spans
+
+
+def priority(calls: Mapping[str, _Call], in_span: list[AgentState], states: list[AgentState],
+             ranks: Mapping[str, int]) -> list[Violation]:
+    default = max(ranks.values(), default=0) + 1
+    rank = {sid: ranks.get(c.queue_class or "", default) for sid, c in calls.items()}
+    best = min(rank.values(), default=default)
+    offers_of: dict[str, list[AgentState]] = defaultdict(list)
+    for s in states:
+        if s.call_sid and s.event in ("offered", "rejected", "expired", "cancelled"):
+            offers_of[s.call_sid].append(s)
+    ranked = [c for c in calls.values() if c.queued_at is not None and rank[c.sid] < default]
+    spans = {c.sid: waiting_spans(c, offers_of.get(c.sid, [])) for c in ranked}
+    out = []
+    for s in in_span:
+        if s.event != "offered" or not s.call_sid or s.call_sid not in calls:
+            continue
+        mine = rank[s.call_sid]
+        if mine <= best:
+            continue
+        key: Key = (_ts(s.at), s.seq)
+        skills = frozenset(s.skills or ())
+        for c in ranked:
+            if rank[c.sid] >= mine or not c.skills <= skills:
+                continue
+            if any(a < key < b for a, b in spans[c.sid]):
+                out.append(Violation(
+                    "priority", f"a {calls[s.call_sid].queue_class} call was offered while a "
+                    f"{c.queue_class} call this call-taker could take was waiting",
+                    (s.call_sid, c.sid), agent=s.agent, at=s.at))
+    return out
+
+
+def ranks_of(classes: Iterable[object]) -> dict[str, int]:
+    """Queue class -> rank, from `queues.QueueClass` values."""
+    return {str(c.name): int(c.rank) for c in classes}  # type: ignore[attr-defined]
+
+
+def audit_services(svc: object, start: datetime, end: datetime) -> list[Violation]:
+    """`audit` for a running center (`ivr.bootstrap.Services`): its call-takers' pending
+    changes recorded first, its queue classes' ranks. What the demo and the load test call."""
+    from ivr import floorlog
+
+    floorlog.drain(svc.agents, svc.engine)  # type: ignore[attr-defined]
+    ranks = ranks_of(svc.queues.classes.values())  # type: ignore[attr-defined]
+    return audit(svc.engine, start, end, ranks,  # type: ignore[attr-defined]
+                 center=svc.settings.center)  # type: ignore[attr-defined]
