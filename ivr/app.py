@@ -27,6 +27,7 @@ def create_app(
     if test_config:
         app.config.update(test_config)
     app.extensions["ivr"] = services
+    from ivr import floor_pages  # before console_api.bp is registered: adds floor_api's routes
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
 
     from ivr import connect, console, console_api, open311, voice
@@ -36,6 +37,7 @@ def create_app(
     app.register_blueprint(open311.bp)
     app.register_blueprint(console.bp)
     app.register_blueprint(console_api.bp)
+    app.register_blueprint(floor_pages.bp)
     app.teardown_appcontext(close_request_db)
 
     @app.get("/healthz")

@@ -40,13 +40,14 @@ def day_chart(points: Sequence[Point], title: str) -> str:
     inner_w, inner_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
     top = _nice_max(max((p.offered for p in points), default=0))
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {HEIGHT}" '
-           f'role="img" aria-label="{escape(title)}" class="day-chart">',
+           f'role="img" aria-label="{escape(title)}" class="day-chart" fill="currentColor" '
+           'font-family="sans-serif">',
            f'<title>{escape(title)}</title>',
            f'<text x="{LEFT}" y="16" font-size="13" font-weight="bold">{escape(title)}</text>']
     for frac in (0, 0.5, 1):
         y = TOP + inner_h * (1 - frac)
         out.append(f'<line x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{y:.1f}" y2="{y:.1f}" '
-                   'stroke="#ddd"/>')
+                   'stroke="#888" stroke-opacity="0.4"/>')
         out.append(f'<text x="{LEFT - 4}" y="{y + 4:.1f}" font-size="10" '
                    f'text-anchor="end">{round(top * frac)}</text>')
         out.append(f'<text x="{WIDTH - RIGHT + 4}" y="{y + 4:.1f}" font-size="10">'

@@ -85,17 +85,21 @@ _lock = threading.Lock()
 
 
 def snapshot(svc: Services, now: datetime | None = None) -> dict[str, Any]:
-    """`compute`, at most once per `CACHE_SECONDS` per center and process (a given `now`, as
-    tests pass, always computes afresh)."""
+    """`compute`, at most once per `CACHE_SECONDS` per center and process unless a call-taker's
+    state changed meanwhile (a given `now`, as tests pass, always computes afresh)."""
     if now is not None:
         return compute(svc, now)
-    key = f"{svc.settings.center}|{id(svc)}"
+    # Any presence change (the agents' event counter moved) makes the cached board stale.
+    changes = svc.redis.hget(svc.agents.keys.seq, "event")
+    key = f"{svc.settings.center}|{id(svc)}|{changes!r}"
     with _lock:
         hit = _cache.get(key)
         if hit is not None and time.monotonic() - hit[0] < CACHE_SECONDS:
             return hit[1]
     value = compute(svc, svc.clock())
     with _lock:
+        for old in [k for k in _cache if k.startswith(f"{svc.settings.center}|{id(svc)}|")]:
+            del _cache[old]
         _cache[key] = (time.monotonic(), value)
     return value
 
