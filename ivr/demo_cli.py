@@ -34,7 +34,8 @@ from ivr.simfloor import HandleTimes
 @click.option("--date", "day", default=None, metavar="YYYY-MM-DD",
               help="The local day to simulate (default: the last Monday).")
 @click.option("--realtime", is_flag=True,
-              help="Run at the pace of the wall clock (watch it on the wallboard).")
+              help="Run at the pace of the wall clock, starting now (watch it on the "
+                   "wallboard; the 311 line keeps its real opening hours).")
 @click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Keep the day's Redis and SQLite here (e.g. var, with `ivr serve` on it, to "
                    "watch the wallboard); default: a temporary folder, removed afterwards.")
