@@ -211,30 +211,39 @@ def _ts(at: datetime) -> float:
 
 
 def waiting_spans(c: _Call, offers: list[AgentState]) -> list[tuple[Key, Key]]:
-    """When call `c` was waiting (in line, offered to nobody), as (time, seq) keys."""
-    marks: list[tuple[Key, bool]] = []  # (when, waiting from then on)
+    """When call `c` was waiting (in line, offered to nobody), as (time, seq) keys.
+
+    Each mark has two keys. Its place among the call's own marks: a call is offered after it
+    joined the line and leaves after its last offer, even in the same instant. And its key
+    for judging others, where an instant known only by its time gives the router the benefit
+    of the doubt: the wait starts after every change of that instant and ends before any.
+    A wait that shrinks to nothing that way is dropped.
+    """
+    marks: list[tuple[Key, Key, bool]] = []  # (order key, judging key, waiting from then on)
     for at, kind in c.kinds:
+        t = _ts(at)
         if kind == "enqueue" or kind in BACK_IN_LINE:
-            marks.append(((_ts(at), INF), True))
+            marks.append(((t, -INF), (t, INF), True))
         elif kind in LEFT_LINE:
-            marks.append(((_ts(at), -INF), False))
+            marks.append(((t, INF), (t, -INF), False))
     for s in offers:
-        if s.event == "offered":
-            marks.append(((_ts(s.at), s.seq), False))
+        key = (_ts(s.at), float(s.seq))
+        if s.event in ("offered", "cancelled"):
+            marks.append((key, key, False))
         elif s.event in ("rejected", "expired"):
-            marks.append(((_ts(s.at), s.seq), True))
-        elif s.event == "cancelled":
-            marks.append(((_ts(s.at), s.seq), False))
+            marks.append((key, key, True))
     if c.ended_at is not None:
-        marks.append(((_ts(c.ended_at), -INF), False))
+        t = _ts(c.ended_at)
+        marks.append(((t, INF), (t, -INF), False))
     marks.sort(key=lambda m: m[0])
     spans: list[tuple[Key, Key]] = []
     began: Key | None = None
-    for key, waiting in marks:
+    for _order, key, waiting in marks:
         if waiting and began is None:
             began = key
         elif not waiting and began is not None:
-            spans.append((began, key))
+            if began < key:
+                spans.append((began, key))
             began = None
     if began is not None:
         spans.append((began, (INF, INF)))
@@ -243,6 +252,8 @@ def waiting_spans(c: _Call, offers: list[AgentState]) -> list[tuple[Key, Key]]:
 
 def priority(calls: Mapping[str, _Call], in_span: list[AgentState], states: list[AgentState],
              ranks: Mapping[str, int]) -> list[Violation]:
+    """A sweep over the offers in (time, seq) order, keeping the better-ranked calls waiting
+    at each: the cost grows with offers times calls waiting at once, not times calls."""
     default = max(ranks.values(), default=0) + 1
     rank = {sid: ranks.get(c.queue_class or "", default) for sid, c in calls.items()}
     best = min(rank.values(), default=default)
@@ -250,25 +261,32 @@ def priority(calls: Mapping[str, _Call], in_span: list[AgentState], states: list
     for s in states:
         if s.call_sid and s.event in ("offered", "rejected", "expired", "cancelled"):
             offers_of[s.call_sid].append(s)
-    ranked = [c for c in calls.values() if c.queued_at is not None and rank[c.sid] < default]
-    spans = {c.sid: waiting_spans(c, offers_of.get(c.sid, [])) for c in ranked}
+    # Waits of calls that some other class ranks below: only those can be passed over.
+    worst = max(rank.values(), default=default)
+    spans = sorted(
+        (a, b, c.sid)
+        for c in calls.values() if c.queued_at is not None and rank[c.sid] < worst
+        for a, b in waiting_spans(c, offers_of.get(c.sid, [])))
+    offered = sorted(((_ts(s.at), float(s.seq)), s) for s in in_span
+                     if s.event == "offered" and s.call_sid in calls
+                     and rank[s.call_sid] > best)
     out = []
-    for s in in_span:
-        if s.event != "offered" or not s.call_sid or s.call_sid not in calls:
-            continue
-        mine = rank[s.call_sid]
-        if mine <= best:
-            continue
-        key: Key = (_ts(s.at), s.seq)
+    active: list[tuple[Key, Key, str]] = []
+    i = 0
+    for key, s in offered:
+        while i < len(spans) and spans[i][0] < key:
+            active.append(spans[i])
+            i += 1
+        active = [w for w in active if w[1] > key]
+        mine = rank[s.call_sid]  # type: ignore[index]
         skills = frozenset(s.skills or ())
-        for c in ranked:
-            if rank[c.sid] >= mine or not c.skills <= skills:
-                continue
-            if any(a < key < b for a, b in spans[c.sid]):
+        for _a, _b, sid in active:
+            other = calls[sid]
+            if rank[sid] < mine and other.skills <= skills:
                 out.append(Violation(
-                    "priority", f"a {calls[s.call_sid].queue_class} call was offered while a "
-                    f"{c.queue_class} call this call-taker could take was waiting",
-                    (s.call_sid, c.sid), agent=s.agent, at=s.at))
+                    "priority", f"a {calls[s.call_sid].queue_class} call was offered while a "  # type: ignore[index]
+                    f"{other.queue_class} call this call-taker could take was waiting",
+                    (s.call_sid, sid), agent=s.agent, at=s.at))  # type: ignore[arg-type]
     return out
 
 
