@@ -49,7 +49,7 @@ def day_chart(points: Sequence[Point], title: str) -> str:
         out.append(f'<line x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{y:.1f}" y2="{y:.1f}" '
                    'stroke="#888" stroke-opacity="0.4"/>')
         out.append(f'<text x="{LEFT - 4}" y="{y + 4:.1f}" font-size="10" '
-                   f'text-anchor="end">{round(top * frac)}</text>')
+                   f'text-anchor="end">{top * frac:g}</text>')
         out.append(f'<text x="{WIDTH - RIGHT + 4}" y="{y + 4:.1f}" font-size="10">'
                    f'{round(100 * frac)}%</text>')
     if not points:
