@@ -26,7 +26,7 @@ from flask import (
 )
 from markupsafe import Markup
 
-from ivr import charts, csrf, staffing, wallboard
+from ivr import charts, csrf, reports, staffing, wallboard
 from ivr.accounts import Account
 from ivr.apierror import ApiError
 from ivr.auth import SEES_FLOOR, current_account, require, secret_key_set
@@ -121,11 +121,37 @@ def staffing_page(account: Account) -> Any:
         except ApiError as exc:
             error = exc.message
     day = asked_day(svc)
-    measured = day_report(svc, day).as_dict()
+    report = day_report(svc, day)
+    measured = report.as_dict()
     order = [n for n in wallboard.class_order(svc) if n in measured["classes"]]
+    predicted = {n: predicted_for(svc, report, n) for n in order}
     return render_template("floor/staffing.html", account=account, asked=asked, result=result,
                            error=error, day=day, measured=measured, order=order,
-                           csrf_token=csrf.token())
+                           predicted=predicted, csrf_token=csrf.token())
+
+
+def predicted_for(svc: Services, report: reports.DayReport,
+                  name: str) -> dict[str, Any] | None:
+    """What Erlang C predicts for one class of a measured day, as if it had its call-takers to
+    itself: its calls over the span from its first to its last call, its measured handle
+    time, its call-takers on duty on average, its first target. None without enough data."""
+    mine = [c for c in report.calls if c.queue_class == name]
+    figures = report.classes.get(name)
+    targets = report.config.targets_of(name)
+    if len(mine) < 2 or figures is None or figures.aht is None or not targets:
+        return None
+    start, end = mine[0].queued_at, mine[-1].queued_at
+    need = svc.agents.rules.class_skills.get(name, frozenset())
+    with svc.engine.connect() as conn:
+        agents = reports.on_duty_average(conn, start, end, need, svc.settings.center)
+    span = (end - start).total_seconds()
+    if span <= 0:
+        return None
+    load = staffing.Load(len(mine), span, figures.aht, targets[0].within)
+    result = staffing.for_agents(load, round(agents))
+    return {"agents_on_duty": agents, "target": targets[0], "erlang": result,
+            "measured_level": figures.service_level(targets[0].within),
+            "measured_asa": figures.asa}
 
 
 # -- /metrics -----------------------------------------------------------------------------------

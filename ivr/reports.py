@@ -355,3 +355,34 @@ def day_report(conn: Connection, day: date, config: ReportConfig,
                center: str | None = None) -> DayReport:
     start, end = day_span(day, config.timezone)
     return DayReport(day, config, load_calls(conn, start, end, center))
+
+
+# -- staffing as it was -------------------------------------------------------------------------
+
+ON_DUTY = frozenset({"available", "reserved", "on_call", "wrap_up"})
+
+
+def on_duty_average(conn: Connection, start: datetime, end: datetime,
+                    need: frozenset[str], center: str | None = None) -> float:
+    """The mean number of call-takers on duty (available, offered, on a call or in wrap-up)
+    with every skill in `need`, over [start, end), from their state history."""
+    span = (end - start).total_seconds()
+    if span <= 0:
+        return 0.0
+    query = select(states_t.c.agent, states_t.c.at, states_t.c.state, states_t.c.skills) \
+        .where(states_t.c.at < end)
+    if center is not None:
+        query = query.where(states_t.c.center == center)
+    rows = conn.execute(query.order_by(states_t.c.seq))
+    counted: dict[str, bool] = {}
+    count, since, area = 0, start, 0.0
+    for r in rows:
+        at = max(r.at, start)
+        area += count * (at - since).total_seconds()
+        since = at
+        now = r.state in ON_DUTY and need <= frozenset(r.skills or ())
+        if now != counted.get(r.agent, False):
+            count += 1 if now else -1
+            counted[r.agent] = now
+    area += count * (end - since).total_seconds()
+    return area / span

@@ -145,3 +145,17 @@ def test_staffing_api_page_and_precise_errors(day) -> None:  # type: ignore[no-u
     assert "86.7%" in page
     measured = re.search(r'<table class="figures" id="measured">(.*?)</table>', page, re.S)
     assert measured and "emergency" in measured.group(1) and "general" in measured.group(1)
+
+
+def test_the_staffing_page_sets_erlang_c_beside_the_measured_day(day) -> None:  # type: ignore[no-untyped-def]
+    center, start = day
+    boss = desk(center, ("supervisor",))
+    page = boss.client.get("/console/staffing").get_data(as_text=True)
+    beside = re.search(r'<table class="figures" id="beside">(.*?)</table>', page, re.S)
+    assert beside is not None
+    rows = re.findall(r'<th scope="row">(\w+)</th>\s*<td>([0-9.]+)</td><td>([0-9.]+)</td>',
+                      beside.group(1))
+    # carol takes both lines, dave 311 only: on duty about 1 for 911, about 2 for 311
+    on_duty = {name: float(n) for name, n, _erlangs in rows}
+    assert set(on_duty) == {"emergency", "general"}
+    assert 0.8 <= on_duty["emergency"] <= 1.01 and 1.0 <= on_duty["general"] <= 2.01
