@@ -19,7 +19,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
@@ -42,7 +41,7 @@ DRAIN_LIMIT = 3 * 3600.0  # after the shift, at most this long for the last call
 @dataclass(frozen=True)
 class DemoOptions:
     day: DayOptions = field(default_factory=DayOptions)
-    agents: int = 12
+    agents: int = 8
     emergency_agents: float = 0.25  # share of call-takers who also take 911 (at least one)
     handle: HandleTimes = field(default_factory=HandleTimes)
     accept_after: float = 2.0
@@ -63,7 +62,6 @@ class DayResult:
     wall_seconds: float
     requests: int
     patience_hangups: int = 0
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def last_monday(today: date) -> date:
@@ -232,7 +230,13 @@ def _run(center: DemoCenter, options: DemoOptions, arrivals: list[Arrival], star
     if progress is not None:
         progress.show(shift, label())
         progress.done()
-    for agent in floor.consoles:  # the shift is over
+    # The shift is over: the last wrap-ups end, then everyone logs out.
+    t += svc.agents.rules.wrap_up_seconds + 2 * floor.interval
+    if options.realtime:
+        _run_realtime(sim, t, wall)
+    else:
+        sim.run(until=t)
+    for agent in floor.consoles:
         presence = svc.agents.get(agent)
         if presence is not None and presence.state.value in ("available", "on_break"):
             svc.agents.logout(agent, floor.now())
