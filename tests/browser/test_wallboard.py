@@ -57,3 +57,34 @@ def test_a_call_taker_is_kept_out(served: Served, page) -> None:  # type: ignore
     response = page.goto(f"{served.url}/console/wallboard")
     assert response is not None and response.status == 403
     assert "supervisor" in page.inner_text("body")
+
+
+def test_the_reports_page_draws_the_day_without_a_script(served: Served, page) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
+    from ivr.sim import answers, hangup, press, wait
+    from tests.e2e.conftest import LINE_911
+    from tests.e2e.floor import Floor
+
+    center, svc = served.center, served.center.services
+    floor = Floor(center)
+    floor.login("rp-ann", skills=("line:311", "line:911"),
+                phone=answers(after=3, hangup_after=60))
+    center.call([press("1"), press("0"), wait(600), hangup()])
+    center.call([wait(600), hangup()], line=LINE_911, caller="+14105559112", at=20)
+    floor.run(until=400)
+    boss = f"sup-{uuid.uuid4().hex[:6]}"
+    add_account(svc, login=boss, roles=("supervisor",))
+    page.context.set_extra_http_headers({})
+    page.route("**/*.js", lambda route: route.abort())  # the page must not need a script
+    sign_in(page, served.url, boss)
+    day = svc.clock().date().isoformat()
+    page.goto(f"{served.url}/console/reports?day={day}")
+    expect = playwright.expect
+    expect(page.locator("#classes tbody tr")).to_have_count(2)
+    expect(page.locator("figure.chart svg")).to_have_count(2)
+    expect(page.locator("#agents")).to_contain_text("rp-ann")
+    shot(page, "reports.png")
+    page.goto(f"{served.url}/console/staffing?calls=360&interval=1800&aht=240&target=20"
+              f"&goal=80&day={day}")
+    expect(page.locator("#erlang")).to_contain_text("54")
+    expect(page.locator("#no-priorities")).to_contain_text("Erlang C knows no priorities")
+    shot(page, "staffing.png")
