@@ -134,6 +134,12 @@ def final_states(calls: Iterable[_Call]) -> list[Violation]:
         elif c.outcome == "abandoned" and bridged:
             out.append(Violation("final-state", "abandoned, but connected to a call-taker: two "
                                  "final states", (c.sid,), at=at))
+        else:
+            ends = [kind for _at, kind in c.kinds if kind in ("abandoned", "callback")]
+            if len(ends) > 1 or (ends == ["abandoned"] and bridged):
+                out.append(Violation("final-state", "recorded as ended twice: "
+                                     + ", ".join([*ends, *(["bridged"] if bridged else [])]),
+                                     (c.sid,), at=at))
     return out
 
 

@@ -113,9 +113,17 @@ def test_every_call_ends_in_one_final_state(day: Day) -> None:
     with day.engine.begin() as conn:  # both connected and abandoned
         conn.execute(Call.__table__.update().where(Call.sid == day.sid("twice"))
                      .values(outcome="abandoned"))
+    day.call("again", "general", 200, "abandoned", 260)  # two endings recorded
+    day.event("again", 250, "abandoned")
+    day.event("again", 260, "abandoned")
+    day.call("both", "general", 300, "callback", 380)
+    day.event("both", 350, "callback")
+    day.event("both", 360, "abandoned")
     found = day.audit()
-    assert rules(found) == ["final-state"] * 4
-    assert [v.calls for v in found] == [(day.sid(n),) for n in ("open", "lost", "ghost", "twice")]
+    assert rules(found) == ["final-state"] * 6
+    assert [v.calls for v in found] == [
+        (day.sid(n),) for n in ("open", "lost", "ghost", "twice", "again", "both")]
+    assert "ended twice: abandoned, abandoned" in found[4].message
     assert "no final state" in found[0].message and "'failed'" in found[1].message
 
 
