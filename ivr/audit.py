@@ -22,6 +22,7 @@ queued in that instant may have arrived just after the offer).
 from __future__ import annotations
 
 import math
+from bisect import bisect_left, bisect_right
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -44,6 +45,7 @@ LEFT_LINE = ("abandoned", "callback", "queue-voicemail", "queue-overflow", "call
 RELEVANT = ("enqueue", "bridged", *BACK_IN_LINE, *LEFT_LINE)
 HOLDING = ("reserved", "on_call")
 INF = math.inf
+SLACK = timedelta(milliseconds=1)
 
 
 @dataclass(frozen=True)
@@ -71,9 +73,6 @@ class _Call:
     outcome: str
     skills: frozenset[str] = frozenset()
     kinds: list[tuple[datetime, str]] = field(default_factory=list)
-
-
-Key = tuple[float, float]  # (time, seq): seq INF after every change of that instant, -INF before
 
 
 def audit(engine: Engine, start: datetime, end: datetime,
@@ -216,53 +215,85 @@ def _ts(at: datetime) -> float:
     return at.timestamp()
 
 
-def waiting_spans(c: _Call, offers: list[AgentState]) -> list[tuple[Key, Key]]:
-    """When call `c` was waiting (in line, offered to nobody), as (time, seq) keys.
+class Order:
+    """One order for the call-takers' changes and the calls' time-stamped events.
 
-    Each mark has two keys. Its place among the call's own marks: a call is offered after it
-    joined the line and leaves after its last offer, even in the same instant. And its key
-    for judging others, where an instant known only by its time gives the router the benefit
-    of the doubt: the wait starts after every change of that instant and ends before any.
-    A wait that shrinks to nothing that way is dropped.
+    The changes are ordered by `seq`. Their times are not: a timeout is stamped with its
+    deadline and an end of wrap-up with its due time, though the tick that made them ran up
+    to a second later, after other changes. So a change's place in time is taken as the
+    latest time stamped on it or on any change before it (it cannot have happened earlier),
+    and an event known only by its time `t` goes between the changes so placed at or before
+    `t` and those after.
     """
-    marks: list[tuple[Key, Key, bool]] = []  # (order key, judging key, waiting from then on)
-    for at, kind in c.kinds:
-        t = _ts(at)
+
+    def __init__(self, states: list[AgentState]) -> None:
+        self.index: dict[int, float] = {}
+        self.effective: list[float] = []
+        latest = -INF
+        for i, s in enumerate(states):
+            latest = max(latest, _ts(s.at))
+            self.effective.append(latest)
+            self.index[s.id] = float(i)
+
+    def of(self, s: AgentState) -> float:
+        return self.index[s.id]
+
+    def after(self, at: datetime) -> float:
+        """Just after every change of the instant `at` (and before the next)."""
+        return bisect_right(self.effective, _ts(at)) - 0.5
+
+    def before(self, at: datetime) -> float:
+        """Just before every change of the instant `at`."""
+        return bisect_left(self.effective, _ts(at)) - 0.5
+
+
+def waiting_spans(c: _Call, offers: list[AgentState], order: Order) -> list[tuple[float, float]]:
+    """When call `c` was waiting (in line, offered to nobody), as places in `order`.
+
+    Each mark has two places. One among the call's own marks: a call is offered after it
+    joined the line and leaves after its last offer, even in the same instant. One for judging
+    others, where an instant known only by its time gives the router the benefit of the
+    doubt: the wait starts after every change of that instant and ends before any. A wait
+    that shrinks to nothing that way is dropped.
+    """
+    marks: list[tuple[float, float, bool]] = []  # (own place, judging place, waiting after)
+    for at, kind in c.kinds:  # own places: a millisecond's slack for clocks and rounding
         if kind == "enqueue" or kind in BACK_IN_LINE:
-            marks.append(((t, -INF), (t, INF), True))
+            marks.append((order.before(at - SLACK) - 0.25, order.after(at), True))
         elif kind in LEFT_LINE:
-            marks.append(((t, INF), (t, -INF), False))
+            marks.append((order.after(at + SLACK) + 0.25, order.before(at), False))
     for s in offers:
-        key = (_ts(s.at), float(s.seq))
+        place = order.of(s)
         if s.event in ("offered", "cancelled"):
-            marks.append((key, key, False))
+            marks.append((place, place, False))
         elif s.event in ("rejected", "expired"):
-            marks.append((key, key, True))
+            marks.append((place, place, True))
     if c.ended_at is not None:
-        t = _ts(c.ended_at)
-        marks.append(((t, INF), (t, -INF), False))
+        marks.append((order.after(c.ended_at + SLACK) + 0.25, order.before(c.ended_at),
+                      False))
     marks.sort(key=lambda m: m[0])
-    spans: list[tuple[Key, Key]] = []
-    began: Key | None = None
-    for _order, key, waiting in marks:
+    spans: list[tuple[float, float]] = []
+    began: float | None = None
+    for _own, place, waiting in marks:
         if waiting and began is None:
-            began = key
+            began = place
         elif not waiting and began is not None:
-            if began < key:
-                spans.append((began, key))
+            if began < place:
+                spans.append((began, place))
             began = None
     if began is not None:
-        spans.append((began, (INF, INF)))
+        spans.append((began, INF))
     return spans
 
 
 def priority(calls: Mapping[str, _Call], in_span: list[AgentState], states: list[AgentState],
              ranks: Mapping[str, int]) -> list[Violation]:
-    """A sweep over the offers in (time, seq) order, keeping the better-ranked calls waiting
-    at each: the cost grows with offers times calls waiting at once, not times calls."""
+    """A sweep over the offers in order, keeping the better-ranked calls waiting at each: the
+    cost grows with offers times calls waiting at once, not times calls."""
     default = max(ranks.values(), default=0) + 1
     rank = {sid: ranks.get(c.queue_class or "", default) for sid, c in calls.items()}
     best = min(rank.values(), default=default)
+    order = Order(states)
     offers_of: dict[str, list[AgentState]] = defaultdict(list)
     for s in states:
         if s.call_sid and s.event in ("offered", "rejected", "expired", "cancelled"):
@@ -272,18 +303,18 @@ def priority(calls: Mapping[str, _Call], in_span: list[AgentState], states: list
     spans = sorted(
         (a, b, c.sid)
         for c in calls.values() if c.queued_at is not None and rank[c.sid] < worst
-        for a, b in waiting_spans(c, offers_of.get(c.sid, [])))
-    offered = sorted(((_ts(s.at), float(s.seq)), s) for s in in_span
-                     if s.event == "offered" and s.call_sid in calls
-                     and rank[s.call_sid] > best)
+        for a, b in waiting_spans(c, offers_of.get(c.sid, []), order))
+    offered = sorted(((order.of(s), s) for s in in_span
+                      if s.event == "offered" and s.call_sid in calls
+                      and rank[s.call_sid] > best), key=lambda o: o[0])
     out = []
-    active: list[tuple[Key, Key, str]] = []
+    active: list[tuple[float, float, str]] = []
     i = 0
-    for key, s in offered:
-        while i < len(spans) and spans[i][0] < key:
+    for place, s in offered:
+        while i < len(spans) and spans[i][0] < place:
             active.append(spans[i])
             i += 1
-        active = [w for w in active if w[1] > key]
+        active = [w for w in active if w[1] > place]
         mine = rank[s.call_sid]  # type: ignore[index]
         skills = frozenset(s.skills or ())
         for _a, _b, sid in active:

@@ -38,7 +38,7 @@ def row_of(center: str, fields: dict[Any, Any],
         skills = groups.get(flat.get("g", ""))
         return {
             "center": center, "seq": int(ev["id"]), "agent": str(ev["agent"]),
-            "at": datetime.fromtimestamp(float(ev["at"]), UTC),
+            "at": datetime.fromtimestamp(float(flat.get("t") or ev["at"]), UTC),
             "event": str(ev["event"]), "state": str(ev["state"]),
             "reason": (str(ev["reason"])[:200] if ev.get("reason") else None),
             "call_sid": (str(ev["call"]) if ev.get("call") else None),

@@ -86,7 +86,9 @@ local function publish(event, p, at, extra)
   end
   local json = cjson.encode(ev)
   redis.call('PUBLISH', CHANNEL, json)
-  redis.call('XADD', KEYS[LOG], 'MAXLEN', '~', LOG_MAX, '*', 'e', json, 'g', p.gid or '')
+  -- 't': the time exactly as given (the JSON number keeps only 14 digits: 100 microseconds).
+  redis.call('XADD', KEYS[LOG], 'MAXLEN', '~', LOG_MAX, '*', 'e', json, 'g', p.gid or '',
+             't', tostring(at))
 end
 
 -- Record a skill set's group (routing needs the skills of every group it meets).

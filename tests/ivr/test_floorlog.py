@@ -56,3 +56,13 @@ def test_a_batch_boundary_loses_nothing(services) -> None:  # type: ignore[no-un
         svc.agents.login(f"c{i}", ["line:311"], T0 + i)
     assert floorlog.drain(svc.agents, svc.engine, batch=3) == 7
     assert [a for a, *_ in history(svc)] == [f"c{i}" for i in range(7)]
+
+
+def test_times_keep_their_microseconds(services) -> None:  # type: ignore[no-untyped-def]
+    # The event's JSON number keeps 14 digits (100 us at today's epoch); the log keeps all.
+    svc = services
+    svc.agents.login("dee", ["line:311"], T0 + 0.123457)
+    floorlog.drain(svc.agents, svc.engine)
+    [row] = history(svc)
+    assert row[5] == datetime.fromtimestamp(T0 + 0.123457, UTC)
+    assert row[5].microsecond == 123457
