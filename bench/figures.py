@@ -54,15 +54,12 @@ def make_day(engine, calls: int, agents: int, seed: int = 7) -> None:  # type: i
     heapq.heapify(free)
     waiting: list[tuple[int, float, int]] = []  # (rank, arrival, call)
     rows_c, rows_e, rows_s = [], [], []
-    seq = 0
 
     def at(s: float) -> datetime:
         return start + timedelta(seconds=s)
 
     def state(agent: int, s: float, event: str, st: str, call: str | None) -> None:
-        nonlocal seq
-        seq += 1
-        rows_s.append({"center": CENTER, "seq": seq, "agent": f"a{agent}", "at": at(s),
+        rows_s.append({"center": CENTER, "seq": 0, "agent": f"a{agent}", "at": at(s),
                        "event": event, "state": st, "call_sid": call, "reservation": None,
                        "skills": ["line:311", "line:911"]})
 
@@ -100,6 +97,10 @@ def make_day(engine, calls: int, agents: int, seed: int = 7) -> None:  # type: i
             n = pending.pop()
             clock = info[n][0]
             heapq.heappush(waiting, (0 if info[n][1] else 1, clock, n))
+    # agents numbers its changes as it makes them: in time order (the plan above is not)
+    rows_s.sort(key=lambda r: r["at"])
+    for n, row in enumerate(rows_s, 1):
+        row["seq"] = n
     with engine.begin() as conn:
         for table, rows in ((Call, rows_c), (CallEvent, rows_e), (AgentState, rows_s)):
             for k in range(0, len(rows), 5000):
