@@ -42,7 +42,10 @@ DRAIN_LIMIT = 3 * 3600.0  # after the shift, at most this long for the last call
 class DemoOptions:
     day: DayOptions = field(default_factory=DayOptions)
     agents: int = 8
-    emergency_agents: float = 0.25  # share of call-takers who also take 911 (at least one)
+    # The floor: a share on 911 only (at least one), a share on both lines (911 first, as the
+    # router offers it), the rest on 311 only.
+    emergency_only: float = 0.25
+    both_lines: float = 0.5
     handle: HandleTimes = field(default_factory=HandleTimes)
     accept_after: float = 2.0
     date: date | None = None  # the local day; default: the last Monday
@@ -188,9 +191,11 @@ def _run(center: DemoCenter, options: DemoOptions, arrivals: list[Arrival], star
     sim, svc = center.sim, center.services
     floor = Floor(svc, sim, ticks=True, handle=options.handle, seed=rng.getrandbits(32))
     console = Console("accept", options.accept_after)
-    both = max(1, round(options.agents * options.emergency_agents))
+    only_911 = max(1, round(options.agents * options.emergency_only))
+    both = only_911 + round(options.agents * options.both_lines)
     for i in range(options.agents):
-        skills = (*SKILLS_911, *SKILLS_311) if i < both else SKILLS_311
+        skills = SKILLS_911 if i < only_911 else \
+            (*SKILLS_911, *SKILLS_311) if i < both else SKILLS_311
         floor.login(f"taker{i + 1:02d}", skills, console=console)
     patience = Patience(sim)
     calls: list[Call] = []

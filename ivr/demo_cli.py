@@ -17,7 +17,8 @@ from ivr.simfloor import HandleTimes
 
 @click.command("demo")
 @click.option("--agents", default=8, show_default=True, type=click.IntRange(min=1),
-              help="Call-takers on the floor (a quarter of them, at least one, also take 911).")
+              help="Call-takers: a quarter on 911 only, half on both lines (911 first), the "
+                   "rest on 311.")
 @click.option("--calls", default=1000, show_default=True, type=click.IntRange(min=1),
               help="Calls in the shift (311 and 911), shaped by the Baltimore 311 day.")
 @click.option("--storm", is_flag=True, help="A surge: half as many calls again in one hour.")
