@@ -15,13 +15,15 @@ import random
 import secrets
 import sys
 import time
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from ivr import dayprofile
 from ivr.app import create_app
@@ -258,22 +260,25 @@ def _run_realtime(sim: Emulator, until: float, wall_start: float) -> None:
             time.sleep(0.2)
 
 
-def unfinished_calls(svc: Services, start: datetime, end: datetime) -> list[str]:
-    """Calls of the day still without a final state in the SQL records."""
+def _rows(svc: Services, sids: Sequence[str], *columns: Any) -> list[Any]:
+    """`columns` of the SQL records of these calls (in chunks: SQL limits bound parameters)."""
+    out: list[Any] = []
     with svc.engine.connect() as conn:
-        rows = conn.execute(select(CallRow.sid).where(
-            CallRow.started_at >= start, CallRow.started_at < end, CallRow.outcome == "live"))
-        return [r.sid for r in rows]
+        for i in range(0, len(sids), 500):
+            out += conn.execute(select(*columns).where(CallRow.sid.in_(sids[i:i + 500]))).all()
+    return out
 
 
-def outcome_counts(svc: Services, start: datetime, end: datetime) -> dict[tuple[str, str], int]:
-    """(line, outcome) -> calls that started in [start, end)."""
-    with svc.engine.connect() as conn:
-        rows = conn.execute(
-            select(CallRow.line, CallRow.outcome, func.count())
-            .where(CallRow.started_at >= start, CallRow.started_at < end)
-            .group_by(CallRow.line, CallRow.outcome))
-        return {(r[0], r[1]): int(r[2]) for r in rows}
+def unfinished_calls(svc: Services, sids: Sequence[str]) -> list[str]:
+    """The calls among `sids` without a SQL record or still without a final state."""
+    final = {r.sid for r in _rows(svc, sids, CallRow.sid, CallRow.outcome) if r.outcome != "live"}
+    return [sid for sid in sids if sid not in final]
+
+
+def outcome_counts(svc: Services, sids: Sequence[str]) -> dict[tuple[str, str], int]:
+    """(line, outcome) -> how many of these calls."""
+    return dict(Counter((r.line, r.outcome) for r in _rows(svc, sids, CallRow.line,
+                                                            CallRow.outcome)))
 
 
 def run_demo(settings: Settings, data_dir: Path, options: DemoOptions, chart_path: Path | None,
@@ -300,7 +305,8 @@ def run_demo(settings: Settings, data_dir: Path, options: DemoOptions, chart_pat
             write("")
             for line in demo_figures.class_lines(calls, config):
                 write(line)
-            counts = outcome_counts(svc, result.start, result.end)
+            sids = [c.sid for c in result.calls]
+            counts = outcome_counts(svc, sids)
             write("calls by line and outcome: " + ", ".join(
                 f"{line} {outcome} {n}" for (line, outcome), n in sorted(counts.items())))
             floor = result.floor
@@ -316,8 +322,7 @@ def run_demo(settings: Settings, data_dir: Path, options: DemoOptions, chart_pat
                 chart_path.write_bytes(demo_figures.chart(calls, config, result.start,
                                                           result.end, title))
                 write(f"chart: {chart_path}")
-            problems = [f"call {sid} has no final state"
-                        for sid in unfinished_calls(svc, result.start, result.end)]
+            problems = [f"call {sid} has no final state" for sid in unfinished_calls(svc, sids)]
             violations = audit.audit_services(svc, result.start, result.end)
             problems += [str(v) for v in violations]
             write(f"audit: {len(violations)} violation(s)")
