@@ -179,19 +179,22 @@ def day_start(settings: Settings, options: DemoOptions) -> datetime:
                     tzinfo=tz).astimezone(UTC)
 
 
-def run_day(center: DemoCenter, options: DemoOptions,
-            progress: Progress | None = None) -> DayResult:
+def run_day(center: DemoCenter, options: DemoOptions, progress: Progress | None = None,
+            on_call_started: Callable[[str, str, float], None] | None = None) -> DayResult:
     """Run one shift on `center`; returns when every call of the day has ended (or after the
-    drain limit)."""
+    drain limit). `on_call_started(agent, call_id, now)`: see `Floor.on_call_started`."""
     rng = random.Random(options.seed)
     arrivals = plan(dayprofile.load(), options.day, rng)
-    return _run(center, options, arrivals, center.clock.now(), rng, progress)
+    return _run(center, options, arrivals, center.clock.now(), rng, progress, on_call_started)
 
 
 def _run(center: DemoCenter, options: DemoOptions, arrivals: list[Arrival], start: datetime,
-         rng: random.Random, progress: Progress | None) -> DayResult:
+         rng: random.Random, progress: Progress | None,
+         on_call_started: Callable[[str, str, float], None] | None) -> DayResult:
     sim, svc = center.sim, center.services
     floor = Floor(svc, sim, ticks=True, handle=options.handle, seed=rng.getrandbits(32))
+    if on_call_started is not None:
+        floor.on_call_started.append(on_call_started)
     console = Console("accept", options.accept_after)
     only_911 = max(1, round(options.agents * options.emergency_only))
     both = only_911 + round(options.agents * options.both_lines)

@@ -10,10 +10,12 @@ worker ticks on real time, it runs with `ticks=False`.
 
 The step re-arms itself, so the simulation is never idle: run it with `sim.run(until=...)`.
 
-Where a transfer to dispatch plugs in (issue 5, warm transfer): a call-taker's phone is a
-`Party` drawn per ring by `phone_for`; a console that transfers a share of its calls would
-act, like `accept` below, through the transfer entry point of `ivr.connect` once a call is
-bridged. No such entry point exists on this branch, so the scripted floor never transfers.
+Where a transfer to dispatch plugs in (issue 5, warm transfer, built on another branch):
+`on_call_started` hooks run once for every call a call-taker is put on, at the step that first
+sees it. A scripted transfer is such a hook that, for a share of the calls, asks for the
+transfer as the console does (issue 5's `ivr.transfers.start_warm`, then `complete` once the
+dispatcher answers), with the dispatch line answered by an emulator party (`sim.on_dial`). No
+transfer entry point exists on this branch, so this floor never transfers.
 """
 
 from __future__ import annotations
@@ -68,6 +70,7 @@ class Floor:
 
     `handle`: when given, every call-taker's phone answers after `handle.ring` seconds and
     hangs up after a talk time drawn for that call (unless `login` names a fixed phone).
+    `on_call_started(agent, call_id, now)` hooks run once per call a call-taker is put on.
     `free_to_offer` collects, for the first offer a call-taker gets after becoming free, the
     seconds a free call-taker and the call they were offered spent apart: from the later of
     "they became free" and "the call joined the line" to the offer.
@@ -86,11 +89,13 @@ class Floor:
     accepted: int = 0
     talk_times: list[float] = field(default_factory=list)
     on_step: list[Callable[[float], None]] = field(default_factory=list)
+    on_call_started: list[Callable[[str, str, float], None]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.rng = random.Random(self.seed)
         self._seen: set[str] = set()
         self._last_offer: dict[str, float] = {}
+        self._on_calls: set[str] = set()
         if self.handle is not None:
             self.sim.party_resolver = self.phone_for
         self.sim.sched.call_later(self.interval, self._step)
@@ -154,6 +159,10 @@ class Floor:
             seen = self.states.setdefault(p.agent_id, [])
             if not seen or seen[-1][1] != p.state.value:
                 seen.append((self.sim.clock.elapsed, p.state.value))
+            if p.state.value == "on_call" and p.call_id and p.call_id not in self._on_calls:
+                self._on_calls.add(p.call_id)
+                for hook in self.on_call_started:
+                    hook(p.agent_id, p.call_id, now)
         for fn in self.on_step:
             fn(now)
 

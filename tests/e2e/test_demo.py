@@ -24,8 +24,10 @@ def test_a_short_day_ends_with_every_call_final_and_no_violation(settings) -> No
         day=DayOptions(calls=30, start_hour=10, end_hour=11, emergency_share=0.3,
                        patience_311=40.0, patience_911=120.0),
         agents=3, handle=HandleTimes(median=90.0), date=MONDAY, seed=3)
+    started: list[tuple[str, str]] = []
     with DemoCenter(settings, day_start(settings, options), options.seed) as center:
-        result = run_day(center, options)
+        result = run_day(center, options, on_call_started=lambda agent, call, now:
+                         started.append((agent, call)))
         svc = center.services
         assert result.calls and all(c.ended for c in result.calls)
         assert not [c.sid for c in result.calls if c.application_error]
@@ -38,7 +40,10 @@ def test_a_short_day_ends_with_every_call_final_and_no_violation(settings) -> No
         assert counts.get(("911", "answered"), 0) > 0
         abandoned = sum(n for (_line, outcome), n in counts.items() if outcome == "abandoned")
         assert abandoned == result.patience_hangups > 0
-        assert result.floor.accepted == sum(n for (_l, o), n in counts.items() if o == "answered")
+        answered = sum(n for (_l, o), n in counts.items() if o == "answered")
+        assert result.floor.accepted == answered
+        # The seam a scripted transfer plugs into (issue 5) sees every connected call once.
+        assert len(started) == len(set(started)) == answered
         assert audit_services(svc, result.start, result.end) == []
 
 
