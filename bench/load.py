@@ -42,9 +42,10 @@ sys.path.insert(0, str(ROOT))
 from sqlalchemy import create_engine, select, text  # noqa: E402
 
 from ivr.bootstrap import bootstrap  # noqa: E402
-from ivr.config import Settings, load_settings  # noqa: E402
+from ivr.config import load_settings  # noqa: E402
 from ivr.dayplan import SKILLS_311, SKILLS_911, TOPIC_KEYS  # noqa: E402
 from ivr.models import Call as CallRow  # noqa: E402
+from ivr.redisconn import start_embedded, stop_embedded  # noqa: E402
 from ivr.sim import (  # noqa: E402
     Call,
     Caller,
@@ -244,6 +245,10 @@ def run(args: argparse.Namespace, folder: Path) -> int:
     if args.servers:
         schema, database = make_schema()
         env.update(IVR_REDIS_URL=SERVER_REDIS, IVR_DATABASE_URL=database)
+    else:
+        # Started here (`ivr serve` joins it through var/redis.url) so that it is stopped here:
+        # a served process killed at the end does not stop the Redis it started.
+        env.update(IVR_REDIS_URL=start_embedded(folder / "var"))
     proc_env = {**os.environ, "PYTHONPATH": str(ROOT), **env}
     for name in ("IVR_REDIS_URL", "IVR_DATABASE_URL"):
         if name not in env:
@@ -255,11 +260,7 @@ def run(args: argparse.Namespace, folder: Path) -> int:
         cwd=folder, env=proc_env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     try:
         wait_up(port, proc)
-        settings: Settings = load_settings(env=proc_env)
-        if settings.redis_url == "embedded":  # the served process's own embedded server
-            settings = dataclasses.replace(
-                settings, redis_url=(folder / "var" / "redis.url").read_text().strip())
-        svc = bootstrap(settings)
+        svc = bootstrap(load_settings(env=proc_env))
         return measure(args, sim, svc, transport, start)
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
@@ -271,6 +272,8 @@ def run(args: argparse.Namespace, folder: Path) -> int:
         sim.stop_rest()
         if schema:
             drop_schema(schema)
+        else:
+            stop_embedded(folder / "var")
 
 
 def measure(args: argparse.Namespace, sim: Emulator, svc, transport: TimedTransport,  # type: ignore[no-untyped-def]
