@@ -285,12 +285,15 @@ def outcome_counts(svc: Services, sids: Sequence[str]) -> dict[tuple[str, str], 
 
 
 def run_demo(settings: Settings, data_dir: Path, options: DemoOptions, chart_path: Path | None,
-             write: Callable[[str], None], stop_redis: bool = False) -> list[str]:
+             write: Callable[[str], None]) -> list[str]:
     """The whole `ivr demo`: the shift, its figures, the chart, the audit. Returns the
-    problems found (audit violations, calls left without a final state): none expected."""
+    problems found (audit violations, calls left without a final state): none expected.
+    An embedded Redis the demo started is stopped at the end (its data stays on disk); one
+    that an `ivr serve` on the same folder runs is left to it."""
     from ivr import audit, demo_figures, reports
     from ivr.redisconn import stop_embedded
 
+    data_dir.mkdir(parents=True, exist_ok=True)
     settings = demo_settings(settings, data_dir)
     tz = ZoneInfo(settings.timezone)
     try:
@@ -333,5 +336,5 @@ def run_demo(settings: Settings, data_dir: Path, options: DemoOptions, chart_pat
                 write(f"  {p}")
             return problems
     finally:
-        if stop_redis and settings.redis_url == "embedded":
-            stop_embedded(data_dir)
+        if settings.redis_url == "embedded":
+            stop_embedded(data_dir)  # only if this process started it

@@ -67,8 +67,7 @@ def demo(agents: int, calls: int, storm: bool, storm_at: float, hours: str,
     folder = Path(tempfile.mkdtemp(prefix="ivr-demo-")) if temporary else data_dir
     try:
         settings = load_settings()
-        violations = run_demo(settings, folder, options, chart_path, click.echo,
-                              stop_redis=temporary)
+        violations = run_demo(settings, folder, options, chart_path, click.echo)
     except (ConfigError, ValueError) as exc:
         raise click.ClickException(str(exc)) from exc
     finally:
