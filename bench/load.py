@@ -59,6 +59,7 @@ from ivr.sim import (  # noqa: E402
     silence,
 )
 from ivr.sim.callers import Item  # noqa: E402
+from ivr.sim.patience import Patience  # noqa: E402
 from ivr.sim.transport import Params, Response  # noqa: E402
 from ivr.simfloor import Console, Floor, HandleTimes  # noqa: E402
 
@@ -143,6 +144,7 @@ class Storm:
         self.live: list[Call] = []
         self.peak = 0
         self.rng = self.sim.rng
+        self.patience_of = Patience(self.sim, until=self.until)  # all still waiting leave then
         self.sim.sched.call_later(0.0, self._top_up)
 
     def _top_up(self) -> None:
@@ -170,23 +172,7 @@ class Storm:
         call = self.sim.place_call(caller)
         self.calls.append(call)
         self.live.append(call)
-        self.sim.sched.call_later(1.0, self._patience, call, patience)
-
-    def _patience(self, call: Call, patience: float) -> None:
-        """A caller hangs up once they have waited `patience` seconds in the queue, and
-        every caller still waiting hangs up when the storm is over."""
-        if call.ended:
-            return
-        member = call.queue_member
-        now = self.sim.clock.elapsed
-        if member is not None and member.active:
-            due = min(member.enqueued_t + patience, max(self.until, now))
-            if now >= due:
-                self.sim.hangup(call, "caller")
-                return
-            self.sim.sched.call_at(due, self._patience, call, patience)
-        elif not call.events("enqueued") and now < self.until + 600:
-            self.sim.sched.call_later(5.0, self._patience, call, patience)
+        self.patience_of.watch(call, patience, self.sim.clock.elapsed + 1.0)
 
 
 def pace(sim: Emulator, until: float, wall0: float, lag: list[float],

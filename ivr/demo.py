@@ -33,10 +33,10 @@ from ivr.dayplan import SKILLS_311, SKILLS_911, Arrival, DayOptions, keys_for, p
 from ivr.db import prepare
 from ivr.models import Call as CallRow
 from ivr.sim import Call, Caller, Emulator, NumberConfig, SimClock, WSGITransport, press
+from ivr.sim.patience import Patience
 from ivr.simfloor import Console, Floor, HandleTimes
 from ivr.trycall import number_of
 
-PATIENCE_RECHECK = 5.0  # seconds between looks at a caller still in the menus
 DRAIN_LIMIT = 3 * 3600.0  # after the shift, at most this long for the last calls to end
 
 
@@ -71,32 +71,6 @@ class DayResult:
 
 def last_monday(today: date) -> date:
     return today - timedelta(days=today.weekday() or 7)
-
-
-class Patience:
-    """Callers who hang up once they have waited `patience` seconds in the queue (and only
-    there: a caller talking to a call-taker does not hang up on a timer)."""
-
-    def __init__(self, sim: Emulator) -> None:
-        self.sim = sim
-        self.hangups = 0
-
-    def watch(self, call: Call, patience: float, first_look: float) -> None:
-        self.sim.sched.call_at(first_look, self._look, call, patience)
-
-    def _look(self, call: Call, patience: float) -> None:
-        if call.ended:
-            return
-        member = call.queue_member
-        if member is not None and member.active:
-            due = member.enqueued_t + patience
-            if self.sim.clock.elapsed >= due:
-                self.hangups += 1
-                self.sim.hangup(call, "caller")
-            else:
-                self.sim.sched.call_at(due, self._look, call, patience)
-        elif not call.events("enqueued"):  # still in the menus
-            self.sim.sched.call_later(PATIENCE_RECHECK, self._look, call, patience)
 
 
 class Progress:
