@@ -35,6 +35,8 @@ class Keys:
     seq        hash  counters: "resv" (reservation ids), "event" (event ids)
     groups     hash  group id -> skills JSON (only ever grows)
     groups_version  str  bumped when a group is added
+    log        stream  every published event, with the call-taker's group id, until the
+                     application has recorded it (ivr/floorlog.py); capped at `LOG_MAX`
     """
 
     def __init__(self, center: str) -> None:
@@ -54,10 +56,11 @@ class Keys:
         self.seq = self.prefix + "seq"
         self.groups = self.prefix + "groups"
         self.groups_version = self.prefix + "gver"
+        self.log = self.prefix + "log"
         self.channel = f"agents:{self.tag}:events"
 
     def head(self) -> list[str]:
-        """The first eleven KEYS of every agents script (see ``scripts/_lib.lua``)."""
+        """The first twelve KEYS of every agents script (see ``scripts/_lib.lua``)."""
         return [
             self.presence,
             self.available,
@@ -70,6 +73,7 @@ class Keys:
             self.seq,
             self.groups,
             self.groups_version,
+            self.log,
         ]
 
     def fixed(self) -> tuple[str, ...]:

@@ -29,28 +29,37 @@ def create_app(
     app.extensions["ivr"] = services
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
 
-    from ivr import flows_api, flows_console  # supervisors' flow editor (issue 6)
+    from ivr import (
+        accounts_api,
+        admin,
+        connect,
+        console,
+        console_api,
+        console_live,  # noqa: F401 (its routes are on console_api.bp)
+        console_requests,
+        dispatch_inbox,
+        floor_api,  # noqa: F401 (its routes are on console_api.bp)
+        floor_pages,
+        flows_api,
+        flows_console,
+        open311,
+        transfer_api,  # noqa: F401 (its routes are on console_api.bp)
+        transfer_hooks,
+        voice,
+    )
 
-    flows_api.attach()  # nested in the console API: /api/v1/flows..., same sign-in and CSRF
-    from ivr import accounts_api, admin, connect, console, console_api, open311, voice
-
-    app.register_blueprint(voice.bp)
-    app.register_blueprint(connect.bp)
-    app.register_blueprint(open311.bp)
-    app.register_blueprint(console.bp)
-    app.register_blueprint(console_api.bp)
-    app.register_blueprint(accounts_api.bp)
-    app.register_blueprint(admin.bp)
-    from ivr import console_requests  # the console's service-request form (issue 8)
-
-    app.register_blueprint(console_requests.bp)
-    app.register_blueprint(flows_console.bp)
+    # The console API (/api/v1) is one blueprint: console_live, floor_api and transfer_api add
+    # their routes to it when imported (above), flows_api nests in it; all before it is first
+    # registered.
+    flows_api.attach()
+    for blueprint in (
+        voice.bp, connect.bp, transfer_hooks.bp,  # Twilio's webhooks (signed)
+        open311.bp,  # Open311 GeoReport v2 (API keys)
+        console.bp, console_api.bp, console_requests.bp, accounts_api.bp,  # web sessions + CSRF
+        admin.bp, flows_console.bp, floor_pages.bp, dispatch_inbox.bp,
+    ):
+        app.register_blueprint(blueprint)
     app.teardown_appcontext(close_request_db)
-
-    from ivr import dispatch_inbox, transfer_hooks
-
-    app.register_blueprint(transfer_hooks.bp)
-    app.register_blueprint(dispatch_inbox.bp)
 
     @app.get("/healthz")
     def healthz():  # type: ignore[no-untyped-def]

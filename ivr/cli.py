@@ -133,5 +133,24 @@ def _add_flow_commands() -> None:
 
 _add_flow_commands()
 
+
+def _add_floor_commands() -> None:
+    from ivr.floor_cli import audit, staffing
+
+    main.add_command(staffing)
+    main.add_command(audit)
+
+
+_add_floor_commands()
+
+
+def _add_demo_command() -> None:
+    from ivr.demo_cli import demo
+
+    main.add_command(demo)
+
+
+_add_demo_command()
+
 if __name__ == "__main__":
     main()

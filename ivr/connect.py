@@ -29,7 +29,7 @@ from agents import (
     TransitionRefused,
 )
 from agents.model import Action, State
-from ivr import bridging, callbacks, calls, offers, outcomes, roster
+from ivr import bridging, callbacks, calls, floorlog, offers, outcomes, roster
 from ivr.bootstrap import Services
 from ivr.telephony import PREFIX, url
 from ivr.voice import answer, services, signed, twiml_response
@@ -196,6 +196,7 @@ def tick(svc: Services, now: float | None = None) -> Tick:
     done = svc.router.tick(now)
     offers.record_missed(svc, "expired", done.expired, now)
     offers.record_offers(svc, done.offered)
+    floorlog.drain(svc.agents, svc.engine)  # the call-takers' state history, into SQL
     return done
 
 

@@ -392,15 +392,3 @@ def caller_history(sid: str, account: Account) -> Response:
     if view["started_at"] is None:
         raise ApiError(404, "unknown_call", f"no call {sid}")
     return jsonify(call=sid, earlier_calls=view["earlier_calls"])
-
-
-# The floor, the browser phone and the live stream: their routes join this blueprint.
-from ivr import console_live  # noqa: E402,F401
-
-
-def _add_transfer_routes() -> None:
-    """Transfers to dispatch centers and the dispatch inbox (ivr/transfer_api.py)."""
-    import ivr.transfer_api  # noqa: F401
-
-
-_add_transfer_routes()

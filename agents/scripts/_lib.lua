@@ -1,7 +1,7 @@
 -- Helpers shared by the agents scripts; agents/scripts.py puts this file in each script after
 -- the queue scripts it embeds as functions q_<name>(KEYS, ARGV), before its own text.
 -- Conventions:
---   * KEYS 1..11 are the agents keys (agents/keys.py Keys.head), KEYS 12 the queue's calls
+--   * KEYS 1..12 are the agents keys (agents/keys.py Keys.head), KEYS 13 the queue's calls
 --     hash, then (for scripts that run queue operations) the keys those operations need;
 --   * ARGV[1] is the event channel, ARGV[2] the time `now` as a string (exact double);
 --   * times are stored as strings in the presence JSON, never as Lua numbers (cjson and
@@ -10,8 +10,10 @@
 --     indexes (available, timers, duty, ready) in step with the record.
 
 local PRESENCE, AVAILABLE, TIMERS, DUTY, READY = 1, 2, 3, 4, 5
-local RESV, EXPIRY, BYCALL, SEQ, GROUPS, GVER = 6, 7, 8, 9, 10, 11
-local Q_CALLS = 12
+local RESV, EXPIRY, BYCALL, SEQ, GROUPS, GVER, LOG = 6, 7, 8, 9, 10, 11, 12
+local Q_CALLS = 13
+-- The log stream's cap (agents/keys.py): bounds memory when nothing records it.
+local LOG_MAX = 200000
 -- Placeholders in planned queue operations (agents/queuing.py NOW_TEXT and CALL).
 local NOW_MARK, CALL_MARK = '5e-324', '\0call'
 local CHANNEL, NOW = ARGV[1], ARGV[2]
@@ -70,7 +72,9 @@ local function place(p)
   if ON_DUTY[p.state] then count(DUTY, p.gid, 1) end
 end
 
--- One small JSON event per change, numbered per center (the console's Last-Event-ID).
+-- One small JSON event per change, numbered per center (the console's Last-Event-ID),
+-- published for the consoles and appended to the log stream (with the call-taker's skill-set
+-- group) for the durable record: pub/sub forgets what nobody heard, the stream does not.
 local function publish(event, p, at, extra)
   local ev = {
     id = redis.call('HINCRBY', KEYS[SEQ], 'event', 1), event = event, agent = p.id,
@@ -80,7 +84,11 @@ local function publish(event, p, at, extra)
   if extra then
     for k, v in pairs(extra) do ev[k] = v end
   end
-  redis.call('PUBLISH', CHANNEL, cjson.encode(ev))
+  local json = cjson.encode(ev)
+  redis.call('PUBLISH', CHANNEL, json)
+  -- 't': the time exactly as given (the JSON number keeps only 14 digits: 100 microseconds).
+  redis.call('XADD', KEYS[LOG], 'MAXLEN', '~', LOG_MAX, '*', 'e', json, 'g', p.gid or '',
+             't', tostring(at))
 end
 
 -- Record a skill set's group (routing needs the skills of every group it meets).

@@ -1,0 +1,71 @@
+// The live wallboard: renders each "wallboard" event of /api/v1/wallboard/events (pushed by
+// the server on every change of the floor and every few seconds). No polling, no library.
+"use strict";
+
+(function () {
+  const board = document.getElementById("board");
+  const status = document.getElementById("board-status");
+  const at = document.getElementById("board-at");
+  const STATES = { available: "Available", reserved: "Offered", on_call: "On call",
+                   wrap_up: "Wrap-up", on_break: "On break" };
+
+  function el(tag, attrs, ...children) {
+    const node = document.createElement(tag);
+    for (const [k, v] of Object.entries(attrs || {})) node.setAttribute(k, v);
+    for (const c of children) node.append(c);
+    return node;
+  }
+
+  function secs(v) { return v === null || v === undefined ? "–" : v.toFixed(1) + " s"; }
+  function pct(v) { return v === null || v === undefined ? "–" : (100 * v).toFixed(1) + "%"; }
+
+  function tile(key, value, cls, name) {
+    return el("div", { class: "tile " + (cls || ""), "data-figure": name || "" },
+      el("span", { class: "v" }, String(value)), el("span", { class: "k" }, key));
+  }
+
+  function chart(svgText) {
+    // The server's own SVG (its texts escaped there), parsed as SVG, never as HTML.
+    const doc = new DOMParser().parseFromString(svgText, "image/svg+xml");
+    const figure = el("figure", { class: "chart" });
+    if (doc.documentElement.nodeName === "svg") figure.append(document.importNode(doc.documentElement, true));
+    return figure;
+  }
+
+  function render(data) {
+    const parts = [];
+    for (const c of data.classes) {
+      const tiles = el("div", { class: "tiles" },
+        tile("Calls waiting", c.waiting, c.waiting ? "bad" : "", "waiting"),
+        tile("Longest wait", secs(c.longest_wait_seconds), "", "longest"),
+        tile("Answered today", c.answered, "", "answered"),
+        tile("Abandoned today", c.abandoned, "", "abandoned"),
+        tile("ASA", secs(c.asa_seconds), "", "asa"),
+        tile("Abandon rate", pct(c.abandon_rate), "", "abandon-rate"),
+        tile("Transfers", c.transfers, "", "transfers"));
+      for (const s of c.service_levels) {
+        const ok = s.value === null ? "" : (100 * s.value >= s.goal ? "ok" : "bad");
+        tiles.append(tile("Service level " + s.label, pct(s.value), ok, "sl-" + s.within));
+      }
+      const states = el("div", { class: "tiles" });
+      for (const [state, label] of Object.entries(STATES)) {
+        states.append(tile(label, c.agents[state] || 0, "", "agents-" + state));
+      }
+      parts.push(el("section", { class: "board-class", "data-class": c.queue_class },
+        el("h2", {}, c.queue_class), tiles, states, chart(c.chart_svg)));
+    }
+    board.replaceChildren(...parts);
+    at.textContent = "as of " + new Date(data.at).toLocaleTimeString();
+  }
+
+  const source = new EventSource("/api/v1/wallboard/events");
+  source.addEventListener("wallboard", (e) => {
+    status.textContent = "Live";
+    status.className = "pill pill-ok";
+    render(JSON.parse(e.data));
+  });
+  source.addEventListener("error", () => {
+    status.textContent = "Reconnecting…";
+    status.className = "pill pill-bad";
+  });
+})();
