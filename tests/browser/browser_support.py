@@ -27,6 +27,17 @@ class Served:
     url: str
 
 
+def new_page(browser):  # type: ignore[no-untyped-def]
+    """A page in a context of its own (its own cookies: one signed-in person), wide as a desk's
+    screen, that remembers the page's script errors in `page.errors`."""
+    context = browser.new_context(viewport={"width": 1440, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    page.errors = []
+    page.on("pageerror", lambda exc: page.errors.append(str(exc)))
+    return page
+
+
 def shot(page, name: str) -> Path:  # type: ignore[no-untyped-def]
     ARTIFACTS.mkdir(exist_ok=True)
     path = ARTIFACTS / name

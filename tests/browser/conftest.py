@@ -9,11 +9,12 @@ from __future__ import annotations
 import dataclasses
 import importlib.util
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 
-from tests.browser.browser_support import CHROMIUM_ARGS, Served, chromium
+from tests.browser.browser_support import CHROMIUM_ARGS, Served, chromium, new_page
 from tests.e2e.conftest import Center
 
 if chromium() is None or importlib.util.find_spec("playwright") is None:
@@ -21,13 +22,19 @@ if chromium() is None or importlib.util.find_spec("playwright") is None:
 
 
 @pytest.fixture
-def served(settings) -> Iterator[Served]:  # type: ignore[no-untyped-def]
+def make_center() -> Callable[[Any], Center]:
+    """How the served center is built from its settings (a test module may override this)."""
+    return Center
+
+
+@pytest.fixture
+def served(settings, make_center) -> Iterator[Served]:  # type: ignore[no-untyped-def]
     from werkzeug.serving import make_server
 
     raw = {**settings.raw, "console": {**settings.raw.get("console", {}),
                                        "secure_cookies": False,  # plain http on localhost
                                        "events_heartbeat_seconds": 2}}
-    center = Center(dataclasses.replace(settings, raw=raw))
+    center = make_center(dataclasses.replace(settings, raw=raw))
     server = make_server("127.0.0.1", 0, center.app, threaded=True)
     server.block_on_close = False  # open event streams must not hold up the shutdown
     thread = threading.Thread(target=server.serve_forever, args=(0.1,), daemon=True)
@@ -39,16 +46,17 @@ def served(settings) -> Iterator[Served]:  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
-def page(served: Served):  # type: ignore[no-untyped-def]
+def browser(served: Served):  # type: ignore[no-untyped-def]
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium(), args=CHROMIUM_ARGS)
-        context = browser.new_context(viewport={"width": 1440, "height": 900})
-        page = context.new_page()
-        page.set_default_timeout(10_000)
-        page.errors = []  # type: ignore[attr-defined]
-        page.on("pageerror", lambda exc: page.errors.append(str(exc)))  # type: ignore[attr-defined]
-        yield page
-        context.close()
-        browser.close()
+        chromium_browser = p.chromium.launch(executable_path=chromium(), args=CHROMIUM_ARGS)
+        yield chromium_browser
+        chromium_browser.close()
+
+
+@pytest.fixture
+def page(browser):  # type: ignore[no-untyped-def]
+    page = new_page(browser)
+    yield page
+    page.context.close()

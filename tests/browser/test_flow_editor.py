@@ -11,6 +11,7 @@ from __future__ import annotations
 import pytest
 
 from ivr.flows_api import versions_of
+from tests.browser import browser_support
 from tests.browser.browser_support import Served, shot
 from tests.ivr.console_support import PASSWORD, add_account
 from tests.ivr.flow_support import TEXT_311, edited, line_of
@@ -24,10 +25,7 @@ NEW_ES = "Nuevo menú. Para reportar un problema, como un bache o una farola apa
 
 
 def sign_in(tab, served_app: Served, login: str) -> None:  # type: ignore[no-untyped-def]
-    tab.goto(f"{served_app.url}/console/login")
-    tab.fill("#login", login)
-    tab.fill("#password", PASSWORD)
-    tab.click("button[type=submit]")
+    browser_support.sign_in(tab, served_app.url, login, PASSWORD)
     playwright.expect(tab).to_have_url(f"{served_app.url}/console/")
 
 

@@ -6,83 +6,28 @@ artifacts/.
 
 from __future__ import annotations
 
-import dataclasses
-import shutil
-import threading
 import uuid
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
 from ivr.sim import answers, press, wait
+from tests.browser.browser_support import Served, new_page, shot, sign_in
 from tests.e2e.transfer_support import PSAP, dispatch_center
 from tests.ivr.console_support import PASSWORD, add_account, fresh_number
 
-CHROMIUM = "/usr/bin/chromium"
-ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts"
-
-if not Path(CHROMIUM).exists() and shutil.which("chromium") is None:
-    pytest.skip("Debian's chromium is not installed (apt-get install chromium)",
-                allow_module_level=True)
 playwright = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
 
 pytestmark = pytest.mark.parametrize("backend", ["embedded"], indirect=True)
 
 
-@dataclasses.dataclass
-class Served:
-    center: object
-    url: str
-
-
 @pytest.fixture
-def served(settings) -> Iterator[Served]:  # type: ignore[no-untyped-def]
-    from werkzeug.serving import make_server
-
-    raw = {**settings.raw, "console": {**settings.raw.get("console", {}),
-                                       "secure_cookies": False, "events_heartbeat_seconds": 2}}
-    center = dispatch_center(dataclasses.replace(settings, raw=raw))
-    server = make_server("127.0.0.1", 0, center.app, threaded=True)
-    server.block_on_close = False
-    thread = threading.Thread(target=server.serve_forever, args=(0.1,), daemon=True)
-    thread.start()
-    yield Served(center, f"http://127.0.0.1:{server.server_port}")
-    server.shutdown()
-    server.server_close()
-    center.close()
-
-
-@pytest.fixture
-def browser(served: Served):  # type: ignore[no-untyped-def]
-    with playwright.sync_playwright() as p:
-        chromium = p.chromium.launch(
-            executable_path=CHROMIUM if Path(CHROMIUM).exists() else shutil.which("chromium"),
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
-        yield chromium
-        chromium.close()
-
-
-def _page(browser):  # type: ignore[no-untyped-def]
-    context = browser.new_context(viewport={"width": 1440, "height": 900})
-    page = context.new_page()
-    page.set_default_timeout(10_000)
-    page.errors = []  # type: ignore[attr-defined]
-    page.on("pageerror", lambda exc: page.errors.append(str(exc)))  # type: ignore[attr-defined]
-    return page
+def make_center():  # type: ignore[no-untyped-def]
+    return dispatch_center  # a center with a dispatch center configured (tests/e2e)
 
 
 def _sign_in(page, url: str, login: str, lands: str = "/console/") -> None:  # type: ignore[no-untyped-def]
-    page.goto(f"{url}/console/login")
-    page.fill("#login", login)
-    page.fill("#password", PASSWORD)
-    page.click("button[type=submit]")
+    sign_in(page, url, login, PASSWORD)
     playwright.expect(page).to_have_url(f"{url}{lands}")
-
-
-def _shot(page, name: str) -> None:  # type: ignore[no-untyped-def]
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / name))
 
 
 def test_call_taker_warm_transfers_and_the_dispatcher_acknowledges(served: Served,  # type: ignore[no-untyped-def]
@@ -96,12 +41,12 @@ def test_call_taker_warm_transfers_and_the_dispatcher_acknowledges(served: Serve
     dispatcher = f"dan-{uuid.uuid4().hex[:6]}"
     add_account(svc, login=dispatcher, name="Dan Reyes", roles=("dispatcher",), skills=())
 
-    console = _page(browser)
+    console = new_page(browser)
     _sign_in(console, url, taker)
     console.click("#btn-available")
     expect(console.locator("#state-label")).to_have_text("Available")
 
-    inbox = _page(browser)
+    inbox = new_page(browser)
     _sign_in(inbox, url, dispatcher, lands="/dispatch/")  # a dispatcher's desk is the inbox
     expect(inbox.locator("#inbox-status")).to_have_text("Live")
 
@@ -135,7 +80,7 @@ def test_call_taker_warm_transfers_and_the_dispatcher_acknowledges(served: Serve
     assert started.value.status == 201, started.value.json()
     expect(console.locator("#transfer-status")).to_contain_text("Calling the dispatch center")
     expect(console.locator("#btn-transfer-cancel")).to_be_visible()
-    _shot(console, "transfer-console-dialing.png")
+    shot(console, "transfer-console-dialing.png")
 
     # The dispatcher sees it arrive, with the incident data.
     card = inbox.locator(f'li.transfer[data-call="{call.sid}"]')  # the database is shared
@@ -145,7 +90,7 @@ def test_call_taker_warm_transfers_and_the_dispatcher_acknowledges(served: Serve
     expect(card).to_contain_text("1200 Harford Rd, basement")
     expect(card).to_contain_text(f"tel:{caller}")
     expect(card).to_have_attribute("data-acknowledged", "no")
-    _shot(inbox, "transfer-inbox-arrived.png")
+    shot(inbox, "transfer-inbox-arrived.png")
 
     # The dispatch line answers: the call-taker briefs, then completes.
     sim.advance(7)
@@ -154,11 +99,11 @@ def test_call_taker_warm_transfers_and_the_dispatcher_acknowledges(served: Serve
     expect(console.locator("#transfer-status")).to_contain_text("Transferred")
     sim.advance(2)
     expect(console.locator("#state-label")).to_have_text("Wrap-up")
-    _shot(console, "transfer-console-completed.png")
+    shot(console, "transfer-console-completed.png")
 
     expect(card).to_have_attribute("data-state", "completed")
     card.locator(".btn-ack").click()
     expect(card).to_contain_text(f"Acknowledged by {dispatcher}")
     expect(card).to_have_attribute("data-acknowledged", "yes")
-    _shot(inbox, "transfer-inbox-acknowledged.png")
+    shot(inbox, "transfer-inbox-acknowledged.png")
     assert not console.errors and not inbox.errors  # type: ignore[attr-defined]

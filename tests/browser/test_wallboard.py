@@ -7,7 +7,8 @@ import uuid
 
 import pytest
 
-from tests.browser.test_console import Served, page, served, shot  # noqa: F401 (fixtures)
+from tests.browser import browser_support
+from tests.browser.browser_support import Served, shot
 from tests.ivr.console_support import PASSWORD, add_account
 
 playwright = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
@@ -15,14 +16,11 @@ playwright = pytest.importorskip("playwright.sync_api", reason="playwright is no
 pytestmark = pytest.mark.parametrize("backend", ["embedded"], indirect=True)
 
 
-def sign_in(page, url: str, login: str) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
-    page.goto(f"{url}/console/login")
-    page.fill("#login", login)
-    page.fill("#password", PASSWORD)
-    page.click("button[type=submit]")
+def sign_in(page, url: str, login: str) -> None:  # type: ignore[no-untyped-def]
+    browser_support.sign_in(page, url, login, PASSWORD)
 
 
-def test_the_wallboard_follows_the_floor_live(served: Served, page) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
+def test_the_wallboard_follows_the_floor_live(served: Served, page) -> None:  # type: ignore[no-untyped-def]
     expect = playwright.expect
     svc = served.center.services
     boss = f"sup-{uuid.uuid4().hex[:6]}"
@@ -49,7 +47,7 @@ def test_the_wallboard_follows_the_floor_live(served: Served, page) -> None:  # 
     assert page.errors == []  # type: ignore[attr-defined]
 
 
-def test_a_call_taker_is_kept_out(served: Served, page) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
+def test_a_call_taker_is_kept_out(served: Served, page) -> None:  # type: ignore[no-untyped-def]
     svc = served.center.services
     taker = f"ct-{uuid.uuid4().hex[:6]}"
     add_account(svc, login=taker)
@@ -59,7 +57,7 @@ def test_a_call_taker_is_kept_out(served: Served, page) -> None:  # type: ignore
     assert "supervisor" in page.inner_text("body")
 
 
-def test_the_reports_page_draws_the_day_without_a_script(served: Served, page) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
+def test_the_reports_page_draws_the_day_without_a_script(served: Served, page) -> None:  # type: ignore[no-untyped-def]
     from ivr.sim import answers, hangup, press, wait
     from tests.e2e.conftest import LINE_911
     from tests.e2e.floor import Floor
