@@ -2,10 +2,11 @@
 
 The emulator places the day's 911 and 311 calls (`ivr.dayplan`) through the real webhooks of
 an in-process app; scripted call-takers (`ivr.simfloor`) take the offers, talk for a drawn
-handle time and wrap up; callers who wait longer than their patience hang up in the queue.
-The app's clock is the emulator's: a 12-hour day passes in minutes, or, with `realtime`, at
-the pace of the wall clock (open the wallboard of an `ivr serve` on the same data folder).
-At the end: the day's figures from the SQL records (`ivr.reports`), a chart, and the audit.
+handle time, warm-transfer a few 311 calls to 911 dispatch (`ivr.demo_transfers`) and wrap up;
+callers who wait longer than their patience hang up in the queue. The app's clock is the
+emulator's: a 12-hour day passes in minutes, or, with `realtime`, at the pace of the wall
+clock (open the wallboard of an `ivr serve` on the same data folder). At the end: the day's
+figures from the SQL records (`ivr.reports`), a chart, and the audit.
 """
 
 from __future__ import annotations
@@ -25,12 +26,13 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
-from ivr import dayprofile
+from ivr import dayprofile, demo_transfers
 from ivr.app import create_app
 from ivr.bootstrap import Services, bootstrap
 from ivr.config import Settings
 from ivr.dayplan import SKILLS_311, SKILLS_911, Arrival, DayOptions, keys_for, plan
 from ivr.db import prepare
+from ivr.demo_transfers import ScriptedTransfers
 from ivr.models import Call as CallRow
 from ivr.sim import Call, Caller, Emulator, NumberConfig, SimClock, WSGITransport, press
 from ivr.sim.patience import Patience
@@ -50,6 +52,7 @@ class DemoOptions:
     both_lines: float = 0.5
     handle: HandleTimes = field(default_factory=HandleTimes)
     accept_after: float = 2.0
+    transfer_share: float = 0.03  # of the 311 calls taken, warm-transferred to 911 dispatch
     date: date | None = None  # the local day; default: the last Monday
     realtime: bool = False
     seed: int = 7
@@ -67,6 +70,7 @@ class DayResult:
     wall_seconds: float
     requests: int
     patience_hangups: int = 0
+    transfers: dict[str, int] = field(default_factory=dict)  # by how each ended
 
 
 def last_monday(today: date) -> date:
@@ -115,9 +119,10 @@ def demo_settings(settings: Settings, data_dir: Path) -> Settings:
 
 class DemoCenter:
     """The app in-process, the emulator playing Twilio (its REST API on a localhost port),
-    the app's clock the emulator's."""
+    the app's clock the emulator's, and the county's 911 dispatch center configured."""
 
     def __init__(self, settings: Settings, start: datetime, seed: int) -> None:
+        settings = dataclasses.replace(settings, raw=demo_transfers.configure(settings.raw))
         prepare(settings.database_url)
         self.clock = SimClock(start)
         base = settings.public_url
@@ -169,6 +174,9 @@ def _run(center: DemoCenter, options: DemoOptions, arrivals: list[Arrival], star
     floor = Floor(svc, sim, ticks=True, handle=options.handle, seed=rng.getrandbits(32))
     if on_call_started is not None:
         floor.on_call_started.append(on_call_started)
+    scripted = ScriptedTransfers(svc, sim, options.transfer_share, seed=rng.getrandbits(32))
+    if options.transfer_share > 0:
+        floor.on_call_started.append(scripted)
     console = Console("accept", options.accept_after)
     only_911 = max(1, round(options.agents * options.emergency_only))
     both = only_911 + round(options.agents * options.both_lines)
@@ -225,7 +233,8 @@ def _run(center: DemoCenter, options: DemoOptions, arrivals: list[Arrival], star
         if presence is not None and presence.state.value in ("available", "on_break"):
             svc.agents.logout(agent, floor.now())
     return DayResult(start, center.clock.now(), calls, arrivals, floor,
-                     time.perf_counter() - wall, sim.webhooks.sent, patience.hangups)
+                     time.perf_counter() - wall, sim.webhooks.sent, patience.hangups,
+                     dict(scripted.outcomes))
 
 
 def _run_realtime(sim: Emulator, until: float, wall_start: float) -> None:
@@ -293,6 +302,9 @@ def run_demo(settings: Settings, data_dir: Path, options: DemoOptions, chart_pat
             write(f"talk time: {demo_figures.spread(floor.talk_times)}; offers accepted "
                   f"{floor.accepted}; free call-taker to offer: "
                   f"{demo_figures.spread(floor.free_to_offer)}")
+            if result.transfers:
+                write("warm transfers to 911 dispatch: " + ", ".join(
+                    f"{state} {n}" for state, n in sorted(result.transfers.items())))
             write(f"{len(result.calls)} calls, {result.requests} webhooks in "
                   f"{result.wall_seconds:.0f} s of real time "
                   f"({result.requests / max(result.wall_seconds, 1e-9):.0f} webhooks/s)")

@@ -32,6 +32,9 @@ from ivr.simfloor import HandleTimes
               help="Mean seconds a 311 caller waits in line before hanging up (911: x3).")
 @click.option("--handle", default=150.0, show_default=True, type=click.FloatRange(min=1),
               help="Median talk time in seconds (log-normal); wrap-up comes from config.")
+@click.option("--transfers", "transfer_share", default=0.03, show_default=True,
+              type=click.FloatRange(0, 1),
+              help="Share of the 311 calls taken that call-takers warm-transfer to 911 dispatch.")
 @click.option("--date", "day", default=None, metavar="YYYY-MM-DD",
               help="The local day to simulate (default: the last Monday).")
 @click.option("--realtime", is_flag=True,
@@ -44,7 +47,8 @@ from ivr.simfloor import HandleTimes
               default=Path("demo-day.png"), show_default=True, help="The chart of the day.")
 @click.option("--seed", default=7, show_default=True, type=int)
 def demo(agents: int, calls: int, storm: bool, storm_at: float, hours: str,
-         emergency_share: float, patience: float, handle: float, day: str | None,
+         emergency_share: float, patience: float, handle: float, transfer_share: float,
+         day: str | None,
          realtime: bool, data_dir: Path | None, chart_path: Path, seed: int) -> None:
     """Run a simulated shift through the real webhooks, then its figures, chart and audit."""
     from ivr.config import ConfigError, load_settings
@@ -59,8 +63,8 @@ def demo(agents: int, calls: int, storm: bool, storm_at: float, hours: str,
         day=DayOptions(calls=calls, start_hour=start_hour, end_hour=end_hour,
                        emergency_share=emergency_share, patience_311=patience,
                        patience_911=3 * patience, storm=storm, storm_start_hour=storm_at),
-        agents=agents, handle=HandleTimes(median=handle), date=chosen, realtime=realtime,
-        seed=seed)
+        agents=agents, handle=HandleTimes(median=handle), transfer_share=transfer_share,
+        date=chosen, realtime=realtime, seed=seed)
     for noisy in ("twilio", "ivr"):  # a line per REST request and per call: thousands
         logging.getLogger(noisy).setLevel(logging.WARNING)
     temporary = data_dir is None

@@ -9,6 +9,7 @@ from datetime import date
 
 from click.testing import CliRunner
 
+from ivr import reports
 from ivr.audit import audit_services
 from ivr.cli import main
 from ivr.dayplan import DayOptions
@@ -17,13 +18,14 @@ from ivr.simfloor import HandleTimes
 
 # Days no other test uses: the audit reads every record of its span.
 MONDAY = date(2026, 12, 7)
+TRANSFER_DAY = date(2026, 12, 21)
 
 
 def test_a_short_day_ends_with_every_call_final_and_no_violation(settings) -> None:  # type: ignore[no-untyped-def]
     options = DemoOptions(
         day=DayOptions(calls=30, start_hour=10, end_hour=11, emergency_share=0.3,
                        patience_311=40.0, patience_911=120.0),
-        agents=3, handle=HandleTimes(median=90.0), date=MONDAY, seed=3)
+        agents=3, handle=HandleTimes(median=90.0), date=MONDAY, seed=3, transfer_share=0.0)
     started: list[tuple[str, str]] = []
     with DemoCenter(settings, day_start(settings, options), options.seed) as center:
         result = run_day(center, options, on_call_started=lambda agent, call, now:
@@ -44,6 +46,29 @@ def test_a_short_day_ends_with_every_call_final_and_no_violation(settings) -> No
         assert result.floor.accepted == answered
         # The seam a scripted transfer plugs into (issue 5) sees every connected call once.
         assert len(started) == len(set(started)) == answered
+        assert audit_services(svc, result.start, result.end) == []
+
+
+def test_call_takers_warm_transfer_some_311_calls_to_dispatch(settings) -> None:  # type: ignore[no-untyped-def]
+    options = DemoOptions(
+        day=DayOptions(calls=24, start_hour=10, end_hour=11, emergency_share=0.0,
+                       patience_311=600.0),
+        agents=4, emergency_only=0.0, both_lines=0.0, handle=HandleTimes(median=150.0),
+        date=TRANSFER_DAY, seed=5, transfer_share=0.5)
+    with DemoCenter(settings, day_start(settings, options), options.seed) as center:
+        result = run_day(center, options)
+        svc = center.services
+        sids = [c.sid for c in result.calls]
+        assert unfinished_calls(svc, sids) == []
+        counts = outcome_counts(svc, sids)
+        completed = result.transfers.get("completed", 0)
+        assert result.transfers.get("started", 0) >= completed > 0, result.transfers
+        # a completed warm transfer is a call that ended transferred, recorded as such
+        assert counts.get(("311", "transferred"), 0) >= completed
+        with svc.engine.connect() as conn:
+            calls = reports.load_calls(conn, result.start, result.end)
+        figures = reports.by_class(calls)
+        assert figures["general"].transfers == counts.get(("311", "transferred"), 0)
         assert audit_services(svc, result.start, result.end) == []
 
 
