@@ -25,6 +25,7 @@ import argparse
 import dataclasses
 import logging
 import os
+import re
 import secrets
 import signal
 import socket
@@ -41,9 +42,10 @@ sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import create_engine, select, text  # noqa: E402
 
-from ivr.bootstrap import bootstrap  # noqa: E402
+from ivr.bootstrap import Services, bootstrap  # noqa: E402
 from ivr.config import load_settings  # noqa: E402
 from ivr.dayplan import SKILLS_311, SKILLS_911, TOPIC_KEYS  # noqa: E402
+from ivr.flowversions import FlowVersions  # noqa: E402
 from ivr.models import Call as CallRow  # noqa: E402
 from ivr.redisconn import start_embedded, stop_embedded  # noqa: E402
 from ivr.sim import (  # noqa: E402
@@ -247,6 +249,7 @@ def run(args: argparse.Namespace, folder: Path) -> int:
     try:
         wait_up(port, proc)
         svc = bootstrap(load_settings(env=proc_env))
+        open_around_the_clock(svc)
         return measure(args, sim, svc, transport, start)
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
@@ -336,6 +339,22 @@ def measure(args: argparse.Namespace, sim: Emulator, svc, transport: TimedTransp
     for v in violations[:20]:
         print(f"  {v}")
     return 1 if (violations or lost) else 0
+
+
+def open_around_the_clock(svc: Services) -> None:
+    """Publish a version of the 311 flow whose line is open every hour of every day: the bench
+    runs whenever it is started, and the shipped hours would send a night's or a Sunday's
+    storm to voicemail, leaving the 311-behind-911 queues unexercised. Done as a supervisor
+    would (a new version through the flow store), so the served app picks it up at once."""
+    versions = FlowVersions(svc.sessions, svc.settings.center, svc.clock)
+    versions.ensure_shipped()
+    draft = versions.draft("311")
+    text = re.sub(r"(?ms)^    schedule:\n.*?^    open: ",
+                  '    schedule:\n      mon-sun: "00:00-24:00"\n    open: ', draft.text, count=1)
+    if text == draft.text:
+        raise RuntimeError("the 311 flow has no schedule block to open")
+    saved = versions.save_draft("311", text, draft.revision, "bench-load")
+    versions.publish("311", "bench-load", saved.revision, note="open around the clock")
 
 
 def main() -> None:
