@@ -79,8 +79,10 @@ def worker(backend: Backend, center: str, seed: int, pushes: list[int], out) -> 
                 if x < 0.15:
                     floor.router.reservations.reject(r.reservation_id, now, r.agent_id)
                 elif x < 0.2:
-                    floor.router.reservations.caller_gone(r.call_id, now)
-                    gone.append(r.call_id)
+                    # "unknown": another worker's clock ran ahead, timed this offer out and the
+                    # call was answered elsewhere before this hang-up: it did not leave.
+                    if floor.router.reservations.caller_gone(r.call_id, now).status != "unknown":
+                        gone.append(r.call_id)
                 else:
                     floor.router.reservations.accept(r.reservation_id, now, r.agent_id)
                     accepted.append(r.call_id)
