@@ -29,12 +29,7 @@ ADMIN = ("admin",)
 FIELDS = {"login", "name", "password", "roles", "skills", "contact"}
 
 
-def _csrf_refused() -> Response:
-    return error_response(403, "csrf_failed", "the request lacks this session's CSRF token "
-                          "(X-CSRF-Token); reload the page")
-
-
-csrf.protect(bp, _csrf_refused)
+csrf.protect(bp, csrf.refused_json)
 
 
 @bp.errorhandler(ApiError)

@@ -48,12 +48,7 @@ def current_options() -> ConsoleOptions:
     return console_options(current_services().settings)
 
 
-def _csrf_refused() -> Response:
-    return error_response(403, "csrf_failed", "the request lacks this session's CSRF token "
-                          "(X-CSRF-Token); reload the console")
-
-
-csrf.protect(bp, _csrf_refused)
+csrf.protect(bp, csrf.refused_json)
 
 
 def _read_api_key(state: Any) -> None:

@@ -54,12 +54,7 @@ _CHANGE_FIELDS = {"service_code", "attributes", "description", "address", "lat",
                   "status", "status_notes", "note"}
 
 
-def _csrf_refused() -> Response:
-    return error_response(403, "csrf_failed", "the request lacks this session's CSRF token "
-                          "(X-CSRF-Token); reload the console")
-
-
-csrf.protect(bp, _csrf_refused)
+csrf.protect(bp, csrf.refused_json)
 
 
 @bp.errorhandler(ApiError)

@@ -57,6 +57,14 @@ def valid() -> bool:
     return hmac.compare_digest(expected.encode(), given.encode())
 
 
+def refused_json() -> Any:
+    """The JSON APIs' answer to a write without this session's token."""
+    from ivr.apierror import error_response
+
+    return error_response(403, "csrf_failed", "the request lacks this session's CSRF token "
+                          "(X-CSRF-Token); reload the page")
+
+
 def protect(bp: Blueprint, on_failure: Callable[[], Any]) -> None:
     """Refuse every state-changing request to `bp` without the session's token, answering with
     what `on_failure()` returns (a JSON error for an API, a page for a form)."""

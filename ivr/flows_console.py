@@ -17,20 +17,14 @@ from ivr.accounts import Account
 from ivr.apierror import ApiError
 from ivr.auth import request_db as _db
 from ivr.auth import require
-from ivr.console import CSP
+from ivr.console import security_headers
 from ivr.console_api import current_services
 from ivr.flows_api import EDITS_FLOWS, versions_of
 
 bp = Blueprint("flows_console", __name__, url_prefix="/console/flows")
 
 
-@bp.after_request
-def _headers(response: Response) -> Response:
-    response.headers.setdefault("Content-Security-Policy", CSP)
-    response.headers.setdefault("X-Content-Type-Options", "nosniff")
-    response.headers.setdefault("Referrer-Policy", "same-origin")
-    response.headers.setdefault("Cache-Control", "no-store")
-    return response
+bp.after_request(security_headers)
 
 
 @bp.errorhandler(ApiError)
