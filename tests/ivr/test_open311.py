@@ -27,10 +27,9 @@ from ivr.db import make_engine, session_factory, transaction
 from ivr.service_requests import create_request, get_request, update_status
 from ivr.service_types import sync_catalogue
 
-# The schemas sit in the shared folder next to the checkout (or next to the folder of worktrees).
-SCHEMAS = next((p / "shared" / "reference" / "open311" for p in Path(__file__).parents[3:5]
-                if (p / "shared" / "reference" / "open311").is_dir()),
-               Path(__file__).parents[3] / "shared" / "reference" / "open311")
+# A copy of the reference schemas (``shared/reference/open311``) travels with the tests, so a
+# checkout anywhere validates against them.
+SCHEMAS = Path(__file__).parents[1] / "data" / "open311"
 BASE = "https://schemas.open311.test/"
 KEY = "test-open311-key"
 ADDRESS = "3400 GARRISON BLVD, BALTIMORE, MD, 21215"
