@@ -12,11 +12,11 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import Blueprint, Response, jsonify, request
+from flask import Blueprint, Response, jsonify
 
 from ivr import accounts, csrf
 from ivr.accounts import Account, AccountError
-from ivr.apierror import ApiError, error_response
+from ivr.apierror import ApiError, error_response, json_fields
 from ivr.auth import SEES_FLOOR, require
 from ivr.auth import request_db as _db
 from ivr.console_api import current_services
@@ -43,12 +43,7 @@ def _account_error(exc: AccountError) -> Response:
 
 
 def _body(allowed: set[str]) -> dict[str, Any]:
-    data = request.get_json(silent=True)
-    if not isinstance(data, dict):
-        raise ApiError(400, "bad_request", "send a JSON object")
-    unknown = sorted(set(data) - allowed)
-    if unknown:
-        raise ApiError(400, "bad_request", f"unknown fields: {', '.join(unknown)}")
+    data = json_fields(allowed)
     for name in ("login", "name", "password", "contact"):
         if name in data and not isinstance(data[name], str):
             raise ApiError(400, "bad_request", f"{name} must be a string")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, jsonify
+from flask import Response, jsonify, request
 
 
 class ApiError(Exception):
@@ -29,3 +29,15 @@ def error_response(status: int, code: str, message: str, **extra: Any) -> Respon
     response = jsonify(body)
     response.status_code = status
     return response
+
+
+def json_fields(allowed: set[str]) -> dict[str, Any]:
+    """The request's JSON object, refused (400 ``bad_request``) when it is not one or names a
+    field outside `allowed`: a misspelt field is an error, never silently ignored."""
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict):
+        raise ApiError(400, "bad_request", "send a JSON object")
+    unknown = sorted(set(data) - allowed)
+    if unknown:
+        raise ApiError(400, "bad_request", f"unknown fields: {', '.join(unknown)}")
+    return data

@@ -15,14 +15,14 @@ from collections.abc import Mapping
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, Response, jsonify, request
+from flask import Blueprint, Response, jsonify
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from agents.model import State
 from ivr import callview, csrf
 from ivr.accounts import Account
-from ivr.apierror import ApiError, error_response
+from ivr.apierror import ApiError, error_response, json_fields
 from ivr.auth import SEES_FLOOR, TAKES_CALLS
 from ivr.console_api import current_services, presence_of, signed_in
 from ivr.db import transaction
@@ -78,12 +78,7 @@ def _not_found(exc: RequestNotFound) -> Response:
 
 
 def _body(allowed: set[str]) -> dict[str, Any]:
-    data = request.get_json(silent=True)
-    if not isinstance(data, dict):
-        raise ApiError(400, "bad_request", "send a JSON object")
-    unknown = sorted(set(data) - allowed)
-    if unknown:
-        raise ApiError(400, "bad_request", f"unknown fields: {', '.join(unknown)}")
+    data = json_fields(allowed)
     for name, value in data.items():
         if name == "attributes":
             if not isinstance(value, dict):
