@@ -272,24 +272,23 @@ class Queues:
         if not isinstance(priority, int) or not PRIORITY_MIN <= priority <= PRIORITY_MAX:
             raise ValueError(f"priority must be an integer in {PRIORITY_MIN}..{PRIORITY_MAX}")
         records.check_id(call_id)
-        reqs = records.skill_set(skills)
-        bucket, descriptor, reqs_json = self._bucket(queue_class, reqs)
+        bucket, descriptor, reqs_json = self._bucket(queue_class, skills)
+        data = records.check_data(data)
+        at = records.time_arg(now)
         slot = self._slot[queue_class]
         keys = [self.keys.calls, self.keys.index, self._orders[slot - 1], bucket.key]
-        tail: list[Any] = []
-        better: list[str] = []
-        if with_position:
-            better = self._better[queue_class]
-            same, slots = self._same[queue_class]
-            keys += [*better, *same]
-            tail = [self._specs, slots]
+        better = self._better[queue_class] if with_position else ()
         max_size = "" if cls.max_size is None else cls.max_size
         meta = (
             f"{call_id}\t{queue_class}\t{priority}\t{max_size}\t{int(with_position)}\t"
             f"{len(better)}\t{slot}"
         )
-        body = records.body(call_id, reqs_json, records.check_data(data))
-        args = [records.time_arg(now), meta, body, descriptor, *tail]
+        args = [at, meta, records.body(call_id, reqs_json, data), descriptor]
+        if with_position:
+            same, slots = self._same[queue_class]
+            keys += [*better, *same]
+            args += [self._specs, slots]
+        front = script == "push_front"
 
         def plan(index: Index) -> Call[PushResult]:
             after = None
@@ -304,7 +303,12 @@ class Queues:
                 if after is not None and before == index.version and version == after.version:
                     self._advance(after)
                 pos = int(raw[1])
-                return PushResult("queued", pos if pos > 0 else None, records.entry(raw[4]))
+                if front:  # placed by the script: read its arrival back
+                    entry = records.entry(raw[4])
+                else:  # all known here but the seq the script drew
+                    entry = Entry(call_id, queue_class, priority, bucket.skills, float(at), data,
+                                  seq=records.seq(raw[4]))
+                return PushResult("queued", pos if pos > 0 else None, entry)
 
             return Call(self._scripts[script], keys, [index.version, *args], parse, after)
 
@@ -411,11 +415,16 @@ class Queues:
         handle = sum(recent) / len(recent) if recent else cls.default_handle_seconds
         return WaitEstimate(pos, pos * handle / max(1, agents), agents, handle, len(recent))
 
-    def _bucket(self, queue_class: str, reqs: frozenset[str]) -> tuple[Bucket, str, str]:
+    def _bucket(self, queue_class: str, skills: Iterable[str]) -> tuple[Bucket, str, str]:
         """The bucket of a (class, requirement set), its descriptor and the requirements as
-        JSON: the same few combinations come back all day, so they are computed once."""
+        JSON: the same few combinations come back all day, so they are computed (and the
+        requirements checked) once."""
+        if isinstance(skills, str):
+            records.skill_set(skills)  # raises the usual TypeError
+        reqs = skills if type(skills) is frozenset else frozenset(skills)
         hit = self._buckets.get((queue_class, reqs))
         if hit is None:
+            reqs = records.skill_set(reqs)
             if len(self._buckets) >= 4096:
                 self._buckets.clear()
             bucket = Bucket(self.keys.bucket(queue_class, reqs), queue_class, reqs)
