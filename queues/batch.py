@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Iterable, Mapping
+from struct import pack
 from typing import Any
 
 from hiredis import pack_command
@@ -15,16 +17,24 @@ from queues.service import Call, Plan, Queues, Stale
 # Operations per chunk of a streamed batch: big enough that a chunk's replies are waiting when
 # they are read, small enough that Redis starts on the first one at once.
 CHUNK = 64
+# Chunks sent before the first reply is read.
+AHEAD = 1
 
 
 class Batch:
     """Queue operations with the methods below, then `execute()` returns their results in
     order: the same values the `Queues` methods return.
 
+    The operations travel in chunks of `CHUNK`, each chunk one call of the ``batch`` script
+    (the library is set up once per chunk, and the client packs and reads one command per
+    chunk); up to `AHEAD` chunks are in flight while the next is planned.
+
     Each operation stays atomic on its own; the batch as a whole is not a transaction. Later
     operations are planned against the index an earlier push of the batch will produce (when it
     adds a bucket). When another process added a bucket meanwhile, the operations that noticed
     (they answer ``stale`` and change nothing) are run again, one by one, after the batch.
+    After a Redis restart (the script unknown: nothing of that chunk ran) the rest of the batch
+    is sent again, in order, once the script is loaded.
     """
 
     def __init__(self, queues: Queues) -> None:
@@ -78,43 +88,60 @@ class Batch:
         """Run the batch: planned, sent and read back in chunks, so that Redis runs one chunk
         while this process plans the next and reads the one before (both cores busy)."""
         plans, self._plans = self._plans, []
-        if not plans:
-            return []
+        return self._execute(plans, reload=True) if plans else []
+
+    def _execute(self, plans: list[Plan], reload: bool) -> list[Any]:
         q = self._q
         index = q._snapshot()
         results: list[Any] = [None] * len(plans)
         redo: list[int] = []
+        unrun: list[int] = []  # chunks Redis answered NOSCRIPT: nothing of them ran
         errors: list[Exception] = []
 
-        def settle(first: int, calls: list[Call[Any]], replies: list[Any]) -> None:
-            for i, (call, raw) in enumerate(zip(calls, replies, strict=True), start=first):
-                if isinstance(raw, NoScriptError):
-                    redo.append(i)  # not run (Redis restarted): `_run` loads the script
-                elif isinstance(raw, Exception):
-                    errors.append(raw)
-                else:
+        def settle(first: int, calls: list[Call[Any]], reply: Any) -> None:
+            if isinstance(reply, NoScriptError):
+                unrun.extend(range(first, first + len(calls)))
+            elif isinstance(reply, Exception):
+                errors.append(reply)
+            else:
+                for i, (call, raw) in enumerate(zip(calls, reply, strict=True), start=first):
                     try:
                         results[i] = call.parse(raw)
                     except Stale:
                         redo.append(i)
 
+        sha = q._scripts["batch"].sha
+        first = 0
         with _Stream(q.redis) as stream:
-            sent: tuple[int, list[Call[Any]]] | None = None
-            for first in range(0, len(plans), CHUNK):
+            sent: deque[tuple[int, list[Call[Any]]]] = deque()
+            while first < len(plans) and not unrun:
                 calls = []
                 for plan in plans[first:first + CHUNK]:
                     call = plan(index)
                     calls.append(call)
                     if call.after is not None:
                         index = call.after
-                stream.send(calls)
-                if sent is not None:
-                    settle(sent[0], sent[1], stream.read(len(sent[1])))
-                sent = (first, calls)
-            if sent is not None:
-                settle(sent[0], sent[1], stream.read(len(sent[1])))
+                stream.send(sha, calls)
+                sent.append((first, calls))
+                first += len(calls)
+                if len(sent) > AHEAD:
+                    settle(*sent.popleft(), stream.read())
+            while sent:
+                settle(*sent.popleft(), stream.read())
         if errors:
             raise errors[0]
+        if unrun:
+            # Redis restarted or flushed its scripts: once the script is loaded again, the
+            # operations not run yet go in order (one by one if it is gone again at once).
+            rest = [*unrun, *range(first, len(plans))]
+            if reload:
+                q.redis.script_load(q._scripts["batch"].script)
+                again = self._execute([plans[i] for i in rest], reload=False)
+            else:
+                q._refresh()
+                again = [q._run(plans[i]) for i in rest]
+            for i, result in zip(rest, again, strict=True):
+                results[i] = result
         if redo:
             q._refresh()
             for i in redo:
@@ -148,22 +175,29 @@ class _Stream:
             conn.disconnect()  # replies may still be on the way: never reuse this socket
         self._pool.release(conn)
 
-    def send(self, calls: list[Call[Any]]) -> None:
+    def send(self, sha: str, calls: list[Call[Any]]) -> None:
+        """One call of the ``batch`` script (script `sha`) running `calls` in order."""
         assert self._conn is not None
-        packed = b"".join([
-            pack_command(("EVALSHA", c.script.sha, len(c.keys), *c.keys, *c.args)) for c in calls
-        ])
-        self._unread += len(calls)
-        self._conn.send_packed_command([packed], check_health=False)
+        keys: dict[str, int] = {}
+        packed: dict[tuple[str, ...], bytes] = {}  # most operations repeat a key list
+        argv: list[Any] = []
+        for call in calls:
+            names = tuple(call.keys)
+            slots = packed.get(names)
+            if slots is None:
+                slots = packed[names] = pack(
+                    f">{len(names)}H", *[keys.setdefault(k, len(keys) + 1) for k in names])
+            argv += [call.op, slots, len(call.args), *call.args]
+        command = pack_command(("EVALSHA", sha, len(keys), *keys, *argv))
+        self._unread += 1
+        self._conn.send_packed_command([command], check_health=False)
 
-    def read(self, n: int) -> list[Any]:
-        """The next `n` replies; an error reply is returned as its exception, not raised."""
+    def read(self) -> Any:
+        """The next reply; an error reply is returned as its exception, not raised."""
         assert self._conn is not None
-        out: list[Any] = []
-        for _ in range(n):
-            try:
-                out.append(self._conn.read_response())
-            except ResponseError as exc:
-                out.append(exc)
+        try:
+            return self._conn.read_response()
+        except ResponseError as exc:
+            return exc
+        finally:
             self._unread -= 1
-        return out

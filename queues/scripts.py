@@ -27,6 +27,8 @@ NAMES = (
     "handle",
     "push_front",
 )
+# The operations a `Batch` may hold, run inside the ``batch`` script.
+BATCHED = ("push", "push_front", "pop", "remove", "requeue", "callback", "position")
 
 _BLOCK = re.compile(r"^-- lib: (\w+)\n", re.MULTILINE)
 _NOT_CODE = re.compile(r"--[^\n]*|'[^'\n]*'")
@@ -48,21 +50,42 @@ def _uses(code: str, names: set[str]) -> set[str]:
     return names & words
 
 
-@cache
-def source(name: str) -> str:
-    """The full text sent to Redis for script `name`."""
+def _with_library(code: str) -> str:
+    """The library blocks `code` uses (and the blocks those use), in library order."""
     library = _library()
-    own = _read(name)
     needed: set[str] = set()
-    todo = _uses(own, set(library))
+    todo = _uses(code, set(library))
     while todo:
         block = todo.pop()
         needed.add(block)
         todo |= _uses(library[block], set(library) - {block}) - needed
-    lib = "".join(text for block, text in library.items() if block in needed)
-    return f"{lib}\n-- {name}.lua\n{own}"
+    return "".join(text for block, text in library.items() if block in needed)
+
+
+@cache
+def source(name: str) -> str:
+    """The full text sent to Redis for script `name`."""
+    own = _read(name)
+    return f"{_with_library(own)}\n-- {name}.lua\n{own}"
+
+
+@cache
+def batch_source() -> str:
+    """The ``batch`` script: each batched operation's script as a local function of (KEYS,
+    ARGV) (its KEYS and ARGV then are the operation's own), then the dispatcher. The library
+    is defined once per chunk instead of once per operation."""
+    ops = {name: _read(name) for name in BATCHED}
+    functions = "".join(
+        f"\n-- {name}.lua\nlocal function {name}(KEYS, ARGV)\n{code}\nend\n"
+        for name, code in ops.items()
+    )
+    table = "local OPS = {" + ", ".join(f"{name} = {name}" for name in ops) + "}\n"
+    lib = _with_library("\n".join(ops.values()))
+    return f"{lib}{functions}{table}\n-- batch.lua\n{_read('batch')}"
 
 
 def register(client: Redis) -> dict[str, Script]:
-    """Every script, registered on `client`."""
-    return {name: client.register_script(source(name)) for name in NAMES}
+    """Every script, registered on `client` (``batch`` included)."""
+    scripts = {name: client.register_script(source(name)) for name in NAMES}
+    scripts["batch"] = client.register_script(batch_source())
+    return scripts

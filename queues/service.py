@@ -34,7 +34,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from redis import Redis
-from redis.commands.core import Script
 
 from queues import records, scripts
 from queues.index import Bucket, Index, class_specs, next_version, version_count
@@ -65,10 +64,10 @@ class Stale(Exception):
 
 @dataclass
 class Call(Generic[T]):
-    """One planned script call: what to send, how to read the answer, and the index that
-    holds once it has run (set when the call adds a bucket)."""
+    """One planned script call: which script (by name), what to send, how to read the answer,
+    and the index that holds once it has run (set when the call adds a bucket)."""
 
-    script: Script
+    op: str
     keys: list[str]
     args: list[Any]
     parse: Callable[[Any], T]
@@ -310,7 +309,7 @@ class Queues:
                                   seq=records.seq(raw[4]))
                 return PushResult("queued", pos if pos > 0 else None, entry)
 
-            return Call(self._scripts[script], keys, [index.version, *args], parse, after)
+            return Call(script, keys, [index.version, *args], parse, after)
 
         return plan
 
@@ -322,7 +321,7 @@ class Queues:
         def plan(index: Index) -> Call[Entry | None]:
             keys, sources = index.eligible(have)
             args = [index.version, at, self._specs, sources]
-            return Call(self._scripts["pop"], [*fixed, *keys], args, _entry_if("ok"))
+            return Call("pop", [*fixed, *keys], args, _entry_if("ok"))
 
         return plan
 
@@ -333,13 +332,13 @@ class Queues:
             orders = [k.order(c) for c in index.all_classes]
             keys = [k.calls, *orders, *index.all_keys]
             args = [call_id, " ".join(index.all_classes)]
-            return Call(self._scripts[name], keys, args, _entry_if("ok"))
+            return Call(name, keys, args, _entry_if("ok"))
 
         return plan
 
     def _plan_callback(self, call_id: str) -> Plan:
         keys = [self.keys.calls]
-        return lambda index: Call(self._scripts["callback"], keys, [call_id], _entry_if("ok"))
+        return lambda index: Call("callback", keys, [call_id], _entry_if("ok"))
 
     def _plan_position(self, call_id: str, now: float, estimate: bool = False) -> Plan:
         args = [records.time_arg(now), call_id, self._specs, self._names, int(estimate)]
@@ -353,7 +352,7 @@ class Queues:
             name, agents = records.text(raw[2]), int(records.text(raw[3]))
             return self._estimate(pos, name, agents, raw[4:], now)
 
-        return lambda index: Call(self._scripts["position"], self._position_keys, args, parse)
+        return lambda index: Call("position", self._position_keys, args, parse)
 
     def _plan_stats(self, now: float, limit: int) -> Plan:
         records.time_arg(now)
@@ -373,7 +372,7 @@ class Queues:
             due = sorted(map(records.entry, raw[-1]), key=lambda e: (e.arrival, e.seq))
             return stats, due[:limit]
 
-        return lambda index: Call(self._scripts["stats"], keys, args, parse)
+        return lambda index: Call("stats", keys, args, parse)
 
     # -- running plans ------------------------------------------------------------------------
 
@@ -381,7 +380,7 @@ class Queues:
         for _ in range(_ATTEMPTS):
             call = plan(self._snapshot())
             try:
-                return call.parse(call.script(keys=call.keys, args=call.args))
+                return call.parse(self._scripts[call.op](keys=call.keys, args=call.args))
             except Stale:
                 self._refresh()
         raise RuntimeError(f"the bucket index of {self.keys.center} kept changing; giving up")

@@ -153,10 +153,10 @@ local function ahead_in(key, cls, now, e_t, a_t, s_t)
 end
 
 -- lib: find_key
--- The KEYS index (within first..last) of the key named `name`, or nil.
-local function find_key(name, first, last)
+-- The index in `keys` (a script's KEYS, within first..last) of the key named `name`, or nil.
+local function find_key(keys, name, first, last)
   for i = first, last do
-    if KEYS[i] == name then return i end
+    if keys[i] == name then return i end
   end
   return nil
 end

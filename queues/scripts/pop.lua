@@ -46,7 +46,7 @@ if b_rank == nil then return {'empty'} end
 local id = string.sub(b_m, 26)
 local raw = redis.call('HGET', KEYS[1], id)
 local e = record(raw)
-local b = find_key(e.b, first, #KEYS)
+local b = find_key(KEYS, e.b, first, #KEYS)
 if b == nil then return {'stale'} end
 redis.call('ZREM', KEYS[b], b_m)
 redis.call('ZREM', KEYS[2 + b_slot], b_m)

@@ -12,7 +12,7 @@ if e.st == 'w' then
   local C = 0
   for _ in string.gmatch(ARGV[2], '%S+') do C = C + 1 end
   local first = 2 + C
-  local b = find_key(e.b, first, #KEYS)
+  local b = find_key(KEYS, e.b, first, #KEYS)
   if c == nil or b == nil then return {'stale'} end
   local m = member(e.p, tonumber(e.a), e.s, id)
   redis.call('ZREM', KEYS[b], m)

@@ -11,7 +11,7 @@ local c = find_word(ARGV[2], e.c)
 local C = 0
 for _ in string.gmatch(ARGV[2], '%S+') do C = C + 1 end
 local first = 2 + C
-local b = find_key(e.b, first, #KEYS)
+local b = find_key(KEYS, e.b, first, #KEYS)
 if c == nil or b == nil then return {'stale'} end
 local m = member(e.p, tonumber(e.a), e.s, id)
 redis.call('ZADD', KEYS[b], 0, m)

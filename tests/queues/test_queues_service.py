@@ -8,6 +8,7 @@ import pytest
 from queue_support import MakeQueues
 
 from queues import PRIORITY_MAX, Entry, PushResult, QueueClass, Queues
+from queues import batch as batch_module
 
 T0 = 1_700_000_000.0
 EMERGENCY = QueueClass("emergency", 0, max_size=50, max_wait=120)
@@ -215,6 +216,27 @@ def test_a_pipeline_gives_the_same_answers_and_survives_a_concurrent_new_bucket(
     assert pushed.queued and pushed.position == 2
     assert (px, py) == (3, 1)
     assert [p1.call_id, p2.call_id, p3] == ["y", "x", None]
+
+
+def test_a_pipeline_survives_a_script_flush_and_leaves_its_connection_clean(
+    make_queues: MakeQueues, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Redis restarted (or SCRIPT FLUSH): every chunk answers NOSCRIPT; each operation is then
+    run on its own, in order, and the connection returns to the pool with nothing unread."""
+    monkeypatch.setattr(batch_module, "CHUNK", 2)
+    q = make_queues(CLASSES)
+    q.push("w", "emergency", 5, {"line:911"}, T0)
+    q.redis.script_flush()
+    batch = q.pipeline()
+    for i in range(5):
+        batch.push(f"c{i}", "emergency", 5, {"line:911"}, T0 + 1 + i)
+    batch.pop(BOTH, T0 + 9).position("c4", T0 + 9).remove("c0")
+    *pushed, popped, position, removed = batch.execute()
+    assert [p.position for p in pushed] == [2, 3, 4, 5, 6]
+    assert popped.call_id == "w" and position == 5 and removed.call_id == "c0"
+    assert q.redis.ping() and q.position("c1", T0 + 9) == 1  # the socket is in step
+    again = q.pipeline().pop(BOTH, T0 + 10).pop(BOTH, T0 + 10).execute()  # scripts loaded again
+    assert [e.call_id for e in again] == ["c1", "c2"]
 
 
 @pytest.mark.parametrize(
