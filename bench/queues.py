@@ -6,7 +6,8 @@ answers) and each queue size, it prints:
 * push+pop pairs per second through a pipeline (`Queues.pipeline()`: 500 pairs a batch, streamed
   in chunks of one script call each; the queue size held steady),
   with the position computed at push (the default) and without it, best of 3 rounds (other
-  processes on the machine only ever slow a round down);
+  processes on the machine only ever slow a round down), and the CPU time per pair of the
+  client and of the Redis server (what a pair costs each side, whatever else the machine does);
 * the latency of one position query (one round trip, no pipeline): median and p99 over random
   waiting calls;
 
@@ -85,10 +86,21 @@ def fill(q: Queues, n: int, rng: random.Random) -> None:
     batch.execute()
 
 
-def pairs_per_second(q: Queues, rng: random.Random, seconds: float, with_position: bool) -> float:
-    """Best of 3 rounds (other processes on the machine only ever slow a round down)."""
+def server_cpu(client: redis.Redis) -> float:
+    info = client.info("cpu")
+    return float(info["used_cpu_user"]) + float(info["used_cpu_sys"])
+
+
+def pairs_per_second(
+    q: Queues, rng: random.Random, seconds: float, with_position: bool
+) -> tuple[float, float, float]:
+    """Best of 3 rounds (other processes on the machine only ever slow a round down), and the
+    CPU time per pair over all rounds, of this process and of the Redis server: figures that
+    other load on the machine moves far less than a rate."""
     best = 0.0
     now = NOW
+    total = 0
+    cpu0, server0 = time.process_time(), server_cpu(q.redis)
     for _ in range(3):
         pairs = 0
         start = time.perf_counter()
@@ -106,7 +118,10 @@ def pairs_per_second(q: Queues, rng: random.Random, seconds: float, with_positio
             q.redis.hdel(q.keys.calls, *(entry.call_id for entry in results[1::2]))
             pairs += BATCH
         best = max(best, pairs / (time.perf_counter() - start))
-    return best
+        total += pairs
+    client_us = (time.process_time() - cpu0) / total * 1e6
+    server_us = (server_cpu(q.redis) - server0) / total * 1e6
+    return best, client_us, server_us
 
 
 def baseline_pairs(client: redis.Redis, key: str, seconds: float) -> float:
@@ -145,17 +160,18 @@ def run(name: str, client: redis.Redis, seconds: float, samples: int) -> None:
     plains: dict[int, str] = {}
     try:
         pairs: dict[int, tuple[float, float, float]] = {}
+        cpu: dict[int, tuple[float, ...]] = {}
         probes: dict[int, list[str]] = {}
         for n in SIZES:
             rng = random.Random(n)
             q = queues[n] = Queues(client, "bench" + uuid.uuid4().hex[:8], CLASSES)
             plain = plains[n] = f"bench:{{{uuid.uuid4().hex[:8]}}}:plain"
             fill(q, n, rng)
-            pairs[n] = (
-                pairs_per_second(q, rng, seconds, with_position=True),
-                pairs_per_second(q, rng, seconds, with_position=False),
-                baseline_pairs(client, plain + ":pairs", seconds),
-            )
+            positioned = pairs_per_second(q, rng, seconds, with_position=True)
+            plain_pairs = pairs_per_second(q, rng, seconds, with_position=False)
+            pairs[n] = (positioned[0], plain_pairs[0],
+                        baseline_pairs(client, plain + ":pairs", seconds))
+            cpu[n] = (*positioned[1:], *plain_pairs[1:])
             probes[n] = waiting(q)
             pipe = client.pipeline(transaction=False)
             for i in range(n):
@@ -184,6 +200,11 @@ def run(name: str, client: redis.Redis, seconds: float, samples: int) -> None:
         row = (*pairs[n], *median_p99(lat[n]), *median_p99(base[n]))
         print(f"{n:>8} " + " ".join(f"{x:>9.0f}" for x in row[:3]) + "   "
               + " ".join(f"{x:>8.0f}" for x in row[3:]))  # fmt: skip
+    print("CPU per push+pop pair (us), all rounds: client | Redis server "
+          "(+position, then no position)")
+    for n in SIZES:
+        a, b, c, d = cpu[n]
+        print(f"{n:>8}   +position {a:5.1f} | {b:5.1f}   no pos. {c:5.1f} | {d:5.1f}")
     ratio = median_p99(lat[SIZES[-1]])[0] / median_p99(lat[SIZES[0]])[0]
     bratio = median_p99(base[SIZES[-1]])[0] / median_p99(base[SIZES[0]])[0]
     print(f"position latency ratio {SIZES[-1] // 1000}k/{SIZES[0] // 1000}k: {ratio:.2f} "
