@@ -33,9 +33,11 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -77,19 +79,24 @@ class TimedTransport(HTTPTransport):
     def __init__(self) -> None:
         super().__init__()
         self.latencies: list[float] = []
-        self.failures = 0
+        self.failed: Counter[str] = Counter()  # "<status or exception> <path>": how many
+
+    @property
+    def failures(self) -> int:
+        return sum(self.failed.values())
 
     def request(self, method: str, url: str, params: Params,
                 headers: Mapping[str, str]) -> Response:
         t0 = time.perf_counter()
+        path = urlsplit(url).path
         try:
             response = super().request(method, url, params, headers)
-        except Exception:
-            self.failures += 1
+        except Exception as exc:
+            self.failed[f"{type(exc).__name__} after {time.perf_counter() - t0:.1f} s {path}"] += 1
             raise
         self.latencies.append(time.perf_counter() - t0)
         if response.status >= 400:
-            self.failures += 1
+            self.failed[f"HTTP {response.status} {path}"] += 1
         return response
 
 
@@ -327,6 +334,8 @@ def measure(args: argparse.Namespace, sim: Emulator, svc, transport: TimedTransp
           f"{storm_requests / storm_wall:.0f}/s; latency p50 {1000 * percentile(in_storm, .5):.1f}"
           f" ms, p99 {1000 * percentile(in_storm, .99):.1f} ms, max "
           f"{1000 * max(in_storm, default=0):.0f} ms; failed {transport.failures}")
+    for what, count in transport.failed.most_common():
+        print(f"  failed: {count} x {what}")
     print(f"emulator behind the wall clock: max {max(lag, default=0):.1f} s")
     ftoo = floor.free_to_offer
     print(f"free call-taker to offer ({len(ftoo)} offers): p50 {percentile(ftoo, .5):.2f} s, "
