@@ -17,6 +17,8 @@ from typing import Any
 from queues.model import Entry
 
 _BREAKS = re.compile(r"[\t\n\r]")
+# Call ids that JSON writes as they are (Twilio's CallSids, uuids): no need to ask json.
+_PLAIN = re.compile(r"[A-Za-z0-9_:.-]+")
 
 
 def entry(raw: bytes | str) -> Entry:
@@ -43,7 +45,8 @@ def dumps(value: Any) -> str:
 
 def body(call_id: str, reqs_json: str, data: Mapping[str, str]) -> str:
     """The JSON part of a record; `reqs_json` is the sorted requirements, already JSON."""
-    return f'{{"id":{dumps(call_id)},"r":{reqs_json},"d":{dumps(data) if data else "{}"}}}'
+    quoted = f'"{call_id}"' if _PLAIN.fullmatch(call_id) else dumps(call_id)
+    return f'{{"id":{quoted},"r":{reqs_json},"d":{dumps(data) if data else "{}"}}}'
 
 
 def time_arg(now: float) -> str:
@@ -75,7 +78,9 @@ def check_id(call_id: str) -> None:
 
 
 def check_data(data: Mapping[str, str] | None) -> dict[str, str]:
-    out = dict(data or {})
+    if not data:
+        return {}
+    out = dict(data)
     if not all(isinstance(k, str) and isinstance(v, str) for k, v in out.items()):
         raise ValueError("call data must map strings to strings")
     return out
