@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, bindparam, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
+from ivr.db import writing
 from ivr.models import Call, CallEvent
 
 FINAL_STATUSES = {"completed", "busy", "failed", "no-answer", "canceled"}
@@ -62,7 +63,7 @@ class Pending:
     def apply(self, engine: Engine) -> None:
         if not self._ops:
             return
-        with engine.begin() as conn:
+        with writing(engine) as conn:
             for statement, params in self._ops:
                 if params is None:
                     conn.execute(statement)
