@@ -58,6 +58,11 @@ class Pending:
         self._ops: list[tuple[Any, Any]] = []
 
     def execute(self, statement: Any, params: Any = None) -> None:
+        if isinstance(params, list) and self._ops:
+            last, last_params = self._ops[-1]
+            if last is statement and isinstance(last_params, list):
+                last_params.extend(params)  # rows of the same INSERT in a row: one executemany
+                return
         self._ops.append((statement, params))
 
     def apply(self, engine: Engine) -> None:
