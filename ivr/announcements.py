@@ -17,7 +17,7 @@ from sqlalchemy import Engine, bindparam, delete, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from callflows.model import Flow
-from ivr.db import transaction
+from ivr.db import reading, transaction
 from ivr.flowrecords import LineAnnouncement
 from ivr.flowversions import Clock, add_audit
 
@@ -83,7 +83,7 @@ class Announcements:
 
     def call_vars(self, line: str) -> dict[str, Any]:
         """The vars a new call on `line` starts with: the message, when one is on."""
-        with self.engine.connect() as conn:
+        with reading(self.engine) as conn:
             text = conn.scalar(_TEXT, {"center": self.center, "line": line})
         return {VAR: text} if text else {}
 

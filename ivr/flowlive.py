@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from callflows.model import Flow
 from callflows.parse import load_flow
+from ivr.db import reading
 from ivr.flowrecords import FlowRecord, FlowVersion
 from ivr.flowstore import FlowNotFound, FlowStore
 from ivr.flowversions import Clock, FlowVersions, filename_of
@@ -49,7 +50,7 @@ class SqlFlowStore(FlowStore):
 
     def live(self, name: str) -> tuple[Flow, int]:
         self._ensure_ready()
-        with self._engine.connect() as conn:
+        with reading(self._engine) as conn:
             version = conn.scalar(_LIVE_VERSION, {"center": self._center, "name": name})
         if version is None:
             raise FlowNotFound(f"flow {name!r} has no live version")

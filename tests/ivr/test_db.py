@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from ivr.db import WriteLock, _write_locks, make_engine, writing
+from ivr.db import WriteLock, _write_locks, make_engine, reading, writing
 
 CHILD = """
 import sys, time
@@ -85,3 +85,16 @@ def test_dispose_lets_the_lock_file_go_and_it_opens_again(tmp_path: Path) -> Non
         conn.execute(text("INSERT INTO t VALUES (1)"))
     assert lock._fd is not None
     engine.dispose()
+
+
+def test_reading_is_autocommit_on_postgresql_and_leaves_the_pool_as_it_was(services) -> None:  # type: ignore[no-untyped-def]
+    engine = services.engine
+    postgres = engine.dialect.name == "postgresql"
+    with reading(engine) as conn:
+        assert conn.scalar(text("SELECT 1")) == 1
+        if postgres:
+            assert conn.connection.dbapi_connection.autocommit is True
+    with engine.connect() as conn:  # the next user of the pooled connection gets a transaction
+        conn.scalar(text("SELECT 1"))
+        if postgres:
+            assert conn.connection.dbapi_connection.autocommit is False
