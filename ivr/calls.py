@@ -145,21 +145,22 @@ def _perform(
         calllog.set_language(conn, live.sid, step.state.language)
     live, step = _settle(svc, conn, live, step)
     seq = live.seq + 1
-    live = live.evolve(state=step.state, seq=seq)
+    phase, outcome = live.phase, live.outcome
     terminal = step.actions[-1] if step.actions else Hangup()
     if isinstance(terminal, Hangup):
-        live = live.evolve(phase="done", outcome=live.outcome or "self-service")
+        phase, outcome = "done", outcome or "self-service"
     elif isinstance(terminal, Enqueue):
-        live = live.evolve(phase="queued")
+        phase = "queued"
     elif isinstance(terminal, Gather | Record):
-        live = live.evolve(phase="flow")
+        phase = "flow"
     elif isinstance(terminal, Transfer):
-        live = live.evolve(phase="transfer")
+        phase = "transfer"
         calllog.add_event(conn, live.sid, now, "transfer", "number", {"reason": terminal.reason})
     twiml = str(render(step.actions, lambda event: step_url(svc, event, seq),
                        on_enqueue=lambda r, a: _enqueue(svc, r, a),
                        on_transfer=lambda r, a: _dial(svc, r, a, seq)))
-    live = live.evolve(last_twiml=twiml)
+    # One copy of the frozen LiveCall per step, not one per changed field.
+    live = live.evolve(state=step.state, seq=seq, phase=phase, outcome=outcome, last_twiml=twiml)
     svc.live.put(live)
     return live, twiml
 
