@@ -13,11 +13,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Engine, delete, select
+from sqlalchemy import Engine, bindparam, delete, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from callflows.model import Flow
-from ivr.db import transaction
+from ivr.db import reading, transaction
 from ivr.flowrecords import LineAnnouncement
 from ivr.flowversions import Clock, add_audit
 
@@ -26,6 +26,11 @@ if TYPE_CHECKING:
 
 VAR = "announcement"
 MAX_CHARS = 1000
+
+
+# Built once: every new call reads it.
+_TEXT = select(LineAnnouncement.text).where(
+    LineAnnouncement.center == bindparam("center"), LineAnnouncement.line == bindparam("line"))
 
 
 class AnnouncementRefused(ValueError):
@@ -78,9 +83,8 @@ class Announcements:
 
     def call_vars(self, line: str) -> dict[str, Any]:
         """The vars a new call on `line` starts with: the message, when one is on."""
-        with self.engine.connect() as conn:
-            text = conn.scalar(select(LineAnnouncement.text).where(
-                LineAnnouncement.center == self.center, LineAnnouncement.line == line))
+        with reading(self.engine) as conn:
+            text = conn.scalar(_TEXT, {"center": self.center, "line": line})
         return {VAR: text} if text else {}
 
     def current(self) -> dict[str, Announcement]:

@@ -11,15 +11,38 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, func, insert, select, update
+from sqlalchemy import Connection, Engine, bindparam, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
+from ivr.db import writing
 from ivr.models import Call, CallEvent
 
 FINAL_STATUSES = {"completed", "busy", "failed", "no-answer", "canceled"}
 
 calls = Call.__table__
 call_events = CallEvent.__table__
+
+
+def _upsert(dialect: Any) -> Any:
+    stmt = dialect.insert(calls)
+    return stmt.on_conflict_do_update(index_elements=["sid"], set_={
+        name: func.coalesce(getattr(stmt.excluded, name), calls.c[name])
+        for name in ("flow", "flow_version", "language")
+    })
+
+
+# Every statement of the hot path is built once, with bound parameters: building one per call
+# (an upsert's `excluded` alias copies the whole table) cost more than running it.
+_OPEN_CALL = {"postgresql": _upsert(postgresql), "sqlite": _upsert(sqlite)}
+_ADD_EVENTS = insert(call_events)
+_SID = bindparam("b_sid")  # not "sid": that name is the SET clause's own for the column
+_SET_FIELDS = update(calls).where(calls.c.sid == _SID)
+_MARK_QUEUED = update(calls).where(calls.c.sid == _SID, calls.c.queued_at.is_(None))
+_LEFT_QUEUE = update(calls).where(calls.c.sid == _SID, calls.c.wait_seconds.is_(None))
+_EXISTS = select(calls.c.sid).where(calls.c.sid == _SID)
+_STATUS_ROW = select(calls.c.ended_at, calls.c.status_sequence, calls.c.outcome) \
+    .where(calls.c.sid == _SID)
+_STATUS_ROW_LOCKED = _STATUS_ROW.with_for_update()
 
 
 class Pending:
@@ -35,12 +58,17 @@ class Pending:
         self._ops: list[tuple[Any, Any]] = []
 
     def execute(self, statement: Any, params: Any = None) -> None:
+        if isinstance(params, list) and self._ops:
+            last, last_params = self._ops[-1]
+            if last is statement and isinstance(last_params, list):
+                last_params.extend(params)  # rows of the same INSERT in a row: one executemany
+                return
         self._ops.append((statement, params))
 
     def apply(self, engine: Engine) -> None:
         if not self._ops:
             return
-        with engine.begin() as conn:
+        with writing(engine) as conn:
             for statement, params in self._ops:
                 if params is None:
                     conn.execute(statement)
@@ -62,13 +90,7 @@ def open_call(
     row = {"sid": sid, "line": line, "caller": caller, "dialed": dialed, "started_at": at,
            "direction": direction, "twilio_status": "in-progress", "status_sequence": -1,
            "outcome": "live", "flow": flow, "flow_version": flow_version, "language": language}
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    stmt = dialect.insert(calls).values(**row)
-    stmt = stmt.on_conflict_do_update(index_elements=["sid"], set_={
-        name: func.coalesce(getattr(stmt.excluded, name), calls.c[name])
-        for name in ("flow", "flow_version", "language")
-    })
-    conn.execute(stmt)
+    conn.execute(_OPEN_CALL["postgresql" if conn.dialect.name == "postgresql" else "sqlite"], row)
 
 
 def add_event(
@@ -84,14 +106,14 @@ def add_events(
 ) -> None:
     """Append events in one INSERT."""
     if events:
-        conn.execute(insert(call_events), [
+        conn.execute(_ADD_EVENTS, [
             {"call_sid": sid, "at": at, "kind": kind, "detail": detail[:2000], "data": data}
             for kind, detail in events
         ])
 
 
 def set_fields(conn: Writer, sid: str, **values: Any) -> None:
-    conn.execute(update(calls).where(calls.c.sid == sid).values(**values))
+    conn.execute(_SET_FIELDS, {"b_sid": sid, **values})
 
 
 def set_language(conn: Writer, sid: str, language: str) -> None:
@@ -99,18 +121,16 @@ def set_language(conn: Writer, sid: str, language: str) -> None:
 
 
 def mark_queued(conn: Writer, sid: str, queue_class: str, at: datetime) -> None:
-    conn.execute(update(calls).where(calls.c.sid == sid, calls.c.queued_at.is_(None))
-                 .values(queue_class=queue_class, queued_at=at))
+    conn.execute(_MARK_QUEUED, {"b_sid": sid, "queue_class": queue_class, "queued_at": at})
 
 
 def left_queue(conn: Writer, sid: str, at: datetime, wait: float) -> None:
     """The caller left the queue (answered, abandoned, callback, voicemail): keep the wait."""
-    conn.execute(update(calls).where(calls.c.sid == sid, calls.c.wait_seconds.is_(None))
-                 .values(wait_seconds=round(wait, 1)))
+    conn.execute(_LEFT_QUEUE, {"b_sid": sid, "wait_seconds": round(wait, 1)})
 
 
 def exists(conn: Connection, sid: str) -> bool:
-    return conn.execute(select(calls.c.sid).where(calls.c.sid == sid)).first() is not None
+    return conn.execute(_EXISTS, {"b_sid": sid}).first() is not None
 
 
 def apply_status(
@@ -124,11 +144,8 @@ def apply_status(
     callbacks handled at once by two processes cannot both close it.
     """
     add_event(conn, sid, at, "status", status, {"sequence": sequence})
-    query = select(calls.c.ended_at, calls.c.status_sequence, calls.c.outcome) \
-        .where(calls.c.sid == sid)
-    if conn.dialect.name == "postgresql":
-        query = query.with_for_update()
-    row = conn.execute(query).one()
+    query = _STATUS_ROW_LOCKED if conn.dialect.name == "postgresql" else _STATUS_ROW
+    row = conn.execute(query, {"b_sid": sid}).one()
     if row.ended_at is not None:
         return False
     changes: dict[str, Any] = {}

@@ -19,6 +19,7 @@ from callflows.actions import Enqueue, Gather, Hangup, Input, Lookup, Record, Su
 from callflows.state import Step
 from ivr import announcements, calllog, lookups, waiting
 from ivr.bootstrap import Services
+from ivr.db import writing
 from ivr.dispatch_centers import DispatchCenter
 from ivr.livecalls import LiveCall
 from ivr.phones import mask, normalize
@@ -144,21 +145,22 @@ def _perform(
         calllog.set_language(conn, live.sid, step.state.language)
     live, step = _settle(svc, conn, live, step)
     seq = live.seq + 1
-    live = live.evolve(state=step.state, seq=seq)
+    phase, outcome = live.phase, live.outcome
     terminal = step.actions[-1] if step.actions else Hangup()
     if isinstance(terminal, Hangup):
-        live = live.evolve(phase="done", outcome=live.outcome or "self-service")
+        phase, outcome = "done", outcome or "self-service"
     elif isinstance(terminal, Enqueue):
-        live = live.evolve(phase="queued")
+        phase = "queued"
     elif isinstance(terminal, Gather | Record):
-        live = live.evolve(phase="flow")
+        phase = "flow"
     elif isinstance(terminal, Transfer):
-        live = live.evolve(phase="transfer")
+        phase = "transfer"
         calllog.add_event(conn, live.sid, now, "transfer", "number", {"reason": terminal.reason})
     twiml = str(render(step.actions, lambda event: step_url(svc, event, seq),
                        on_enqueue=lambda r, a: _enqueue(svc, r, a),
                        on_transfer=lambda r, a: _dial(svc, r, a, seq)))
-    live = live.evolve(last_twiml=twiml)
+    # One copy of the frozen LiveCall per step, not one per changed field.
+    live = live.evolve(state=step.state, seq=seq, phase=phase, outcome=outcome, last_twiml=twiml)
     svc.live.put(live)
     return live, twiml
 
@@ -318,7 +320,7 @@ def status_callback(svc: Services, form: Mapping[str, str]) -> None:
     live = svc.live.get(sid)
     now = svc.clock()
     region = svc.settings.default_region
-    with svc.engine.begin() as conn:
+    with writing(svc.engine) as conn:
         dialed = normalize(form.get("To", ""), region)
         line = live.line if live else svc.lines.for_number(dialed).name
         calllog.open_call(conn, sid=sid, line=line, caller=normalize(form.get("From", ""), region),

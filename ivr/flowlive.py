@@ -12,14 +12,19 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, bindparam, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from callflows.model import Flow
 from callflows.parse import load_flow
+from ivr.db import reading
 from ivr.flowrecords import FlowRecord, FlowVersion
 from ivr.flowstore import FlowNotFound, FlowStore
 from ivr.flowversions import Clock, FlowVersions, filename_of
+
+# Built once: every new call runs this lookup, and building a select cost more than running it.
+_LIVE_VERSION = select(FlowRecord.live_version).where(
+    FlowRecord.center == bindparam("center"), FlowRecord.name == bindparam("name"))
 
 
 class SqlFlowStore(FlowStore):
@@ -45,9 +50,8 @@ class SqlFlowStore(FlowStore):
 
     def live(self, name: str) -> tuple[Flow, int]:
         self._ensure_ready()
-        with self._engine.connect() as conn:
-            version = conn.scalar(select(FlowRecord.live_version).where(
-                FlowRecord.center == self._center, FlowRecord.name == name))
+        with reading(self._engine) as conn:
+            version = conn.scalar(_LIVE_VERSION, {"center": self._center, "name": name})
         if version is None:
             raise FlowNotFound(f"flow {name!r} has no live version")
         return self.get(name, version), version
