@@ -66,14 +66,30 @@ def wait_up(port: int, timeout: float = 30.0) -> None:
     raise RuntimeError(f"server on {port} did not start")
 
 
+# The baseline is served by `ivr serve`'s own gunicorn application class and options (worker
+# class, threads, keep-alive, timeouts, the access log), with the bare app loaded instead.
+BARE_SERVE = '''
+import sys
+from ivr.serve import _Gunicorn, gunicorn_options
+
+class Bare(_Gunicorn):
+    def load(self):
+        from bare_app import app
+        return app
+
+port, workers, threads = (int(x) for x in sys.argv[1:4])
+Bare(gunicorn_options("127.0.0.1", port, workers, threads)).run()
+'''
+
+
 def start_bare(port: int, workers: int, threads: int, folder: Path) -> subprocess.Popen:
     """The baseline runs under the same gunicorn settings as `ivr serve` (ivr/serve.py)."""
     (folder / "bare_app.py").write_text(BARE_APP)
+    (folder / "bare_serve.py").write_text(BARE_SERVE)
+    env = {**os.environ, "PYTHONPATH": f"{ROOT}{os.pathsep}{folder}"}
     return subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "-w", str(workers), "-k", "gthread",
-         "--threads", str(threads), "--keep-alive", "5", "-b", f"127.0.0.1:{port}",
-         "--log-level", "warning", "bare_app:app"],
-        cwd=folder, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        [sys.executable, "bare_serve.py", str(port), str(workers), str(threads)],
+        cwd=folder, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
 def start_ivr(port: int, workers: int, threads: int, folder: Path,

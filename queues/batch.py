@@ -18,7 +18,7 @@ from queues.service import Call, Plan, Queues, Stale
 # they are read, small enough that Redis starts on the first one at once.
 CHUNK = 64
 # Chunks sent before the first reply is read.
-AHEAD = 1
+AHEAD = 2
 
 
 class Batch:
