@@ -296,11 +296,11 @@ class Queues:
 
             def parse(raw: Any) -> PushResult:
                 status = _status(raw)
-                if status != "queued":
-                    return PushResult(status)  # type: ignore[arg-type]
                 before, version = records.text(raw[2]), records.text(raw[3])
                 if after is not None and before == index.version and version == after.version:
                     self._advance(after)
+                if status != "queued":
+                    return PushResult(status)  # type: ignore[arg-type]
                 pos = int(raw[1])
                 if front:  # placed by the script: read its arrival back
                     entry = records.entry(raw[4])

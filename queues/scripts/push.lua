@@ -6,17 +6,22 @@
 --       none) \t position wanted (1|0) \t number of better-ranked orders \t class slot",
 --       JSON {"id", "r", "d"}, bucket descriptor JSON, then when a position is wanted: classes,
 --       slots of the same-rank orders
--- Returns {'queued', position or -1, index version before, after, record} | {'full'}
---         | {'duplicate'}
+-- Returns {'queued', position or -1, index version before, after, record}
+--         | {'full' or 'duplicate', -1, index version before, after}
 local id, class, p, max_size, want, better, own = string.match(ARGV[3],
   '^([^\t]+)\t([^\t]+)\t(%d)\t(%d*)\t(%d)\t(%d+)\t(%d+)$')
-if redis.call('HEXISTS', KEYS[1], id) == 1 then return {'duplicate'} end
-if max_size ~= '' and redis.call('ZCARD', KEYS[3]) >= tonumber(max_size) then return {'full'} end
+-- The bucket is registered even when the call is refused (an empty bucket is harmless): the
+-- index then changes exactly as the client predicted, and a batch's later operations, planned
+-- against that prediction, do not find it stale.
 local before, after = ARGV[1], ARGV[1]
 if redis.call('HSETNX', KEYS[2], KEYS[4], ARGV[5]) == 1 then
   before = redis.call('HGET', KEYS[2], 'version') or '0'
   after = next_version(before, KEYS[4])
   redis.call('HSET', KEYS[2], 'version', after)
+end
+if redis.call('HEXISTS', KEYS[1], id) == 1 then return {'duplicate', -1, before, after} end
+if max_size ~= '' and redis.call('ZCARD', KEYS[3]) >= tonumber(max_size) then
+  return {'full', -1, before, after}
 end
 local now = tonumber(ARGV[2])
 p = tonumber(p)

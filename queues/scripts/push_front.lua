@@ -4,15 +4,16 @@
 -- just before the oldest waiting call of the class, so that no call of the class, aged or not,
 -- is ahead of it. Not subject to max size: the caller was already being served.
 -- KEYS and ARGV: as push.lua, without a position (position wanted must be 0)
--- Returns {'queued', -1, index version before, after, record} | {'duplicate'}
+-- Returns {'queued', -1, index version before, after, record}
+--         | {'duplicate', -1, index version before, after}
 local id, class, p = string.match(ARGV[3], '^([^\t]+)\t([^\t]+)\t(%d)\t')
-if redis.call('HEXISTS', KEYS[1], id) == 1 then return {'duplicate'} end
 local before, after = ARGV[1], ARGV[1]
-if redis.call('HSETNX', KEYS[2], KEYS[4], ARGV[5]) == 1 then
+if redis.call('HSETNX', KEYS[2], KEYS[4], ARGV[5]) == 1 then  -- even if refused: see push.lua
   before = redis.call('HGET', KEYS[2], 'version') or '0'
   after = next_version(before, KEYS[4])
   redis.call('HSET', KEYS[2], 'version', after)
 end
+if redis.call('HEXISTS', KEYS[1], id) == 1 then return {'duplicate', -1, before, after} end
 p = tonumber(p)
 local arrival = tonumber(ARGV[2])
 for d = 1, 9 do
