@@ -17,18 +17,12 @@ from ivr.accounts import Account
 from ivr.apierror import ApiError
 from ivr.auth import SEES_FLOOR, require
 from ivr.auth import request_db as _db
-from ivr.console import CSP
+from ivr.console import security_headers
 
 bp = Blueprint("dispatch_inbox", __name__, url_prefix="/dispatch")
 
 
-@bp.after_request
-def _headers(response: Response) -> Response:
-    response.headers["Content-Security-Policy"] = CSP
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Referrer-Policy"] = "same-origin"
-    response.headers["Cache-Control"] = "no-store"
-    return response
+bp.after_request(security_headers)
 
 
 @bp.errorhandler(ApiError)
