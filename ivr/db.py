@@ -6,7 +6,6 @@ the production choice. Nothing here knows about calls: see `ivr/models.py`.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import threading
 import weakref
@@ -17,7 +16,7 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Connection, Engine, create_engine, event, make_url
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 try:
@@ -61,8 +60,7 @@ class WriteLock:
 
     def __del__(self) -> None:
         if self._fd is not None and self._pid == os.getpid():
-            with contextlib.suppress(OSError):
-                os.close(self._fd)
+            os.close(self._fd)
 
     @contextmanager
     def held(self) -> Iterator[None]:
@@ -118,15 +116,13 @@ def reading(engine: Engine) -> Iterator[Connection]:
 def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
-        if path and path != ":memory:":
+        on_disk = bool(path) and path != ":memory:"
+        if on_disk:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, connect_args={"timeout": 15, "check_same_thread": False})
-        database = make_url(url).database
-        on_disk = bool(database) and database != ":memory:"
         # Closed with the engine (`WriteLock.__del__`), not on an engine event: a Connection of an
-        # engine with any event listener pays for event dispatch on every statement (a step's
-        # write cost 15% more).
-        _write_locks[engine] = WriteLock(f"{database}.writelock" if on_disk else None)
+        # engine with any event listener pays for event dispatch on every statement (~15%).
+        _write_locks[engine] = WriteLock(f"{path}.writelock" if on_disk else None)
 
         @event.listens_for(engine, "connect")
         def _pragmas(dbapi_conn, _record):  # type: ignore[no-untyped-def]

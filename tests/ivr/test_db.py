@@ -99,21 +99,10 @@ def test_the_lock_file_is_closed_with_its_engine(tmp_path: Path) -> None:
         os.fstat(fd)
 
 
-def test_no_engine_event_is_listened_to(tmp_path: Path) -> None:
+def test_no_engine_event_is_listened_to() -> None:
     """Any engine-level listener makes every statement pay for event dispatch."""
-    engine = make_engine(f"sqlite:///{tmp_path / 'x.db'}")
+    engine = make_engine("sqlite://")
     assert not engine._has_events
-    engine.dispose()
-
-
-@pytest.mark.parametrize("url", ["sqlite://", "sqlite:///:memory:"])
-def test_an_in_memory_database_writes_without_a_lock_file(url: str) -> None:
-    engine = make_engine(url)
-    with writing(engine) as conn:
-        conn.execute(text("CREATE TABLE t (n INTEGER)"))
-        conn.execute(text("INSERT INTO t VALUES (1)"))
-    assert _write_locks[engine]._fd is None
-    engine.dispose()
 
 
 def test_reading_is_autocommit_on_postgresql_and_leaves_the_pool_as_it_was(services) -> None:  # type: ignore[no-untyped-def]
