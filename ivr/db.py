@@ -58,6 +58,13 @@ class WriteLock:
             self._pid = os.getpid()
         return self._fd
 
+    def close(self) -> None:
+        """Let the file go (with the engine's pool); the next `held` opens it again."""
+        with self._mutex:
+            if self._fd is not None and self._pid == os.getpid():
+                os.close(self._fd)
+            self._fd, self._pid = None, 0
+
     def __del__(self) -> None:
         if self._fd is not None and self._pid == os.getpid():
             os.close(self._fd)
@@ -120,9 +127,8 @@ def make_engine(url: str) -> Engine:
         if on_disk:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, connect_args={"timeout": 15, "check_same_thread": False})
-        # Closed with the engine (`WriteLock.__del__`), not on an engine event: a Connection of an
-        # engine with any event listener pays for event dispatch on every statement (~15%).
-        _write_locks[engine] = WriteLock(f"{path}.writelock" if on_disk else None)
+        lock = _write_locks[engine] = WriteLock(f"{path}.writelock" if on_disk else None)
+        event.listen(engine, "engine_disposed", lambda _engine: lock.close())
 
         @event.listens_for(engine, "connect")
         def _pragmas(dbapi_conn, _record):  # type: ignore[no-untyped-def]
