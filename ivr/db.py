@@ -40,15 +40,6 @@ class WriteLock:
         self._mutex = threading.Lock()
         self._fd: int | None = None
         self._pid = 0
-        _all_locks.add(self)
-
-    def _after_fork_in_child(self) -> None:
-        # A thread of the parent may have held the mutex when it forked (an RQ job's work horse):
-        # the child starts unlocked, and leaves the parent's file, which may hold the flock, alone.
-        self._mutex = threading.Lock()
-        if self._fd is not None:
-            os.close(self._fd)
-        self._fd, self._pid = None, 0
 
     def _file(self) -> int | None:
         if self._path is None or fcntl is None:
@@ -84,16 +75,6 @@ class WriteLock:
 
 
 _write_locks: weakref.WeakKeyDictionary[Engine, WriteLock] = weakref.WeakKeyDictionary()
-_all_locks: weakref.WeakSet[WriteLock] = weakref.WeakSet()
-
-
-def _reset_locks_after_fork() -> None:
-    for lock in list(_all_locks):
-        lock._after_fork_in_child()
-
-
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_reset_locks_after_fork)
 
 
 @contextmanager

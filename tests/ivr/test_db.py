@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import threading
@@ -56,16 +55,6 @@ def test_threads_of_one_process_take_turns(tmp_path: Path) -> None:
     for thread in threads:
         thread.join()
     assert not overlaps
-
-
-def test_a_child_forked_while_a_thread_holds_the_lock_starts_unlocked(tmp_path: Path) -> None:
-    lock = WriteLock(str(tmp_path / "db.writelock"))
-    with lock.held():
-        pid = os.fork()
-        if pid == 0:  # the child: no thread of it holds the lock, so the mutex must be free
-            os._exit(0 if lock._mutex.acquire(timeout=5) else 1)
-        _, status = os.waitpid(pid, 0)
-    assert os.waitstatus_to_exitcode(status) == 0
 
 
 def test_writing_commits_or_rolls_back(tmp_path: Path) -> None:
