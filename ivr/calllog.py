@@ -14,7 +14,6 @@ from typing import Any
 from sqlalchemy import Connection, Engine, bindparam, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from ivr.db import writing
 from ivr.models import Call, CallEvent
 
 FINAL_STATUSES = {"completed", "busy", "failed", "no-answer", "canceled"}
@@ -68,7 +67,7 @@ class Pending:
     def apply(self, engine: Engine) -> None:
         if not self._ops:
             return
-        with writing(engine) as conn:
+        with engine.begin() as conn:
             for statement, params in self._ops:
                 if params is None:
                     conn.execute(statement)

@@ -19,7 +19,6 @@ from callflows.actions import Enqueue, Gather, Hangup, Input, Lookup, Record, Su
 from callflows.state import Step
 from ivr import announcements, calllog, lookups, waiting
 from ivr.bootstrap import Services
-from ivr.db import writing
 from ivr.dispatch_centers import DispatchCenter
 from ivr.livecalls import LiveCall
 from ivr.phones import mask, normalize
@@ -320,7 +319,7 @@ def status_callback(svc: Services, form: Mapping[str, str]) -> None:
     live = svc.live.get(sid)
     now = svc.clock()
     region = svc.settings.default_region
-    with writing(svc.engine) as conn:
+    with svc.engine.begin() as conn:
         dialed = normalize(form.get("To", ""), region)
         line = live.line if live else svc.lines.for_number(dialed).name
         calllog.open_call(conn, sid=sid, line=line, caller=normalize(form.get("From", ""), region),
