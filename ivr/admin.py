@@ -9,21 +9,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, redirect, render_template, url_for
+from flask import Blueprint, render_template
 
 from ivr import csrf
 from ivr.accounts import ROLES, SKILL_KINDS, Account
 from ivr.apierror import ApiError
 from ivr.auth import SEES_FLOOR, require
 from ivr.auth import request_db as _db
-from ivr.console import security_headers
+from ivr.console import security_headers, to_login
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 bp.after_request(security_headers)
 
-
-def _to_login() -> Any:
-    return redirect(url_for("console.login"))
 
 
 @bp.errorhandler(ApiError)
@@ -34,7 +31,7 @@ def _api_error(exc: ApiError) -> Any:
 
 
 @bp.get("/accounts")
-@require(*SEES_FLOOR, db=_db, on_missing=_to_login)
+@require(*SEES_FLOOR, db=_db, on_missing=to_login)
 def accounts_page(account: Account) -> Any:
     return render_template("admin/accounts.html", account=account, csrf_token=csrf.token(),
                            roles=ROLES, skill_kinds=SKILL_KINDS,

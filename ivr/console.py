@@ -106,12 +106,13 @@ def _api_error(exc: ApiError) -> Any:
     return exc.response()
 
 
-def _to_login() -> Response:
+def to_login() -> Response:
+    """Where a page sends a browser that is not signed in (every page blueprint's `require`)."""
     return redirect(url_for("console.login"))  # type: ignore[return-value]
 
 
 @bp.get("/")
-@require(db=_db, on_missing=_to_login)
+@require(db=_db, on_missing=to_login)
 def page(account: Account) -> Any:
     if list(account.roles) == ["dispatcher"]:
         return redirect(url_for("dispatch_inbox.inbox"))  # a dispatcher's desk is the inbox

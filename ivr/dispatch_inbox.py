@@ -10,14 +10,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, redirect, render_template, url_for
+from flask import Blueprint, render_template
 
 from ivr import csrf
 from ivr.accounts import Account
 from ivr.apierror import ApiError
 from ivr.auth import SEES_FLOOR, require
 from ivr.auth import request_db as _db
-from ivr.console import security_headers
+from ivr.console import security_headers, to_login
 
 bp = Blueprint("dispatch_inbox", __name__, url_prefix="/dispatch")
 
@@ -33,11 +33,8 @@ def _refused(exc: ApiError) -> Any:
     return exc.response()
 
 
-def _to_login() -> Response:
-    return redirect(url_for("console.login"))  # type: ignore[return-value]
-
 
 @bp.get("/")
-@require("dispatcher", *SEES_FLOOR, db=_db, on_missing=_to_login)
+@require("dispatcher", *SEES_FLOOR, db=_db, on_missing=to_login)
 def inbox(account: Account) -> Any:
     return render_template("dispatch/inbox.html", account=account, csrf_token=csrf.token())

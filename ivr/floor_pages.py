@@ -19,7 +19,6 @@ from flask import (
     Blueprint,
     Response,
     current_app,
-    redirect,
     render_template,
     request,
     url_for,
@@ -32,7 +31,7 @@ from ivr.apierror import ApiError
 from ivr.auth import SEES_FLOOR, current_account, require, secret_key_set
 from ivr.auth import request_db as _db
 from ivr.bootstrap import Services
-from ivr.console import CSP
+from ivr.console import CSP, to_login
 from ivr.floor_api import asked_day, day_report, staffing_of_request
 
 bp = Blueprint("floor", __name__)
@@ -71,12 +70,9 @@ def _api_error(exc: ApiError) -> Any:
                            back=url_for("floor.reports_page")), exc.status
 
 
-def _to_login() -> Response:
-    return redirect(url_for("console.login"))  # type: ignore[return-value]
-
 
 def supervisor() -> Any:
-    return require(*SEES_FLOOR, db=_db, on_missing=_to_login)
+    return require(*SEES_FLOOR, db=_db, on_missing=to_login)
 
 
 @bp.get("/console/wallboard")

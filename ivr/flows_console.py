@@ -10,14 +10,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, redirect, render_template, url_for
+from flask import Blueprint, render_template
 
 from ivr import csrf
 from ivr.accounts import Account
 from ivr.apierror import ApiError
 from ivr.auth import request_db as _db
 from ivr.auth import require
-from ivr.console import security_headers
+from ivr.console import security_headers, to_login
 from ivr.console_api import current_services
 from ivr.flows_api import EDITS_FLOWS, versions_of
 
@@ -34,9 +34,6 @@ def _api_error(exc: ApiError) -> Any:
     return render_template("console/unavailable.html", message=message), exc.status
 
 
-def _to_login() -> Response:
-    return redirect(url_for("console.login"))  # type: ignore[return-value]
-
 
 def _supervisor(account: Account, what: str) -> None:
     if not account.has_role(*EDITS_FLOWS):
@@ -47,14 +44,14 @@ def _supervisor(account: Account, what: str) -> None:
 
 
 @bp.get("/")
-@require(db=_db, on_missing=_to_login)
+@require(db=_db, on_missing=to_login)
 def flows_page(account: Account) -> Any:
     _supervisor(account, "flows")
     return render_template("flows/list.html", account=account, csrf_token=csrf.token())
 
 
 @bp.get("/<name>")
-@require(db=_db, on_missing=_to_login)
+@require(db=_db, on_missing=to_login)
 def editor_page(name: str, account: Account) -> Any:
     _supervisor(account, f"flow:{name}")
     svc = current_services()
