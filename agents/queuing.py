@@ -39,10 +39,11 @@ from typing import Any
 from queues import Entry, Queues
 from queues.index import Index
 from queues.records import entry as _entry
+from queues.records import time_arg
 
 NOW = 5e-324
 """Placeholder time: positive (the queue accepts it), and never a real epoch."""
-NOW_TEXT = repr(NOW)
+NOW_TEXT = time_arg(NOW)
 CALL = "\x00call"
 """Placeholder call id: no call id starts with a NUL character."""
 

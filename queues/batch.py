@@ -1,4 +1,4 @@
-"""`Batch`: several queue operations sent through one pipeline (one round trip)."""
+"""`Batch`: several queue operations streamed through one connection (a pipeline)."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from redis import Redis
 from redis.connection import Connection
 from redis.exceptions import NoScriptError, ResponseError
 
+from queues.index import Index
 from queues.service import Call, Plan, Queues, Stale
 
 # Operations per chunk of a streamed batch: big enough that a chunk's replies are waiting when
@@ -27,19 +28,23 @@ class Batch:
 
     The operations travel in chunks of `CHUNK`, each chunk one call of the ``batch`` script
     (the library is set up once per chunk, and the client packs and reads one command per
-    chunk); up to `AHEAD` chunks are in flight while the next is planned.
+    chunk). A chunk is sent as soon as it is full, while the caller goes on adding operations
+    (as Jedis and Lettuce pipelines write commands as they come), with up to `AHEAD` chunks in
+    flight; `execute()` sends the rest and reads every answer. So Redis works while the caller
+    builds the batch, and a batch dropped without `execute()` may have run its first chunks.
+    Invalid arguments raise at once, from the method that adds the operation, and add nothing.
 
     Each operation stays atomic on its own; the batch as a whole is not a transaction. Later
     operations are planned against the index an earlier push of the batch will produce (when it
     adds a bucket). When another process added a bucket meanwhile, the operations that noticed
     (they answer ``stale`` and change nothing) are run again, one by one, after the batch.
-    After a Redis restart (the script unknown: nothing of that chunk ran) the rest of the batch
-    is sent again, in order, once the script is loaded.
+    After a Redis restart (the script unknown: nothing of that chunk ran) the operations not
+    run yet are sent again, in order, once the script is loaded.
     """
 
     def __init__(self, queues: Queues) -> None:
         self._q = queues
-        self._plans: list[Plan] = []
+        self._run = _Run(queues)
 
     def push(
         self,
@@ -53,98 +58,146 @@ class Batch:
         with_position: bool = True,
     ) -> Batch:
         q = self._q
-        plan = q._plan_push(call_id, queue_class, priority, skills, now, data, with_position)
-        self._plans.append(plan)
+        self._run.add(
+            q._plan_push(call_id, queue_class, priority, skills, now, data, with_position)
+        )
         return self
 
     def pop(self, skills: Iterable[str], now: float) -> Batch:
-        self._plans.append(self._q._plan_pop(skills, now))
+        self._run.add(self._q._plan_pop(skills, now))
         return self
 
     def remove(self, call_id: str) -> Batch:
-        self._plans.append(self._q._plan_by_id("remove", call_id))
+        self._run.add(self._q._plan_by_id("remove", call_id))
         return self
 
     def requeue(self, call_id: str) -> Batch:
-        self._plans.append(self._q._plan_by_id("requeue", call_id))
+        self._run.add(self._q._plan_by_id("requeue", call_id))
         return self
 
     def mark_callback(self, call_id: str) -> Batch:
-        self._plans.append(self._q._plan_callback(call_id))
+        self._run.add(self._q._plan_callback(call_id))
         return self
 
     def position(self, call_id: str, now: float) -> Batch:
-        self._plans.append(self._q._plan_position(call_id, now))
+        self._run.add(self._q._plan_position(call_id, now))
         return self
 
     def estimate_wait(self, call_id: str, now: float) -> Batch:
-        self._plans.append(self._q._plan_position(call_id, now, estimate=True))
+        self._run.add(self._q._plan_position(call_id, now, estimate=True))
         return self
 
     def __len__(self) -> int:
-        return len(self._plans)
+        return len(self._run.plans)
 
     def execute(self) -> list[Any]:
-        """Run the batch: planned, sent and read back in chunks, so that Redis runs one chunk
-        while this process plans the next and reads the one before (both cores busy)."""
-        plans, self._plans = self._plans, []
-        return self._execute(plans, reload=True) if plans else []
+        """Send what is left, read every answer; the batch is then empty and can be reused."""
+        run, self._run = self._run, _Run(self._q)
+        return run.finish(reload=True)
 
-    def _execute(self, plans: list[Plan], reload: bool) -> list[Any]:
-        q = self._q
-        index = q._snapshot()
-        results: list[Any] = [None] * len(plans)
-        redo: list[int] = []
-        unrun: list[int] = []  # chunks Redis answered NOSCRIPT: nothing of them ran
-        errors: list[Exception] = []
 
-        def settle(first: int, calls: list[Call[Any]], reply: Any) -> None:
-            if isinstance(reply, NoScriptError):
-                unrun.extend(range(first, first + len(calls)))
-            elif isinstance(reply, Exception):
-                errors.append(reply)
-            else:
-                for i, (call, raw) in enumerate(zip(calls, reply, strict=True), start=first):
-                    try:
-                        results[i] = call.parse(raw)
-                    except Stale:
-                        redo.append(i)
+class _Run:
+    """One execution of a batch: its operations, the chunks in flight and the answers so far."""
 
-        sha = q._scripts["batch"].sha
-        first = 0
-        with _Stream(q.redis) as stream:
-            sent: deque[tuple[int, list[Call[Any]]]] = deque()
-            while first < len(plans) and not unrun:
-                calls = []
-                for plan in plans[first:first + CHUNK]:
-                    call = plan(index)
-                    calls.append(call)
-                    if call.after is not None:
-                        index = call.after
-                stream.send(sha, calls)
-                sent.append((first, calls))
-                first += len(calls)
-                if len(sent) > AHEAD:
-                    settle(*sent.popleft(), stream.read())
-            while sent:
-                settle(*sent.popleft(), stream.read())
-        if errors:
-            raise errors[0]
-        if unrun:
+    def __init__(self, queues: Queues) -> None:
+        self.q = queues
+        self.plans: list[Plan] = []
+        self.results: list[Any] = []
+        self.sent = 0  # plans[:sent] are planned and sent
+        self.stream: _Stream | None = None
+        self.index: Index | None = None  # what the next chunk is planned against
+        self.inflight: deque[tuple[int, list[Call[Any]]]] = deque()
+        self.redo: list[int] = []  # answered stale: run again on their own
+        self.unrun: list[int] = []  # in chunks answered NOSCRIPT: nothing of them ran
+        self.errors: list[Exception] = []
+        self.failure: BaseException | None = None  # from the connection, raised at execute
+
+    def add(self, plan: Plan) -> None:
+        self.plans.append(plan)
+        if len(self.plans) - self.sent >= CHUNK and not self.unrun and self.failure is None:
+            try:
+                self.send_chunk()
+            except Exception as exc:  # the connection failed: execute() raises it
+                self.failure = exc
+                self.close(failed=True)
+
+    def send_chunk(self) -> None:
+        q = self.q
+        if self.stream is None:
+            self.stream = _Stream(q.redis)
+            self.index = q._snapshot()
+        index = self.index
+        assert index is not None
+        calls = []
+        for plan in self.plans[self.sent:self.sent + CHUNK]:
+            call = plan(index)
+            calls.append(call)
+            if call.after is not None:
+                index = call.after
+        self.index = index
+        self.results += [None] * len(calls)
+        self.stream.send(q._scripts["batch"].sha, calls)
+        self.inflight.append((self.sent, calls))
+        self.sent += len(calls)
+        if len(self.inflight) > AHEAD:
+            self.settle()
+
+    def settle(self) -> None:
+        """Read the answer of the oldest chunk in flight."""
+        assert self.stream is not None
+        first, calls = self.inflight.popleft()
+        reply = self.stream.read()
+        if isinstance(reply, NoScriptError):
+            self.unrun.extend(range(first, first + len(calls)))
+        elif isinstance(reply, Exception):
+            self.errors.append(reply)
+        else:
+            results = self.results
+            for i, (call, raw) in enumerate(zip(calls, reply, strict=True), start=first):
+                try:
+                    results[i] = call.parse(raw)
+                except Stale:
+                    self.redo.append(i)
+
+    def close(self, failed: bool = False) -> None:
+        stream, self.stream = self.stream, None
+        if stream is not None:
+            stream.close(failed)
+
+    def finish(self, reload: bool) -> list[Any]:
+        q, plans = self.q, self.plans
+        try:
+            if self.failure is not None:
+                raise self.failure
+            while self.sent < len(plans) and not self.unrun:
+                self.send_chunk()
+            while self.inflight:
+                self.settle()
+        except BaseException:
+            self.close(failed=True)
+            raise
+        self.close()
+        if self.errors:
+            raise self.errors[0]
+        results = self.results + [None] * (len(plans) - len(self.results))
+        if self.unrun:
             # Redis restarted or flushed its scripts: once the script is loaded again, the
             # operations not run yet go in order (one by one if it is gone again at once).
-            rest = [*unrun, *range(first, len(plans))]
+            rest = [*self.unrun, *range(self.sent, len(plans))]
             if reload:
                 q.redis.script_load(q._scripts["batch"].script)
-                again = self._execute([plans[i] for i in rest], reload=False)
+                again = _Run(q)
+                for i in rest:
+                    again.add(plans[i])
+                answers = again.finish(reload=False)
             else:
                 q._refresh()
-                again = [q._run(plans[i]) for i in rest]
-            for i, result in zip(rest, again, strict=True):
-                results[i] = result
-        if redo:
+                answers = [q._run(plans[i]) for i in rest]
+            for i, answer in zip(rest, answers, strict=True):
+                results[i] = answer
+        if self.redo:
             q._refresh()
-            for i in redo:
+            for i in self.redo:
                 results[i] = q._run(plans[i])
         return results
 
@@ -160,32 +213,32 @@ class _Stream:
 
     def __init__(self, client: Redis) -> None:
         self._pool = client.connection_pool
-        self._conn: Connection | None = None
+        self._conn: Connection | None = self._pool.get_connection()
         self._unread = 0
 
-    def __enter__(self) -> _Stream:
-        self._conn = self._pool.get_connection()
-        return self
-
-    def __exit__(self, kind: object, exc: object, tb: object) -> None:
+    def close(self, failed: bool = False) -> None:
         conn, self._conn = self._conn, None
         if conn is None:
             return
-        if exc is not None and self._unread:
+        if failed and self._unread:
             conn.disconnect()  # replies may still be on the way: never reuse this socket
         self._pool.release(conn)
+
+    def __del__(self) -> None:  # a batch dropped without execute(): its replies go unread
+        if self._conn is not None and self._unread:
+            self._conn.disconnect()
 
     def send(self, sha: str, calls: list[Call[Any]]) -> None:
         """One call of the ``batch`` script (script `sha`) running `calls` in order."""
         assert self._conn is not None
         keys: dict[str, int] = {}
-        packed: dict[tuple[str, ...], bytes] = {}  # most operations repeat a key list
+        packed: dict[int, bytes] = {}  # operations of one shape share their key list object
         argv: list[Any] = []
         for call in calls:
-            names = tuple(call.keys)
-            slots = packed.get(names)
+            names = call.keys
+            slots = packed.get(id(names))
             if slots is None:
-                slots = packed[names] = pack(
+                slots = packed[id(names)] = pack(
                     f">{len(names)}H", *[keys.setdefault(k, len(keys) + 1) for k in names])
             argv += [call.op, slots, len(call.args), *call.args]
         command = pack_command(("EVALSHA", sha, len(keys), *keys, *argv))

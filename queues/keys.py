@@ -20,8 +20,10 @@ class Keys:
 
     calls       hash  call id -> record of every waiting or offered call (see scripts/_lib.lua)
     index       hash  bucket key -> descriptor JSON (class, requirements); also "version" (changes
-                      whenever a bucket is added, see queues.index) and "seq" (the counter that
-                      gives each pushed call its tie-breaking sequence number)
+                      whenever a bucket is added, see queues.index)
+    seq         string the counter that gives each pushed call its tie-breaking sequence number
+                      (a key of its own: a counter inside the small index hash is rewritten in
+                      place on every push)
     staffing    hash  class -> call-takers serving it (recorded by the app)
     order(c)    zset  waiting calls of class c, whatever their requirements, scored and ordered
                       like a bucket: sizes and positions count one range per priority, not
@@ -41,6 +43,7 @@ class Keys:
         self.calls = self.prefix + "calls"
         self.index = self.prefix + "buckets"
         self.staffing = self.prefix + "staffing"
+        self.seq = self.prefix + "seq"
 
     def order(self, queue_class: str) -> str:
         return f"{self.prefix}ord:{queue_class}"
@@ -59,7 +62,7 @@ class Keys:
 
     def fixed(self) -> tuple[str, ...]:
         """Every key whose name depends on no class or bucket (for cleanup and checks)."""
-        return (self.calls, self.index, self.staffing)
+        return (self.calls, self.index, self.staffing, self.seq)
 
     def per_class(self, queue_class: str) -> tuple[str, ...]:
         """Every key of one class apart from its buckets."""

@@ -1,7 +1,8 @@
 """Loading the Lua scripts shipped in ``queues/scripts/`` (package data).
 
-Each script is sent as the blocks of ``_lib.lua`` it uses (found by name, with the blocks those
-use, in library order) followed by its own file, and registered once per client with
+Each script is sent as the blocks of ``_lib.lua`` it uses (a block is used when the code names
+one of the locals it defines; with the blocks those use, in library order) followed by its own
+file, and registered once per client with
 `register_script` (redis-py runs it by SHA and reloads it after a server restart). Only the
 blocks used are sent because defining a function costs time on every call of a script.
 """
@@ -32,6 +33,8 @@ BATCHED = ("push", "push_front", "pop", "remove", "requeue", "callback", "positi
 
 _BLOCK = re.compile(r"^-- lib: (\w+)\n", re.MULTILINE)
 _NOT_CODE = re.compile(r"--[^\n]*|'[^'\n]*'")
+# What a block defines: its top-level locals (``local function f`` or ``local A, B = ...``).
+_DEFINES = re.compile(r"^local (?:function )?([\w, ]+)", re.MULTILINE)
 
 
 def _read(name: str) -> str:
@@ -45,20 +48,33 @@ def _library() -> dict[str, str]:
     return {parts[i]: parts[i + 1].rstrip() + "\n" for i in range(1, len(parts), 2)}
 
 
-def _uses(code: str, names: set[str]) -> set[str]:
+@cache
+def _definers() -> dict[str, str]:
+    """Each name a library block defines, with the block that defines it."""
+    out = {}
+    for block, text in _library().items():
+        for names in _DEFINES.findall(text):
+            for name in names.split(","):
+                out[name.strip()] = block
+    return out
+
+
+def _uses(code: str) -> set[str]:
+    """The library blocks whose names `code` mentions."""
+    definers = _definers()
     words = set(re.findall(r"\b\w+\b", _NOT_CODE.sub("", code)))
-    return names & words
+    return {definers[w] for w in words if w in definers}
 
 
 def _with_library(code: str) -> str:
     """The library blocks `code` uses (and the blocks those use), in library order."""
     library = _library()
     needed: set[str] = set()
-    todo = _uses(code, set(library))
+    todo = _uses(code)
     while todo:
         block = todo.pop()
         needed.add(block)
-        todo |= _uses(library[block], set(library) - {block}) - needed
+        todo |= _uses(library[block]) - needed - {block}
     return "".join(text for block, text in library.items() if block in needed)
 
 

@@ -47,6 +47,8 @@ from queues.model import (
     PushResult,
     QueueClass,
     WaitEstimate,
+    make_entry,
+    make_push_result,
 )
 
 if TYPE_CHECKING:
@@ -134,7 +136,11 @@ class Queues:
         for name in self.classes:
             self._position_keys += [k.order(name), k.handle(name)]
         self._names = " ".join(self.classes)
-        self._buckets: dict[tuple[str, frozenset[str]], tuple[Bucket, str, str]] = {}
+        self._push_shapes: dict[tuple[str, frozenset[str], bool], _PushShape] = {}
+        self._checked: dict[frozenset[str], frozenset[str]] = {}
+        self._pop_shapes: tuple[Index | None, dict[frozenset[str], tuple[list[str], bytes]]] = (
+            None, {}
+        )  # fmt: skip
         self._scripts = scripts.register(redis)
         self._index: Index | None = None
 
@@ -267,61 +273,50 @@ class Queues:
         with_position: bool,
         script: str = "push",
     ) -> Plan:
-        cls = self._class(queue_class)
+        shape = self._push_shape(queue_class, skills, with_position)
         if not isinstance(priority, int) or not PRIORITY_MIN <= priority <= PRIORITY_MAX:
             raise ValueError(f"priority must be an integer in {PRIORITY_MIN}..{PRIORITY_MAX}")
         records.check_id(call_id)
-        bucket, descriptor, reqs_json = self._bucket(queue_class, skills)
         data = records.check_data(data)
         at = records.time_arg(now)
-        slot = self._slot[queue_class]
-        keys = [self.keys.calls, self.keys.index, self._orders[slot - 1], bucket.key]
-        better = self._better[queue_class] if with_position else ()
-        max_size = "" if cls.max_size is None else cls.max_size
-        meta = (
-            f"{call_id}\t{queue_class}\t{priority}\t{max_size}\t{int(with_position)}\t"
-            f"{len(better)}\t{slot}"
-        )
-        args = [at, meta, records.body(call_id, reqs_json, data), descriptor]
-        if with_position:
-            same, slots = self._same[queue_class]
-            keys += [*better, *same]
-            args += [self._specs, slots]
+        head = [at, f"{call_id}\t{queue_class}\t{priority}{shape.meta}",
+                records.body(call_id, shape.reqs_json, data)]  # fmt: skip
+        bucket, keys, tail = shape.bucket, shape.keys, shape.tail
         front = script == "push_front"
 
         def plan(index: Index) -> Call[PushResult]:
             after = None
             if not index.has(bucket.key):
                 after = index.with_bucket(bucket, next_version(index.version, bucket.key))
+            version = index.version
 
             def parse(raw: Any) -> PushResult:
-                status = _status(raw)
-                before, version = records.text(raw[2]), records.text(raw[3])
-                if after is not None and before == index.version and version == after.version:
+                if after is not None and (records.text(raw[2]), records.text(raw[3])) == (
+                    version, after.version
+                ):
                     self._advance(after)
-                if status != "queued":
-                    return PushResult(status)  # type: ignore[arg-type]
-                pos = int(raw[1])
+                status = raw[0]
+                if status != b"queued" and status != "queued":
+                    return PushResult(_status(raw))  # type: ignore[arg-type]
+                pos = raw[1]
                 if front:  # placed by the script: read its arrival back
                     entry = records.entry(raw[4])
-                else:  # all known here but the seq the script drew
-                    entry = Entry(call_id, queue_class, priority, bucket.skills, float(at), data,
-                                  seq=records.seq(raw[4]))
-                return PushResult("queued", pos if pos > 0 else None, entry)
+                else:  # all known here but the seq the script drew (its answer)
+                    entry = make_entry(call_id, queue_class, priority, bucket.skills, float(now),
+                                       data, False, 0, int(raw[4]))  # fmt: skip
+                return make_push_result("queued", pos if pos > 0 else None, entry)
 
-            return Call(script, keys, [index.version, *args], parse, after)
+            return Call(script, keys, [version, *head, *tail], parse, after)
 
         return plan
 
     def _plan_pop(self, skills: Iterable[str], now: float) -> Plan:
-        have = records.skill_set(skills)
+        have = self._skills(skills)
         at = records.time_arg(now)
-        fixed = [self.keys.calls, self.keys.index, *self._orders]
 
         def plan(index: Index) -> Call[Entry | None]:
-            keys, sources = index.eligible(have)
-            args = [index.version, at, self._specs, sources]
-            return Call("pop", [*fixed, *keys], args, _entry_if("ok"))
+            keys, sources = self._pop_shape(index, have)
+            return Call("pop", keys, [index.version, at, self._specs, sources], _entry_if_ok)
 
         return plan
 
@@ -332,13 +327,13 @@ class Queues:
             orders = [k.order(c) for c in index.all_classes]
             keys = [k.calls, *orders, *index.all_keys]
             args = [call_id, " ".join(index.all_classes)]
-            return Call(name, keys, args, _entry_if("ok"))
+            return Call(name, keys, args, _entry_if_ok)
 
         return plan
 
     def _plan_callback(self, call_id: str) -> Plan:
         keys = [self.keys.calls]
-        return lambda index: Call("callback", keys, [call_id], _entry_if("ok"))
+        return lambda index: Call("callback", keys, [call_id], _entry_if_ok)
 
     def _plan_position(self, call_id: str, now: float, estimate: bool = False) -> Plan:
         args = [records.time_arg(now), call_id, self._specs, self._names, int(estimate)]
@@ -409,27 +404,65 @@ class Queues:
         recent = []
         for sample in samples:
             at, _, seconds = records.text(sample).partition("|")
-            if float(at) >= horizon:
+            if records.time_value(at) >= horizon:
                 recent.append(float(seconds))
         handle = sum(recent) / len(recent) if recent else cls.default_handle_seconds
         return WaitEstimate(pos, pos * handle / max(1, agents), agents, handle, len(recent))
 
-    def _bucket(self, queue_class: str, skills: Iterable[str]) -> tuple[Bucket, str, str]:
-        """The bucket of a (class, requirement set), its descriptor and the requirements as
-        JSON: the same few combinations come back all day, so they are computed (and the
+    def _push_shape(
+        self, queue_class: str, skills: Iterable[str], with_position: bool
+    ) -> _PushShape:
+        """What every push of a (class, requirement set, position wanted) sends alike: the same
+        few combinations come back all day, so they are computed (and the class and the
         requirements checked) once."""
+        reqs = self._skills(skills)
+        key = (queue_class, reqs, with_position)
+        shape = self._push_shapes.get(key)
+        if shape is None:
+            cls = self._class(queue_class)
+            if len(self._push_shapes) >= 4096:
+                self._push_shapes.clear()
+            bucket = Bucket(self.keys.bucket(queue_class, reqs), queue_class, reqs)
+            slot = self._slot[queue_class]
+            keys = [self.keys.calls, self.keys.index, self._orders[slot - 1], bucket.key,
+                    self.keys.seq]  # fmt: skip
+            better = self._better[queue_class] if with_position else []
+            tail: list[Any] = [bucket.descriptor()]
+            if with_position:
+                same, slots = self._same[queue_class]
+                keys += [*better, *same]
+                tail += [self._specs, slots]
+            max_size = "" if cls.max_size is None else cls.max_size
+            meta = f"\t{max_size}\t{int(with_position)}\t{len(better)}\t{slot}"
+            shape = _PushShape(bucket, records.dumps(sorted(reqs)), keys, tail, meta)
+            self._push_shapes[key] = shape
+        return shape
+
+    def _skills(self, skills: Iterable[str]) -> frozenset[str]:
+        """`skills` as a checked frozenset (each distinct set checked once)."""
         if isinstance(skills, str):
             records.skill_set(skills)  # raises the usual TypeError
-        reqs = skills if type(skills) is frozenset else frozenset(skills)
-        hit = self._buckets.get((queue_class, reqs))
-        if hit is None:
-            reqs = records.skill_set(reqs)
-            if len(self._buckets) >= 4096:
-                self._buckets.clear()
-            bucket = Bucket(self.keys.bucket(queue_class, reqs), queue_class, reqs)
-            hit = (bucket, bucket.descriptor(), records.dumps(sorted(reqs)))
-            self._buckets[(queue_class, reqs)] = hit
-        return hit
+        have = skills if type(skills) is frozenset else frozenset(skills)
+        checked = self._checked.get(have)
+        if checked is None:
+            checked = records.skill_set(have)
+            if len(self._checked) >= 4096:
+                self._checked.clear()
+            self._checked[checked] = checked
+        return checked
+
+    def _pop_shape(self, index: Index, have: frozenset[str]) -> tuple[list[str], bytes]:
+        """Pop's KEYS and sources for a call-taker with `have` on `index` (kept per index:
+        one list object, which a batch packs once per chunk)."""
+        if self._pop_shapes[0] is not index:
+            self._pop_shapes = (index, {})
+        shapes = self._pop_shapes[1]
+        shape = shapes.get(have)
+        if shape is None:
+            keys, sources = index.eligible(have)
+            shape = shapes[have] = ([self.keys.calls, self.keys.index, *self._orders, *keys],
+                                    sources)  # fmt: skip
+        return shape
 
     def _class(self, name: str) -> QueueClass:
         try:
@@ -445,10 +478,23 @@ def _status(raw: Any) -> str:
     return status
 
 
-def _entry_if(ok: str) -> Callable[[Any], Entry | None]:
-    """A parser: the entry when the script answered `ok`, else None (``stale`` raises)."""
+def _entry_if_ok(raw: Any) -> Entry | None:
+    """A parser: the entry when the script answered ``ok``, else None (``stale`` raises)."""
+    status = raw[0]
+    if status == b"ok" or status == "ok":
+        return records.entry(raw[1])
+    _status(raw)
+    return None
 
-    def parse(raw: Any) -> Entry | None:
-        return records.entry(raw[1]) if _status(raw) == ok else None
 
-    return parse
+@dataclass(frozen=True)
+class _PushShape:
+    """What `Queues._push_shape` computes once per (class, requirement set, position wanted):
+    the bucket, the requirements as JSON, KEYS, the ARGV after the record, and the end of the
+    meta field after the priority."""
+
+    bucket: Bucket
+    reqs_json: str
+    keys: list[str]
+    tail: list[Any]
+    meta: str

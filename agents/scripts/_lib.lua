@@ -15,7 +15,7 @@ local Q_CALLS = 13
 -- The log stream's cap (agents/keys.py): bounds memory when nothing records it.
 local LOG_MAX = 200000
 -- Placeholders in planned queue operations (agents/queuing.py NOW_TEXT and CALL).
-local NOW_MARK, CALL_MARK = '5e-324', '\0call'
+local NOW_MARK, CALL_MARK = '0x0.0000000000001p-1022', '\0call'
 local CHANNEL, NOW = ARGV[1], ARGV[2]
 local GID_LENGTH = 12  -- agents/keys.py GROUP_ID_LENGTH
 local ON_DUTY = {available = true, reserved = true, on_call = true, wrap_up = true}

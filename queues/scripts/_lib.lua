@@ -4,8 +4,9 @@
 --
 -- A call is one field of the calls hash, a tab-separated record (no cjson: cheaper, and every
 -- number stays the exact text the client sent):
---     state ('w' waiting | 'o' offered), attempts, callback (0|1), priority, arrival, seq,
---     class, bucket key, JSON {"id", "r" requirements, "d" data}
+--     state ('w' waiting | 'o' offered), attempts, callback (0|1), priority, arrival, seq
+--     (15 digits; older records hold it unpadded), class, bucket key, JSON {"id", "r"
+--     requirements, "d" data}
 --
 -- A bucket holds the waiting calls of one (class, requirement set) in a zset whose scores are
 -- all 0, so that it is ordered by member bytes (a class's order zset holds all its calls in
@@ -19,41 +20,65 @@
 -- Classes are described by a blob of 4 doubles per configured class (rank, aging seconds, aging
 -- levels, aging floor; aging seconds 0 = no aging), in configuration order; a class's place there
 -- is its slot. A list of buckets comes with a string of slots, one character (48 + slot) each.
+--
+-- Written for the Lua interpreter's costs, which are most of a script's time: numbers passed to
+-- redis.call are given as strings (a number argument goes through sprintf), what is the same
+-- for every call of a chunk (class descriptions, the calls ahead of a priority) is computed once
+-- per script call, and no table is built where locals do.
+
+-- lib: P
+-- The priority byte of member p, and the bounds of its range for ZRANGEBYLEX/ZLEXCOUNT.
+local PB, LOW, BELOW = {}, {}, {}
+for p = 0, 10 do
+  PB[p] = string.char(48 + p)
+  LOW[p] = '[' .. PB[p]
+  BELOW[p] = '(' .. PB[p]
+end
+local function P(p)
+  return PB[p]
+end
 
 -- lib: record
 local RECORD = '^(%a)\t(%d+)\t(%d)\t(%d)\t([^\t]+)\t(%d+)\t([^\t]+)\t([^\t]+)\t'
 
+-- The fields of a record: st, n (attempts), cb, p (number), pc (its digit), a (arrival text),
+-- s (seq, 15 digits), c (class), b (bucket key).
 local function record(raw)
-  local st, n, cb, p, a, s, c, b = string.match(raw, RECORD)
-  return {st = st, n = tonumber(n), cb = cb, p = tonumber(p), a = a, s = tonumber(s), c = c, b = b}
+  local st, n, cb, pc, a, s, c, b = string.match(raw, RECORD)
+  if #s ~= 15 then s = string.format('%015d', tonumber(s)) end
+  return {st = st, n = n, cb = cb, p = tonumber(pc), pc = pc, a = a, s = s, c = c, b = b}
 end
 
 -- lib: rewrite
 -- The record with a new state, attempts count and callback flag.
 local function rewrite(raw, st, n, cb)
-  return st .. '\t' .. n .. '\t' .. cb .. string.match(raw, '^%a\t%d+\t%d(.*)$')
-end
-
--- lib: P
-local function P(p)
-  return string.char(48 + p)
+  return st .. '\t' .. n .. '\t' .. cb .. string.sub(raw, string.match(raw, '^%a\t%d+\t%d()'))
 end
 
 -- lib: member
-local function member(p, arrival, seq, id)
-  return P(p) .. struct.pack('>d', arrival) .. string.format('%015d', seq) .. ':' .. id
+-- pc: the priority digit, seq: 15 digits.
+local function member(pc, arrival, seq, id)
+  return pc .. struct.pack('>d', arrival) .. seq .. ':' .. id
 end
 
 -- lib: classes
 -- The classes blob: per class 4 big-endian doubles (rank, aging seconds, aging levels, floor),
--- read with one struct.unpack each (parsing text costs more than the rest of a pop).
+-- read with one struct.unpack each; parsed once per script call (a chunk of a batch sends the
+-- same blob with every operation). A class is {rank, age, L, floor, slot, most}, where most[p]
+-- is the best effective priority a call of priority p can reach by aging.
+local CLASSES = {}
 local function classes(blob)
-  local out = {}
+  local out = CLASSES[blob]
+  if out ~= nil then return out end
+  out = {}
   for i = 1, #blob / 32 do
     local rank, age, L, floor = struct.unpack('>dddd', blob, (i - 1) * 32 + 1)
     if age <= 0 then L = 0 end
-    out[i] = {rank, age, L, floor, i}
+    local most = {}
+    for p = 1, 9 do most[p] = math.max(math.min(p, floor), p - L) end
+    out[i] = {rank, age, L, floor, i, most}
   end
+  CLASSES[blob] = out
   return out
 end
 
@@ -95,59 +120,75 @@ end
 
 -- lib: ahead_in
 -- Calls of one ordered zset (a bucket, or a class's order; class `cls`) served before a target
--- of the same rank whose key is
--- (e_t, a_t, s_t). Priorities below e_t are all ahead (aging only lowers the number). Within a
--- priority p >= e_t, older calls have aged at least as much, so the calls ahead are a prefix in
--- (arrival, seq) order: the longer of {effective < e_t} and {effective <= e_t} cut at
--- (a_t, s_t). Prefix counts being monotone, that is the count up to one cut, computed here as
--- numbers ({arrival, seq}: calls strictly before it) and sent as one ZLEXCOUNT per priority
--- (the first one also counting the priorities below e_t).
-local ALL, NONE = {math.huge, 0}, {-math.huge, 0}
+-- of the same rank whose key is (e_t, a_t, seq; seq as 15 digits). Priorities below e_t are all
+-- ahead (aging only lowers the number). Within a priority p >= e_t, older calls have aged at
+-- least as much, so the calls ahead are a prefix in (arrival, seq) order: the longer of
+-- {effective < e_t} and {effective <= e_t} cut at the target. Prefix counts being monotone,
+-- that is the count up to one cut, sent as one ZLEXCOUNT per priority (the first one also
+-- counting the priorities below e_t).
+--
+-- Which aging levels matter at each priority depends only on the class and e_t: that list
+-- (AHEAD) is computed once per script call. Each step is {p, k_le, k_lt}: the fewest levels
+-- that bring p to <= e_t, and to < e_t (0: never).
+local AHEAD = {}
 
-local function before(x, y)
-  return x[1] < y[1] or (x[1] == y[1] and x[2] < y[2])
-end
-
--- The cut of the calls of priority p that aged at least k levels (arrival <= now - k * age).
-local function aged_cut(k, now, age, L)
-  if k <= 0 then return ALL end
-  if k > L then return NONE end
-  local t = now - k * age
-  if t <= 0 then return NONE end
-  return {t, math.huge}
-end
-
-local function ahead_in(key, cls, now, e_t, a_t, s_t)
-  local age, L, floor = cls[2], cls[3], cls[4]
-  local n = 0
-  local target = {a_t, s_t}
-  local lo = '-'
+local function ahead_steps(cls, e_t)
+  local by_class = AHEAD[cls]
+  if by_class == nil then
+    by_class = {}
+    AHEAD[cls] = by_class
+  end
+  local steps = by_class[e_t]
+  if steps ~= nil then return steps end
+  steps = {}
+  local L, floor = cls[3], cls[4]
   for p = e_t, 9 do
-    if effective(p, floor, L) > e_t then break end
-    local k_lt, k_le
+    if cls[6][p] > e_t then break end
+    local k_le, k_lt = nil, 0
     for k = 0, L do
       local e = effective(p, floor, k)
       if k_le == nil and e <= e_t then k_le = k end
       if e < e_t then k_lt = k; break end
     end
-    local cut = aged_cut(k_le, now, age, L)
-    if before(target, cut) then cut = target end
-    if k_lt ~= nil then
-      local lt = aged_cut(k_lt, now, age, L)
-      if before(cut, lt) then cut = lt end
+    steps[#steps + 1] = {p, k_le, k_lt}
+  end
+  by_class[e_t] = steps
+  return steps
+end
+
+-- The cut is one of: none of the priority (kind 0), the calls that aged to arrival <= t (kind
+-- 1), the calls before the target (kind 2). A cut of "all of the priority" cannot occur: the
+-- target bounds the first cut and every k_lt is >= 1.
+local function ahead_in(key, cls, now, e_t, a_t, seq)
+  local age = cls[2]
+  local n, lo = 0, '-'
+  local steps = ahead_steps(cls, e_t)
+  for i = 1, #steps do
+    local step = steps[i]
+    local p, k_le, k_lt = step[1], step[2], step[3]
+    local kind, t = 2, a_t
+    if k_le > 0 then  -- min(target, aged(k_le))
+      local at = now - k_le * age
+      if at <= 0 then kind = 0 elseif at < a_t then kind, t = 1, at end
     end
-    local hi
-    if cut == ALL then
-      hi = '(' .. P(p + 1)
-    elseif cut == NONE then
-      hi = '(' .. P(p)
-    elseif cut[2] == math.huge then
-      hi = '(' .. P(p) .. struct.pack('>d', cut[1]) .. '\255'
-    else
-      hi = '(' .. P(p) .. struct.pack('>d', cut[1]) .. string.format('%015d', cut[2])
+    if k_lt > 0 then  -- max(cut, aged(k_lt))
+      local at = now - k_lt * age
+      if at > 0 and (kind == 0 or (kind == 1 and at > t) or (kind == 2 and a_t <= at)) then
+        kind, t = 1, at
+      end
     end
-    if lo == '-' or cut ~= NONE then n = n + redis.call('ZLEXCOUNT', key, lo, hi) end
-    lo = '[' .. P(p + 1)
+    if lo == '-' or kind ~= 0 then
+      local hi
+      if kind == 2 then
+        hi = BELOW[p] .. struct.pack('>d', a_t) .. seq
+      elseif kind == 1 then
+        hi = BELOW[p] .. struct.pack('>d', t) .. '\255'
+      else
+        hi = BELOW[p]
+      end
+      n = n + redis.call('ZLEXCOUNT', key, lo, hi)
+    end
+    lo = LOW[p + 1]
   end
   return n
 end

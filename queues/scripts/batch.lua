@@ -17,8 +17,7 @@ while a <= #ARGV do
     for j = 1, #ki / 2 do K[j] = KEYS[struct.unpack('>H', ki, 2 * j - 1)] end
     keysets[ki] = K
   end
-  local A = {}
-  for j = 1, na do A[j] = ARGV[a + 2 + j] end
+  local A = {unpack(ARGV, a + 3, a + 2 + na)}
   a = a + 3 + na
   n = n + 1
   out[n] = OPS[op](K, A)

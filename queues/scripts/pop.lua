@@ -23,20 +23,29 @@ for pos = 1, #src, 3 do
   local c = cls[s]
   local rank = c[1]
   if b_rank ~= nil and rank > b_rank then break end
-  local age, L, floor = c[2], c[3], c[4]
-  local m = redis.call('ZRANGE', KEYS[i], 0, 0)[1]
-  local p = m and string.byte(m, 1) - 48
+  local age, L, floor, most = c[2], c[3], c[4], c[6]
+  local key = KEYS[i]
+  local m = redis.call('ZRANGE', key, '0', '0')[1]
   while m do
+    local p = string.byte(m, 1) - 48
     local a = struct.unpack('>d', m, 2)
-    local eff = effective(p, floor, levels(a, now, age, L))
+    local eff = p
+    if L > 0 then
+      local lv = 0
+      for k = 1, L do
+        if a <= now - k * age then lv = k else break end
+      end
+      eff = math.max(math.min(p, floor), p - lv)
+    end
+    -- members of equal arrival compare by their seq digits (bytes 10-24)
     if b_rank == nil or rank < b_rank or eff < b_eff or (eff == b_eff and (a < b_a or
-        (a == b_a and tonumber(string.sub(m, 10, 24)) < tonumber(string.sub(b_m, 10, 24))))) then
+        (a == b_a and string.sub(m, 10, 24) < string.sub(b_m, 10, 24)))) then
       b_rank, b_eff, b_a, b_m, b_slot = rank, eff, a, m, s
     end
     m = nil
     p = p + 1
-    while p <= 9 and effective(p, floor, L) <= b_eff do
-      m = redis.call('ZRANGEBYLEX', KEYS[i], '[' .. P(p), '(' .. P(p + 1), 'LIMIT', 0, 1)[1]
+    while p <= 9 and most[p] <= b_eff do
+      m = redis.call('ZRANGEBYLEX', key, LOW[p], BELOW[p + 1], 'LIMIT', '0', '1')[1]
       if m then break end
       p = p + 1
     end
@@ -45,11 +54,12 @@ end
 if b_rank == nil then return {'empty'} end
 local id = string.sub(b_m, 26)
 local raw = redis.call('HGET', KEYS[1], id)
-local e = record(raw)
-local b = find_key(KEYS, e.b, first, #KEYS)
+-- attempts, callback flag, where the rest starts, bucket key (the record of _lib.lua)
+local n, cb, rest, bucket = string.match(raw, '^%a\t(%d+)\t(%d)()\t%d\t[^\t]+\t%d+\t[^\t]+\t([^\t]+)\t')
+local b = find_key(KEYS, bucket, first, #KEYS)
 if b == nil then return {'stale'} end
 redis.call('ZREM', KEYS[b], b_m)
 redis.call('ZREM', KEYS[2 + b_slot], b_m)
-raw = rewrite(raw, 'o', e.n + 1, e.cb)
+raw = 'o\t' .. (n + 1) .. '\t' .. cb .. string.sub(raw, rest)
 redis.call('HSET', KEYS[1], id, raw)
 return {'ok', raw}

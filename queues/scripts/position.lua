@@ -25,7 +25,7 @@ end
 local out = {'ok', pos, e.c}
 if ARGV[5] == '1' then
   out[4] = redis.call('HGET', KEYS[2], e.c) or '0'
-  for _, sample in ipairs(redis.call('LRANGE', KEYS[2 + 2 * c], 0, -1)) do
+  for _, sample in ipairs(redis.call('LRANGE', KEYS[2 + 2 * c], '0', '-1')) do
     out[#out + 1] = sample
   end
 end

@@ -14,7 +14,7 @@ if e.st == 'w' then
   local first = 2 + C
   local b = find_key(KEYS, e.b, first, #KEYS)
   if c == nil or b == nil then return {'stale'} end
-  local m = member(e.p, tonumber(e.a), e.s, id)
+  local m = member(e.pc, tonumber(e.a), e.s, id)
   redis.call('ZREM', KEYS[b], m)
   redis.call('ZREM', KEYS[1 + c], m)
 end
