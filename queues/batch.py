@@ -13,6 +13,7 @@ from redis.connection import Connection
 from redis.exceptions import NoScriptError, ResponseError
 
 from queues.index import Index
+from queues.scripts import OP_CODES
 from queues.service import Call, Plan, Queues, Stale
 
 # Operations per chunk of a streamed batch: big enough that a chunk's replies are waiting when
@@ -232,15 +233,20 @@ class _Stream:
         """One call of the ``batch`` script (script `sha`) running `calls` in order."""
         assert self._conn is not None
         keys: dict[str, int] = {}
-        packed: dict[int, bytes] = {}  # operations of one shape share their key list object
+        # an operation's head: its code, its number of arguments, its keys (batch.lua); the
+        # operations of one shape share their key list object, so most heads are made once
+        heads: dict[tuple[str, int, int], bytes] = {}
         argv: list[Any] = []
         for call in calls:
-            names = call.keys
-            slots = packed.get(id(names))
-            if slots is None:
-                slots = packed[id(names)] = pack(
-                    f">{len(names)}H", *[keys.setdefault(k, len(keys) + 1) for k in names])
-            argv += [call.op, slots, len(call.args), *call.args]
+            names, args = call.keys, call.args
+            shape = (call.op, len(args), id(names))
+            head = heads.get(shape)
+            if head is None:
+                head = heads[shape] = pack(
+                    f">BB{len(names)}H", OP_CODES[call.op], len(args),
+                    *[keys.setdefault(k, len(keys) + 1) for k in names])
+            argv.append(head)
+            argv += args
         command = pack_command(("EVALSHA", sha, len(keys), *keys, *argv))
         self._unread += 1
         self._conn.send_packed_command([command], check_health=False)

@@ -28,8 +28,10 @@ NAMES = (
     "handle",
     "push_front",
 )
-# The operations a `Batch` may hold, run inside the ``batch`` script.
+# The operations a `Batch` may hold, run inside the ``batch`` script (which names them by their
+# place here, from 1).
 BATCHED = ("push", "push_front", "pop", "remove", "requeue", "callback", "position")
+OP_CODES = {name: i for i, name in enumerate(BATCHED, start=1)}
 
 _BLOCK = re.compile(r"^-- lib: (\w+)\n", re.MULTILINE)
 _NOT_CODE = re.compile(r"--[^\n]*|'[^'\n]*'")
@@ -88,14 +90,15 @@ def source(name: str) -> str:
 @cache
 def batch_source() -> str:
     """The ``batch`` script: each batched operation's script as a local function of (KEYS,
-    ARGV) (its KEYS and ARGV then are the operation's own), then the dispatcher. The library
-    is defined once per chunk instead of once per operation."""
+    ARGV) (its KEYS and ARGV then are the operation's own), the list OPS of them in the order
+    of `BATCHED`, then the dispatcher. The library is defined once per chunk instead of once
+    per operation."""
     ops = {name: _read(name) for name in BATCHED}
     functions = "".join(
         f"\n-- {name}.lua\nlocal function {name}(KEYS, ARGV)\n{code}\nend\n"
         for name, code in ops.items()
     )
-    table = "local OPS = {" + ", ".join(f"{name} = {name}" for name in ops) + "}\n"
+    table = "local OPS = {" + ", ".join(ops) + "}\n"
     lib = _with_library("\n".join(ops.values()))
     return f"{lib}{functions}{table}\n-- batch.lua\n{_read('batch')}"
 

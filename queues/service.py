@@ -56,6 +56,9 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 
+# The push scripts' flag: is the call's bucket in the index the client planned with?
+KNOWN = {True: "1", False: "0"}
+_DIGITS = {p: str(p) for p in range(PRIORITY_MIN, PRIORITY_MAX + 1)}
 # Re-reads of the index before giving up: each retry follows a concurrent bucket creation.
 _ATTEMPTS = 8
 
@@ -64,7 +67,7 @@ class Stale(Exception):
     """A script saw a newer bucket index than the one its keys were computed from."""
 
 
-@dataclass
+@dataclass(slots=True)
 class Call(Generic[T]):
     """One planned script call: which script (by name), what to send, how to read the answer,
     and the index that holds once it has run (set when the call adds a bucket)."""
@@ -277,48 +280,10 @@ class Queues:
         if not isinstance(priority, int) or not PRIORITY_MIN <= priority <= PRIORITY_MAX:
             raise ValueError(f"priority must be an integer in {PRIORITY_MIN}..{PRIORITY_MAX}")
         records.check_id(call_id)
-        data = records.check_data(data)
-        at = records.time_arg(now)
-        head = [at, f"{call_id}\t{queue_class}\t{priority}{shape.meta}",
-                records.body(call_id, shape.reqs_json, data)]  # fmt: skip
-        bucket, keys, tail = shape.bucket, shape.keys, shape.tail
-        front = script == "push_front"
-
-        def plan(index: Index) -> Call[PushResult]:
-            after = None
-            if not index.has(bucket.key):
-                after = index.with_bucket(bucket, next_version(index.version, bucket.key))
-            version = index.version
-
-            def parse(raw: Any) -> PushResult:
-                if after is not None and (records.text(raw[2]), records.text(raw[3])) == (
-                    version, after.version
-                ):
-                    self._advance(after)
-                status = raw[0]
-                if status != b"queued" and status != "queued":
-                    return PushResult(_status(raw))  # type: ignore[arg-type]
-                pos = raw[1]
-                if front:  # placed by the script: read its arrival back
-                    entry = records.entry(raw[4])
-                else:  # all known here but the seq the script drew (its answer)
-                    entry = make_entry(call_id, queue_class, priority, bucket.skills, float(now),
-                                       data, False, 0, int(raw[4]))  # fmt: skip
-                return make_push_result("queued", pos if pos > 0 else None, entry)
-
-            return Call(script, keys, [version, *head, *tail], parse, after)
-
-        return plan
+        return _PushPlan(self, shape, script, call_id, priority, now, records.check_data(data))
 
     def _plan_pop(self, skills: Iterable[str], now: float) -> Plan:
-        have = self._skills(skills)
-        at = records.time_arg(now)
-
-        def plan(index: Index) -> Call[Entry | None]:
-            keys, sources = self._pop_shape(index, have)
-            return Call("pop", keys, [index.version, at, self._specs, sources], _entry_if_ok)
-
-        return plan
+        return _PopPlan(self, self._skills(skills), records.time_arg(now))
 
     def _plan_by_id(self, name: str, call_id: str) -> Plan:
         k = self.keys
@@ -427,14 +392,15 @@ class Queues:
             keys = [self.keys.calls, self.keys.index, self._orders[slot - 1], bucket.key,
                     self.keys.seq]  # fmt: skip
             better = self._better[queue_class] if with_position else []
-            tail: list[Any] = [bucket.descriptor()]
+            tail: list[Any] = []
             if with_position:
                 same, slots = self._same[queue_class]
                 keys += [*better, *same]
                 tail += [self._specs, slots]
             max_size = "" if cls.max_size is None else cls.max_size
-            meta = f"\t{max_size}\t{int(with_position)}\t{len(better)}\t{slot}"
-            shape = _PushShape(bucket, records.dumps(sorted(reqs)), keys, tail, meta)
+            meta = f"{queue_class}\t{max_size}\t{int(with_position)}\t{len(better)}\t{slot}"
+            shape = _PushShape(bucket, bucket.descriptor(), records.dumps(sorted(reqs)), keys,
+                               meta, tail)  # fmt: skip
             self._push_shapes[key] = shape
         return shape
 
@@ -487,14 +453,81 @@ def _entry_if_ok(raw: Any) -> Entry | None:
     return None
 
 
+class _PushPlan:
+    """A planned push (a `Plan`, as a small object: a batch holds thousands, and closures
+    cost an object per captured name)."""
+
+    __slots__ = ("q", "shape", "script", "call_id", "priority", "now", "data", "head")
+
+    def __init__(
+        self, q: Queues, shape: _PushShape, script: str, call_id: str, priority: int,
+        now: float, data: dict[str, str],
+    ) -> None:  # fmt: skip
+        self.q, self.shape, self.script, self.call_id = q, shape, script, call_id
+        self.priority, self.now, self.data = priority, now, data
+        self.head = [records.time_arg(now), call_id, _DIGITS[priority], shape.meta,
+                     records.body(call_id, shape.reqs_json, data), shape.descriptor]  # fmt: skip
+
+    def __call__(self, index: Index) -> Call[PushResult]:
+        bucket = self.shape.bucket
+        after = None
+        if not index.has(bucket.key):
+            after = index.with_bucket(bucket, next_version(index.version, bucket.key))
+        args = [index.version, *self.head, KNOWN[after is None], *self.shape.tail]
+        return Call(self.script, self.shape.keys, args, _PushReply(self, index, after), after)
+
+
+class _PushReply:
+    """Reads a push's answer; adopts the index the push produced when it did add its bucket."""
+
+    __slots__ = ("plan", "index", "after")
+
+    def __init__(self, plan: _PushPlan, index: Index, after: Index | None) -> None:
+        self.plan, self.index, self.after = plan, index, after
+
+    def __call__(self, raw: Any) -> PushResult:
+        plan, after = self.plan, self.after
+        if after is not None and (records.text(raw[2]), records.text(raw[3])) == (
+            self.index.version, after.version
+        ):
+            plan.q._advance(after)
+        status = raw[0]
+        if status != b"queued" and status != "queued":
+            return PushResult(_status(raw))  # type: ignore[arg-type]
+        pos = raw[1]
+        if plan.script == "push_front":  # placed by the script: read its arrival back
+            entry = records.entry(raw[4])
+        else:  # all known here but the seq the script drew (its answer)
+            shape = plan.shape
+            entry = make_entry(plan.call_id, shape.bucket.queue_class, plan.priority,
+                               shape.bucket.skills, float(plan.now), plan.data, False, 0,
+                               int(raw[4]))  # fmt: skip
+        return make_push_result("queued", pos if pos > 0 else None, entry)
+
+
+class _PopPlan:
+    """A planned pop (a `Plan`; see `_PushPlan`)."""
+
+    __slots__ = ("q", "have", "at")
+
+    def __init__(self, q: Queues, have: frozenset[str], at: str) -> None:
+        self.q, self.have, self.at = q, have, at
+
+    def __call__(self, index: Index) -> Call[Entry | None]:
+        q = self.q
+        keys, sources = q._pop_shape(index, self.have)
+        return Call("pop", keys, [index.version, self.at, q._specs, sources], _entry_if_ok)
+
+
 @dataclass(frozen=True)
 class _PushShape:
     """What `Queues._push_shape` computes once per (class, requirement set, position wanted):
-    the bucket, the requirements as JSON, KEYS, the ARGV after the record, and the end of the
-    meta field after the priority."""
+    the bucket, its descriptor, the requirements as JSON, KEYS, the shape field of push.lua
+    (``push_shape`` in _lib.lua) and the ARGV after the known flag."""
 
     bucket: Bucket
+    descriptor: str
     reqs_json: str
     keys: list[str]
-    tail: list[Any]
     meta: str
+    tail: list[Any]

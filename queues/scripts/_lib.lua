@@ -82,16 +82,59 @@ local function classes(blob)
   return out
 end
 
+-- lib: push_shape
+-- What every push of one (class, requirement set, position wanted) sends alike, "class \t max
+-- size ('' = none) \t position wanted (1|0) \t number of better-ranked orders \t class slot",
+-- read once per script call: {class, max size or nil, position wanted, better, slot}.
+local SHAPES = {}
+local function push_shape(text)
+  local shape = SHAPES[text]
+  if shape == nil then
+    local class, max_size, want, better, own = string.match(text,
+      '^([^\t]+)\t(%d*)\t([01])\t(%d+)\t(%d+)$')
+    shape = {class, tonumber(max_size), want == '1', tonumber(better), tonumber(own)}
+    SHAPES[text] = shape
+  end
+  return shape
+end
+
+-- lib: plus_one
+-- A count in text (attempts) plus one, once per script call for each count: a number turned
+-- into text goes through sprintf.
+local PLUS_ONE = {}
+local function plus_one(n)
+  local v = PLUS_ONE[n]
+  if v == nil then
+    v = tostring(tonumber(n) + 1)
+    PLUS_ONE[n] = v
+  end
+  return v
+end
+
 -- lib: slot
 local function slot(slots, j)
   return string.byte(slots, j) - 48
 end
 
 -- lib: stale
+-- The index version, read once per script call: within one call only push and push_front
+-- change it, and they keep VERSION current (set_version).
+local VERSION
+
+local function index_version(index_key)
+  if VERSION == nil then VERSION = redis.call('HGET', index_key, 'version') or '0' end
+  return VERSION
+end
+
+local function set_version(index_key, v)
+  redis.call('HSET', index_key, 'version', v)
+  VERSION = v
+end
+
 -- The version check: the caller computed its bucket list from index version `v`; if the index
 -- changed since, a bucket may be missing from KEYS and the answer could be wrong.
 local function stale(index_key, v)
-  return (redis.call('HGET', index_key, 'version') or '0') ~= v
+  return index_version(index_key) ~= v
 end
 
 -- lib: next_version
@@ -158,8 +201,9 @@ end
 
 -- The cut is one of: none of the priority (kind 0), the calls that aged to arrival <= t (kind
 -- 1), the calls before the target (kind 2). A cut of "all of the priority" cannot occur: the
--- target bounds the first cut and every k_lt is >= 1.
-local function ahead_in(key, cls, now, e_t, a_t, seq)
+-- target bounds the first cut and every k_lt is >= 1. `m_t`: the target's member, when `key`
+-- holds it and its priority digit is e_t (it has not aged).
+local function ahead_in(key, cls, now, e_t, a_t, seq, m_t)
   local age = cls[2]
   local n, lo = 0, '-'
   local steps = ahead_steps(cls, e_t)
@@ -177,7 +221,11 @@ local function ahead_in(key, cls, now, e_t, a_t, seq)
         kind, t = 1, at
       end
     end
-    if lo == '-' or kind ~= 0 then
+    if i == 1 and kind == 2 and m_t then
+      -- everything before the target in this zset: its rank (one walk of the skiplist, where
+      -- ZLEXCOUNT takes four)
+      n = redis.call('ZRANK', key, m_t)
+    elseif lo == '-' or kind ~= 0 then
       local hi
       if kind == 2 then
         hi = BELOW[p] .. struct.pack('>d', a_t) .. seq

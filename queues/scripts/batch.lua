@@ -1,25 +1,27 @@
 -- Several queue operations in one script call (a chunk of a `Batch`). queues/scripts.py puts in
 -- front of this the library blocks and each operation's own script as a local function of
--- (KEYS, ARGV), collected in the table OPS by name.
+-- (KEYS, ARGV), collected in the list OPS in the order of queues.scripts.BATCHED.
 -- KEYS: every key the operations use, each once
--- ARGV: per operation: its name, its keys as 2-byte big-endian indexes into KEYS (in its own
---       KEYS order), the number of its arguments, then its arguments
+-- ARGV: per operation: its head (one byte: its place in OPS, one byte: its number of
+--       arguments, then its keys as 2-byte big-endian indexes into KEYS, in its own KEYS
+--       order), then its arguments
 -- Returns the operations' answers, in order: each what its own script returns.
 -- Each operation is as atomic as on its own (the whole chunk is, too); one that answers 'stale'
 -- has changed nothing, as on its own.
 local out, n, a = {}, 0, 1
-local keysets = {}  -- operations of a chunk mostly share their key lists
+local heads = {}  -- operations of a chunk mostly share their heads: each read once
 while a <= #ARGV do
-  local op, ki, na = ARGV[a], ARGV[a + 1], tonumber(ARGV[a + 2])
-  local K = keysets[ki]
-  if K == nil then
-    K = {}
-    for j = 1, #ki / 2 do K[j] = KEYS[struct.unpack('>H', ki, 2 * j - 1)] end
-    keysets[ki] = K
+  local head = ARGV[a]
+  local h = heads[head]
+  if h == nil then
+    local K = {}
+    for j = 3, #head - 1, 2 do K[#K + 1] = KEYS[struct.unpack('>H', head, j)] end
+    h = {OPS[string.byte(head, 1)], string.byte(head, 2), K}
+    heads[head] = h
   end
-  local A = {unpack(ARGV, a + 3, a + 2 + na)}
-  a = a + 3 + na
+  local na = h[2]
+  out[n + 1] = h[1](h[3], {unpack(ARGV, a + 1, a + na)})
   n = n + 1
-  out[n] = OPS[op](K, A)
+  a = a + 1 + na
 end
 return out

@@ -15,11 +15,14 @@ local now, a_t = tonumber(ARGV[1]), tonumber(e.a)
 local mine = cls[c]
 local e_t = effective(e.p, mine[4], levels(a_t, now, mine[2], mine[3]))
 local pos = 1
+-- the call's member, in its own class's order (counted by rank there) when it has not aged
+local mine_t = e_t == e.p and member(e.pc, a_t, e.s, ARGV[2]) or nil
 for j = 1, #cls do
+  local m_t = j == c and mine_t or nil
   if cls[j][1] < mine[1] then
     pos = pos + redis.call('ZCARD', KEYS[1 + 2 * j])
   elseif cls[j][1] == mine[1] then
-    pos = pos + ahead_in(KEYS[1 + 2 * j], cls[j], now, e_t, a_t, e.s)
+    pos = pos + ahead_in(KEYS[1 + 2 * j], cls[j], now, e_t, a_t, e.s, m_t)
   end
 end
 local out = {'ok', pos, e.c}

@@ -2,25 +2,28 @@
 -- KEYS: calls, index, the class's order, the call's bucket, seq, then when a position is
 --       wanted: the order of every better-ranked class, then of every class of the same rank
 --       (its own included)
--- ARGV: index version the client planned with, now, "id \t class \t priority \t max size ('' =
---       none) \t position wanted (1|0) \t number of better-ranked orders \t class slot",
---       JSON {"id", "r", "d"}, bucket descriptor JSON, then when a position is wanted: classes,
---       slots of the same-rank orders
+-- ARGV: index version the client planned with, now, call id, priority (one digit), the push's
+--       shape (see push_shape), JSON {"id", "r", "d"}, bucket descriptor JSON, whether the
+--       bucket is in the client's index at that version (1|0), then when a position is wanted:
+--       classes, slots of the same-rank orders
 -- Returns {'queued', position or -1, index version before, after, seq (15 digits)}
 --         | {'full' or 'duplicate', -1, index version before, after}
-local id, class, pc, max_size, want, better, own = string.match(ARGV[3],
-  '^([^\t]+)\t([^\t]+)\t(%d)\t(%d*)\t(%d)\t(%d+)\t(%d+)$')
+local id, pc = ARGV[3], ARGV[4]
+local shape = push_shape(ARGV[5])
+local class, max_size = shape[1], shape[2]
 -- The bucket is registered even when the call is refused (an empty bucket is harmless): the
 -- index then changes exactly as the client predicted, and a batch's later operations, planned
--- against that prediction, do not find it stale.
+-- against that prediction, do not find it stale. A bucket in the client's index is registered
+-- when the index is still at the client's version (buckets are only ever added).
 local before, after = ARGV[1], ARGV[1]
-if redis.call('HSETNX', KEYS[2], KEYS[4], ARGV[5]) == 1 then
-  before = redis.call('HGET', KEYS[2], 'version') or '0'
+if not (ARGV[8] == '1' and index_version(KEYS[2]) == ARGV[1])
+    and redis.call('HSETNX', KEYS[2], KEYS[4], ARGV[7]) == 1 then
+  before = index_version(KEYS[2])
   after = next_version(before, KEYS[4])
-  redis.call('HSET', KEYS[2], 'version', after)
+  set_version(KEYS[2], after)
 end
 if redis.call('HEXISTS', KEYS[1], id) == 1 then return {'duplicate', -1, before, after} end
-if max_size ~= '' and redis.call('ZCARD', KEYS[3]) >= tonumber(max_size) then
+if max_size and redis.call('ZCARD', KEYS[3]) >= max_size then
   return {'full', -1, before, after}
 end
 local seq = string.format('%015d', redis.call('INCR', KEYS[5]))
@@ -29,18 +32,21 @@ local m = member(pc, now, seq, id)
 redis.call('ZADD', KEYS[4], '0', m)
 redis.call('ZADD', KEYS[3], '0', m)
 redis.call('HSET', KEYS[1], id, 'w\t0\t0\t' .. pc .. '\t' .. ARGV[2] .. '\t' .. seq .. '\t' ..
-  class .. '\t' .. KEYS[4] .. '\t' .. ARGV[4])
+  class .. '\t' .. KEYS[4] .. '\t' .. ARGV[6])
 local pos = -1
-if want == '1' then
-  local cls = classes(ARGV[6])
-  local slots = ARGV[7]
-  better = tonumber(better)
+if shape[3] then
+  local cls = classes(ARGV[9])
+  local slots = ARGV[10]
+  local better = shape[4]
   pos = 1
   for i = 6, 5 + better do pos = pos + redis.call('ZCARD', KEYS[i]) end
-  local mine = cls[tonumber(own)]
+  local mine = cls[shape[5]]
   local e_t = effective(tonumber(pc), mine[4], levels(now, now, mine[2], mine[3]))
+  local m_t = e_t == tonumber(pc) and m or nil
   for j = 1, #slots do
-    pos = pos + ahead_in(KEYS[5 + better + j], cls[slot(slots, j)], now, e_t, now, seq)
+    local s = slot(slots, j)
+    pos = pos + ahead_in(KEYS[5 + better + j], cls[s], now, e_t, now, seq,
+      s == shape[5] and m_t or nil)
   end
 end
 return {'queued', pos, before, after, seq}

@@ -6,15 +6,15 @@
 -- KEYS and ARGV: as push.lua, without a position (position wanted must be 0)
 -- Returns {'queued', -1, index version before, after, record}
 --         | {'duplicate', -1, index version before, after}
-local id, class, p = string.match(ARGV[3], '^([^\t]+)\t([^\t]+)\t(%d)\t')
+local id, class, p = ARGV[3], push_shape(ARGV[5])[1], tonumber(ARGV[4])
 local before, after = ARGV[1], ARGV[1]
-if redis.call('HSETNX', KEYS[2], KEYS[4], ARGV[5]) == 1 then  -- even if refused: see push.lua
-  before = redis.call('HGET', KEYS[2], 'version') or '0'
+if not (ARGV[8] == '1' and index_version(KEYS[2]) == ARGV[1])
+    and redis.call('HSETNX', KEYS[2], KEYS[4], ARGV[7]) == 1 then  -- even if refused: see push.lua
+  before = index_version(KEYS[2])
   after = next_version(before, KEYS[4])
-  redis.call('HSET', KEYS[2], 'version', after)
+  set_version(KEYS[2], after)
 end
 if redis.call('HEXISTS', KEYS[1], id) == 1 then return {'duplicate', -1, before, after} end
-p = tonumber(p)
 local arrival = tonumber(ARGV[2])
 for d = 1, 9 do
   local first = redis.call('ZRANGEBYLEX', KEYS[3], LOW[d], BELOW[d + 1], 'LIMIT', '0', '1')[1]
@@ -26,7 +26,7 @@ for d = 1, 9 do
 end
 local at = string.format('%.17g', arrival)
 local seq = string.format('%015d', redis.call('INCR', KEYS[5]))
-local raw = table.concat({'w', '0', '0', p, at, seq, class, KEYS[4], ARGV[4]}, '\t')
+local raw = table.concat({'w', '0', '0', p, at, seq, class, KEYS[4], ARGV[6]}, '\t')
 local m = member(P(p), arrival, seq, id)
 redis.call('ZADD', KEYS[4], '0', m)
 redis.call('ZADD', KEYS[3], '0', m)

@@ -79,7 +79,8 @@ _HEAD = re.compile(r"^\S+ \[\d+ ([^\]]*)\] ")
 # Commands the scripts use; each takes exactly one key, its first argument.
 _ONE_KEY = {
     "HSETNX", "HSET", "HGET", "HDEL", "HEXISTS", "HINCRBY", "INCR", "ZADD", "ZREM", "ZRANGE",
-    "ZCOUNT", "ZCARD", "ZRANGEBYSCORE", "ZRANGEBYLEX", "ZLEXCOUNT", "LPUSH", "LTRIM", "LRANGE",
+    "ZCOUNT", "ZCARD", "ZRANK", "ZRANGEBYSCORE", "ZRANGEBYLEX", "ZLEXCOUNT", "LPUSH", "LTRIM",
+    "LRANGE",
 }  # fmt: skip
 
 
