@@ -235,16 +235,17 @@ class _Stream:
         keys: dict[str, int] = {}
         # an operation's head: its code, its number of arguments, its keys (batch.lua); the
         # operations of one shape share their key list object, so most heads are made once
-        heads: dict[tuple[str, int, int], bytes] = {}
+        heads: dict[int, tuple[str, int, bytes]] = {}
         argv: list[Any] = []
         for call in calls:
             names, args = call.keys, call.args
-            shape = (call.op, len(args), id(names))
-            head = heads.get(shape)
-            if head is None:
-                head = heads[shape] = pack(
-                    f">BB{len(names)}H", OP_CODES[call.op], len(args),
-                    *[keys.setdefault(k, len(keys) + 1) for k in names])
+            known = heads.get(id(names))
+            if known is not None and known[0] == call.op and known[1] == len(args):
+                head = known[2]
+            else:
+                head = pack(f">BB{len(names)}H", OP_CODES[call.op], len(args),
+                            *[keys.setdefault(k, len(keys) + 1) for k in names])  # fmt: skip
+                heads[id(names)] = (call.op, len(args), head)
             argv.append(head)
             argv += args
         command = pack_command(("EVALSHA", sha, len(keys), *keys, *argv))

@@ -120,6 +120,9 @@ class Queues:
         self.handle_max_age = handle_max_age
         k = self.keys
         self._specs = class_specs(self.classes)
+        if len(self.classes) > 255:
+            raise ValueError("at most 255 queue classes")  # a class slot is one byte
+        self._pop_head = bytes([len(self.classes)]) + self._specs
         self._slot = {name: i + 1 for i, name in enumerate(self.classes)}
         self._orders = [k.order(name) for name in self.classes]
         # per class, for the position at push: the orders of the classes ranked above it
@@ -392,15 +395,16 @@ class Queues:
             keys = [self.keys.calls, self.keys.index, self._orders[slot - 1], bucket.key,
                     self.keys.seq]  # fmt: skip
             better = self._better[queue_class] if with_position else []
-            tail: list[Any] = []
+            max_size = "" if cls.max_size is None else cls.max_size
+            meta: str | bytes = (
+                f"{queue_class}\t{max_size}\t{int(with_position)}\t{len(better)}\t{slot}"
+            )
             if with_position:
                 same, slots = self._same[queue_class]
                 keys += [*better, *same]
-                tail += [self._specs, slots]
-            max_size = "" if cls.max_size is None else cls.max_size
-            meta = f"{queue_class}\t{max_size}\t{int(with_position)}\t{len(better)}\t{slot}"
+                meta = f"{meta}\t{slots}\t".encode() + self._specs
             shape = _PushShape(bucket, bucket.descriptor(), records.dumps(sorted(reqs)), keys,
-                               meta, tail)  # fmt: skip
+                               meta)  # fmt: skip
             self._push_shapes[key] = shape
         return shape
 
@@ -418,8 +422,8 @@ class Queues:
         return checked
 
     def _pop_shape(self, index: Index, have: frozenset[str]) -> tuple[list[str], bytes]:
-        """Pop's KEYS and sources for a call-taker with `have` on `index` (kept per index:
-        one list object, which a batch packs once per chunk)."""
+        """Pop's KEYS and shape (``pop_shape`` in _lib.lua) for a call-taker with `have` on
+        `index` (kept per index: one list object, which a batch packs once per chunk)."""
         if self._pop_shapes[0] is not index:
             self._pop_shapes = (index, {})
         shapes = self._pop_shapes[1]
@@ -427,7 +431,7 @@ class Queues:
         if shape is None:
             keys, sources = index.eligible(have)
             shape = shapes[have] = ([self.keys.calls, self.keys.index, *self._orders, *keys],
-                                    sources)  # fmt: skip
+                                    self._pop_head + sources)  # fmt: skip
         return shape
 
     def _class(self, name: str) -> QueueClass:
@@ -473,7 +477,7 @@ class _PushPlan:
         after = None
         if not index.has(bucket.key):
             after = index.with_bucket(bucket, next_version(index.version, bucket.key))
-        args = [index.version, *self.head, KNOWN[after is None], *self.shape.tail]
+        args = [index.version, *self.head, KNOWN[after is None]]
         return Call(self.script, self.shape.keys, args, _PushReply(self, index, after), after)
 
 
@@ -515,19 +519,18 @@ class _PopPlan:
 
     def __call__(self, index: Index) -> Call[Entry | None]:
         q = self.q
-        keys, sources = q._pop_shape(index, self.have)
-        return Call("pop", keys, [index.version, self.at, q._specs, sources], _entry_if_ok)
+        keys, shape = q._pop_shape(index, self.have)
+        return Call("pop", keys, [index.version, self.at, shape], _entry_if_ok)
 
 
 @dataclass(frozen=True)
 class _PushShape:
     """What `Queues._push_shape` computes once per (class, requirement set, position wanted):
     the bucket, its descriptor, the requirements as JSON, KEYS, the shape field of push.lua
-    (``push_shape`` in _lib.lua) and the ARGV after the known flag."""
+    (``push_shape`` in _lib.lua)."""
 
     bucket: Bucket
     descriptor: str
     reqs_json: str
     keys: list[str]
-    meta: str
-    tail: list[Any]
+    meta: str | bytes

@@ -85,15 +85,34 @@ end
 -- lib: push_shape
 -- What every push of one (class, requirement set, position wanted) sends alike, "class \t max
 -- size ('' = none) \t position wanted (1|0) \t number of better-ranked orders \t class slot",
--- read once per script call: {class, max size or nil, position wanted, better, slot}.
+-- then when a position is wanted "\t slots of the same-rank orders \t classes"; read once per
+-- script call: {class, max size or nil, position wanted, better, slot, slots, classes}.
 local SHAPES = {}
 local function push_shape(text)
   local shape = SHAPES[text]
   if shape == nil then
-    local class, max_size, want, better, own = string.match(text,
-      '^([^\t]+)\t(%d*)\t([01])\t(%d+)\t(%d+)$')
+    local class, max_size, want, better, own, rest = string.match(text,
+      '^([^\t]+)\t(%d*)\t([01])\t(%d+)\t(%d+)(.*)$')
     shape = {class, tonumber(max_size), want == '1', tonumber(better), tonumber(own)}
+    if shape[3] then
+      local slots, blob = string.match(rest, '^\t([^\t]*)\t(.*)$')
+      shape[6], shape[7] = slots, classes(blob)
+    end
     SHAPES[text] = shape
+  end
+  return shape
+end
+
+-- lib: pop_shape
+-- What every pop of one call-taker's skills sends alike on one index: the number of classes
+-- (one byte), the classes, the sources (pop.lua); read once per script call: {classes, sources}.
+local POP_SHAPES = {}
+local function pop_shape(text)
+  local shape = POP_SHAPES[text]
+  if shape == nil then
+    local n = string.byte(text, 1)
+    shape = {classes(string.sub(text, 2, 1 + 32 * n)), string.sub(text, 2 + 32 * n)}
+    POP_SHAPES[text] = shape
   end
   return shape
 end

@@ -1,8 +1,8 @@
 -- Take the best call a call-taker may take, and hold it as offered.
 -- KEYS: calls, index, the order of every configured class (by slot), then every bucket whose
 --       requirements the call-taker meets
--- ARGV: index version, now, classes, sources: 3 bytes each (class slot, then the KEYS index of
---       the zset to read, big-endian), by rank
+-- ARGV: index version, now, the pop's shape (see pop_shape): the classes, then the sources: 3
+--       bytes each (class slot, then the KEYS index of the zset to read, big-endian), by rank
 -- Returns {'ok', record} | {'empty'} | {'stale'}
 --
 -- A source is either a class's order, when the call-taker may take every bucket of that class
@@ -13,8 +13,8 @@
 -- (Written with plain locals rather than helpers: this is the hottest script.)
 if stale(KEYS[2], ARGV[1]) then return {'stale'} end
 local now = tonumber(ARGV[2])
-local cls = classes(ARGV[3])
-local src = ARGV[4]
+local shape = pop_shape(ARGV[3])
+local cls, src = shape[1], shape[2]
 local first = 3 + #cls
 -- the best so far: rank, effective priority, arrival, member, class slot
 local b_rank, b_eff, b_a, b_m, b_slot

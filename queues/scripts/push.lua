@@ -4,8 +4,7 @@
 --       (its own included)
 -- ARGV: index version the client planned with, now, call id, priority (one digit), the push's
 --       shape (see push_shape), JSON {"id", "r", "d"}, bucket descriptor JSON, whether the
---       bucket is in the client's index at that version (1|0), then when a position is wanted:
---       classes, slots of the same-rank orders
+--       bucket is in the client's index at that version (1|0)
 -- Returns {'queued', position or -1, index version before, after, seq (15 digits)}
 --         | {'full' or 'duplicate', -1, index version before, after}
 local id, pc = ARGV[3], ARGV[4]
@@ -35,8 +34,7 @@ redis.call('HSET', KEYS[1], id, 'w\t0\t0\t' .. pc .. '\t' .. ARGV[2] .. '\t' .. 
   class .. '\t' .. KEYS[4] .. '\t' .. ARGV[6])
 local pos = -1
 if shape[3] then
-  local cls = classes(ARGV[9])
-  local slots = ARGV[10]
+  local slots, cls = shape[6], shape[7]
   local better = shape[4]
   pos = 1
   for i = 6, 5 + better do pos = pos + redis.call('ZCARD', KEYS[i]) end
