@@ -13,8 +13,9 @@ from redis.connection import Connection
 from redis.exceptions import NoScriptError, ResponseError
 
 from queues.index import Index
+from queues.plans import Call, Plan, Stale
 from queues.scripts import OP_CODES
-from queues.service import Call, Plan, Queues, Stale
+from queues.service import Queues
 
 # Operations per chunk of a streamed batch: big enough that a chunk's replies are waiting when
 # they are read, small enough that Redis starts on the first one at once.

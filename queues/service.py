@@ -29,14 +29,13 @@ the buckets to the scripts and why a script may answer ``stale``.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any
 
 from redis import Redis
 
 from queues import records, scripts
-from queues.index import Bucket, Index, class_specs, next_version, version_count
+from queues.index import Bucket, Index, class_specs, version_count
 from queues.keys import Keys
 from queues.model import (
     EMERGENCY,
@@ -47,39 +46,23 @@ from queues.model import (
     PushResult,
     QueueClass,
     WaitEstimate,
-    make_entry,
-    make_push_result,
+)
+from queues.plans import (
+    Call,
+    Plan,
+    PopPlan,
+    PushPlan,
+    PushShape,
+    Stale,
+    entry_if_ok,
+    status,
 )
 
 if TYPE_CHECKING:
     from queues.batch import Batch
 
-T = TypeVar("T")
-
-# The push scripts' flag: is the call's bucket in the index the client planned with?
-KNOWN = {True: "1", False: "0"}
-_DIGITS = {p: str(p) for p in range(PRIORITY_MIN, PRIORITY_MAX + 1)}
 # Re-reads of the index before giving up: each retry follows a concurrent bucket creation.
 _ATTEMPTS = 8
-
-
-class Stale(Exception):
-    """A script saw a newer bucket index than the one its keys were computed from."""
-
-
-@dataclass(slots=True)
-class Call(Generic[T]):
-    """One planned script call: which script (by name), what to send, how to read the answer,
-    and the index that holds once it has run (set when the call adds a bucket)."""
-
-    op: str
-    keys: list[str]
-    args: list[Any]
-    parse: Callable[[Any], T]
-    after: Index | None = None
-
-
-Plan = Callable[[Index], Call[Any]]
 
 
 class Queues:
@@ -142,7 +125,7 @@ class Queues:
         for name in self.classes:
             self._position_keys += [k.order(name), k.handle(name)]
         self._names = " ".join(self.classes)
-        self._push_shapes: dict[tuple[str, frozenset[str], bool], _PushShape] = {}
+        self._push_shapes: dict[tuple[str, frozenset[str], bool], PushShape] = {}
         self._checked: dict[frozenset[str], frozenset[str]] = {}
         self._pop_shapes: tuple[Index | None, dict[frozenset[str], tuple[list[str], bytes]]] = (
             None, {}
@@ -283,10 +266,10 @@ class Queues:
         if not isinstance(priority, int) or not PRIORITY_MIN <= priority <= PRIORITY_MAX:
             raise ValueError(f"priority must be an integer in {PRIORITY_MIN}..{PRIORITY_MAX}")
         records.check_id(call_id)
-        return _PushPlan(self, shape, script, call_id, priority, now, records.check_data(data))
+        return PushPlan(self, shape, script, call_id, priority, now, records.check_data(data))
 
     def _plan_pop(self, skills: Iterable[str], now: float) -> Plan:
-        return _PopPlan(self, self._skills(skills), records.time_arg(now))
+        return PopPlan(self, self._skills(skills), records.time_arg(now))
 
     def _plan_by_id(self, name: str, call_id: str) -> Plan:
         k = self.keys
@@ -295,19 +278,19 @@ class Queues:
             orders = [k.order(c) for c in index.all_classes]
             keys = [k.calls, *orders, *index.all_keys]
             args = [call_id, " ".join(index.all_classes)]
-            return Call(name, keys, args, _entry_if_ok)
+            return Call(name, keys, args, entry_if_ok)
 
         return plan
 
     def _plan_callback(self, call_id: str) -> Plan:
         keys = [self.keys.calls]
-        return lambda index: Call("callback", keys, [call_id], _entry_if_ok)
+        return lambda index: Call("callback", keys, [call_id], entry_if_ok)
 
     def _plan_position(self, call_id: str, now: float, estimate: bool = False) -> Plan:
         args = [records.time_arg(now), call_id, self._specs, self._names, int(estimate)]
 
         def parse(raw: Any) -> Any:
-            if _status(raw) != "ok":
+            if status(raw) != "ok":
                 return None
             pos = int(raw[1])
             if not estimate:
@@ -379,7 +362,7 @@ class Queues:
 
     def _push_shape(
         self, queue_class: str, skills: Iterable[str], with_position: bool
-    ) -> _PushShape:
+    ) -> PushShape:
         """What every push of a (class, requirement set, position wanted) sends alike: the same
         few combinations come back all day, so they are computed (and the class and the
         requirements checked) once."""
@@ -403,7 +386,7 @@ class Queues:
                 same, slots = self._same[queue_class]
                 keys += [*better, *same]
                 meta = f"{meta}\t{slots}\t".encode() + self._specs
-            shape = _PushShape(bucket, bucket.descriptor(), records.dumps(sorted(reqs)), keys,
+            shape = PushShape(bucket, bucket.descriptor(), records.dumps(sorted(reqs)), keys,
                                meta)  # fmt: skip
             self._push_shapes[key] = shape
         return shape
@@ -439,98 +422,3 @@ class Queues:
             return self.classes[name]
         except KeyError:
             raise ValueError(f"unknown queue class {name!r}") from None
-
-
-def _status(raw: Any) -> str:
-    status = records.text(raw[0])
-    if status == "stale":
-        raise Stale
-    return status
-
-
-def _entry_if_ok(raw: Any) -> Entry | None:
-    """A parser: the entry when the script answered ``ok``, else None (``stale`` raises)."""
-    status = raw[0]
-    if status == b"ok" or status == "ok":
-        return records.entry(raw[1])
-    _status(raw)
-    return None
-
-
-class _PushPlan:
-    """A planned push (a `Plan`, as a small object: a batch holds thousands, and closures
-    cost an object per captured name)."""
-
-    __slots__ = ("q", "shape", "script", "call_id", "priority", "now", "data", "head")
-
-    def __init__(
-        self, q: Queues, shape: _PushShape, script: str, call_id: str, priority: int,
-        now: float, data: dict[str, str],
-    ) -> None:  # fmt: skip
-        self.q, self.shape, self.script, self.call_id = q, shape, script, call_id
-        self.priority, self.now, self.data = priority, now, data
-        self.head = [records.time_arg(now), call_id, _DIGITS[priority], shape.meta,
-                     records.body(call_id, shape.reqs_json, data), shape.descriptor]  # fmt: skip
-
-    def __call__(self, index: Index) -> Call[PushResult]:
-        bucket = self.shape.bucket
-        after = None
-        if not index.has(bucket.key):
-            after = index.with_bucket(bucket, next_version(index.version, bucket.key))
-        args = [index.version, *self.head, KNOWN[after is None]]
-        return Call(self.script, self.shape.keys, args, _PushReply(self, index, after), after)
-
-
-class _PushReply:
-    """Reads a push's answer; adopts the index the push produced when it did add its bucket."""
-
-    __slots__ = ("plan", "index", "after")
-
-    def __init__(self, plan: _PushPlan, index: Index, after: Index | None) -> None:
-        self.plan, self.index, self.after = plan, index, after
-
-    def __call__(self, raw: Any) -> PushResult:
-        plan, after = self.plan, self.after
-        if after is not None and (records.text(raw[2]), records.text(raw[3])) == (
-            self.index.version, after.version
-        ):
-            plan.q._advance(after)
-        status = raw[0]
-        if status != b"queued" and status != "queued":
-            return PushResult(_status(raw))  # type: ignore[arg-type]
-        pos = raw[1]
-        if plan.script == "push_front":  # placed by the script: read its arrival back
-            entry = records.entry(raw[4])
-        else:  # all known here but the seq the script drew (its answer)
-            shape = plan.shape
-            entry = make_entry(plan.call_id, shape.bucket.queue_class, plan.priority,
-                               shape.bucket.skills, float(plan.now), plan.data, False, 0,
-                               int(raw[4]))  # fmt: skip
-        return make_push_result("queued", pos if pos > 0 else None, entry)
-
-
-class _PopPlan:
-    """A planned pop (a `Plan`; see `_PushPlan`)."""
-
-    __slots__ = ("q", "have", "at")
-
-    def __init__(self, q: Queues, have: frozenset[str], at: str) -> None:
-        self.q, self.have, self.at = q, have, at
-
-    def __call__(self, index: Index) -> Call[Entry | None]:
-        q = self.q
-        keys, shape = q._pop_shape(index, self.have)
-        return Call("pop", keys, [index.version, self.at, shape], _entry_if_ok)
-
-
-@dataclass(frozen=True)
-class _PushShape:
-    """What `Queues._push_shape` computes once per (class, requirement set, position wanted):
-    the bucket, its descriptor, the requirements as JSON, KEYS, the shape field of push.lua
-    (``push_shape`` in _lib.lua)."""
-
-    bucket: Bucket
-    descriptor: str
-    reqs_json: str
-    keys: list[str]
-    meta: str | bytes

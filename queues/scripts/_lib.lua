@@ -38,6 +38,109 @@ local function P(p)
   return PB[p]
 end
 
+-- lib: zsets
+-- The sorted-set reads and writes of the operations a batch may hold. Within one chunk of a
+-- batch (batch.lua calls zsets_remembered), the heads and sizes read are remembered and every
+-- write through zadd and zrem keeps them true, so consecutive operations do not read them
+-- again (a pop mostly finds the other classes' heads as the previous pop left them). Nothing
+-- else writes these keys while a script runs. Outside a batch they are plain calls.
+local HEADS, PHEADS, CARDS  -- per key: its first member, the first of each priority, its size
+
+local function zsets_remembered()
+  HEADS, PHEADS, CARDS = {}, {}, {}
+end
+
+-- Whether member x sorts before member y, or nil when their priority, arrival and seq are
+-- equal. Lua compares strings with strcoll (the locale's order), never with the bytes' order,
+-- so the fields are compared as numbers.
+local function member_before(x, y)
+  local px, py = string.byte(x, 1), string.byte(y, 1)
+  if px ~= py then return px < py end
+  local ax, ay = struct.unpack('>d', x, 2), struct.unpack('>d', y, 2)
+  if ax ~= ay then return ax < ay end
+  local sx, sy = tonumber(string.sub(x, 10, 24)), tonumber(string.sub(y, 10, 24))
+  if sx ~= sy then return sx < sy end
+  return nil
+end
+
+-- A remembered first member after m was added: m when it comes first, unknown when undecided.
+local function first_after_add(h, m)
+  if h == nil then return nil end
+  if h == false then return m end
+  local b = member_before(m, h)
+  if b == nil then return nil end
+  return b and m or h
+end
+
+local function zadd(key, m)
+  local added = redis.call('ZADD', key, '0', m)
+  if HEADS ~= nil and added == 1 then
+    HEADS[key] = first_after_add(HEADS[key], m)
+    local ph = PHEADS[key]
+    if ph ~= nil then
+      local p = string.byte(m, 1) - 48
+      ph[p] = first_after_add(ph[p], m)
+    end
+    local n = CARDS[key]
+    if n ~= nil then CARDS[key] = n + 1 end
+  end
+  return added
+end
+
+local function zrem(key, m)
+  local removed = redis.call('ZREM', key, m)
+  if HEADS ~= nil and removed == 1 then
+    if HEADS[key] == m then HEADS[key] = nil end
+    local ph = PHEADS[key]
+    if ph ~= nil then
+      local p = string.byte(m, 1) - 48
+      if ph[p] == m then ph[p] = nil end
+    end
+    local n = CARDS[key]
+    if n ~= nil then CARDS[key] = n - 1 end
+  end
+  return removed
+end
+
+-- The first member of a sorted set, or nil when it is empty.
+local function zhead(key)
+  if HEADS == nil then return redis.call('ZRANGE', key, '0', '0')[1] end
+  local h = HEADS[key]
+  if h == nil then
+    h = redis.call('ZRANGE', key, '0', '0')[1] or false
+    HEADS[key] = h
+  end
+  return h or nil
+end
+
+-- The first member of priority p (the oldest), or nil when there is none.
+local function zhead_in(key, p)
+  if HEADS == nil then
+    return redis.call('ZRANGEBYLEX', key, LOW[p], BELOW[p + 1], 'LIMIT', '0', '1')[1]
+  end
+  local ph = PHEADS[key]
+  if ph == nil then
+    ph = {}
+    PHEADS[key] = ph
+  end
+  local h = ph[p]
+  if h == nil then
+    h = redis.call('ZRANGEBYLEX', key, LOW[p], BELOW[p + 1], 'LIMIT', '0', '1')[1] or false
+    ph[p] = h
+  end
+  return h or nil
+end
+
+local function zcard(key)
+  if HEADS == nil then return redis.call('ZCARD', key) end
+  local n = CARDS[key]
+  if n == nil then
+    n = redis.call('ZCARD', key)
+    CARDS[key] = n
+  end
+  return n
+end
+
 -- lib: record
 local RECORD = '^(%a)\t(%d+)\t(%d)\t(%d)\t([^\t]+)\t(%d+)\t([^\t]+)\t([^\t]+)\t'
 

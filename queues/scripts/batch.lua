@@ -7,7 +7,9 @@
 --       order), then its arguments
 -- Returns the operations' answers, in order: each what its own script returns.
 -- Each operation is as atomic as on its own (the whole chunk is, too); one that answers 'stale'
--- has changed nothing, as on its own.
+-- has changed nothing, as on its own. Heads and sizes of sorted sets are remembered across the
+-- chunk's operations (zsets in _lib.lua).
+zsets_remembered()
 local out, n, a = {}, 0, 1
 local heads = {}  -- operations of a chunk mostly share their heads: each read once
 while a <= #ARGV do

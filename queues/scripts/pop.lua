@@ -25,7 +25,7 @@ for pos = 1, #src, 3 do
   if b_rank ~= nil and rank > b_rank then break end
   local age, L, floor, most = c[2], c[3], c[4], c[6]
   local key = KEYS[i]
-  local m = redis.call('ZRANGE', key, '0', '0')[1]
+  local m = zhead(key)
   while m do
     local p = string.byte(m, 1) - 48
     local a = struct.unpack('>d', m, 2)
@@ -45,7 +45,7 @@ for pos = 1, #src, 3 do
     m = nil
     p = p + 1
     while p <= 9 and most[p] <= b_eff do
-      m = redis.call('ZRANGEBYLEX', key, LOW[p], BELOW[p + 1], 'LIMIT', '0', '1')[1]
+      m = zhead_in(key, p)
       if m then break end
       p = p + 1
     end
@@ -63,8 +63,8 @@ local t7 = find(raw, '\t', find(raw, '\t', t5 + 1, true) + 1, true)
 local t8 = find(raw, '\t', t7 + 1, true)
 local b = find_key(KEYS, string.sub(raw, t7 + 1, t8 - 1), first, #KEYS)
 if b == nil then return {'stale'} end
-redis.call('ZREM', KEYS[b], b_m)
-redis.call('ZREM', KEYS[2 + b_slot], b_m)
+zrem(KEYS[b], b_m)
+zrem(KEYS[2 + b_slot], b_m)
 raw = 'o\t' .. plus_one(string.sub(raw, 3, t2 - 1)) .. string.sub(raw, t2)
 redis.call('HSET', KEYS[1], id, raw)
 return {'ok', raw}

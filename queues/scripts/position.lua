@@ -20,7 +20,7 @@ local mine_t = e_t == e.p and member(e.pc, a_t, e.s, ARGV[2]) or nil
 for j = 1, #cls do
   local m_t = j == c and mine_t or nil
   if cls[j][1] < mine[1] then
-    pos = pos + redis.call('ZCARD', KEYS[1 + 2 * j])
+    pos = pos + zcard(KEYS[1 + 2 * j])
   elseif cls[j][1] == mine[1] then
     pos = pos + ahead_in(KEYS[1 + 2 * j], cls[j], now, e_t, a_t, e.s, m_t)
   end

@@ -21,23 +21,29 @@ if not (ARGV[8] == '1' and index_version(KEYS[2]) == ARGV[1])
   after = next_version(before, KEYS[4])
   set_version(KEYS[2], after)
 end
-if redis.call('HEXISTS', KEYS[1], id) == 1 then return {'duplicate', -1, before, after} end
-if max_size and redis.call('ZCARD', KEYS[3]) >= max_size then
-  return {'full', -1, before, after}
+-- A duplicate is answered before a full class. Without a max size, the record is written with
+-- HSETNX, which finds a duplicate too (its seq is then given back: nothing else ran meanwhile).
+if max_size then
+  if redis.call('HEXISTS', KEYS[1], id) == 1 then return {'duplicate', -1, before, after} end
+  if zcard(KEYS[3]) >= max_size then return {'full', -1, before, after} end
 end
 local seq = string.format('%015d', redis.call('INCR', KEYS[5]))
+local record = 'w\t0\t0\t' .. pc .. '\t' .. ARGV[2] .. '\t' .. seq .. '\t' .. class .. '\t' ..
+  KEYS[4] .. '\t' .. ARGV[6]
+if redis.call('HSETNX', KEYS[1], id, record) == 0 then
+  redis.call('DECR', KEYS[5])
+  return {'duplicate', -1, before, after}
+end
 local now = tonumber(ARGV[2])
 local m = member(pc, now, seq, id)
-redis.call('ZADD', KEYS[4], '0', m)
-redis.call('ZADD', KEYS[3], '0', m)
-redis.call('HSET', KEYS[1], id, 'w\t0\t0\t' .. pc .. '\t' .. ARGV[2] .. '\t' .. seq .. '\t' ..
-  class .. '\t' .. KEYS[4] .. '\t' .. ARGV[6])
+zadd(KEYS[4], m)
+zadd(KEYS[3], m)
 local pos = -1
 if shape[3] then
   local slots, cls = shape[6], shape[7]
   local better = shape[4]
   pos = 1
-  for i = 6, 5 + better do pos = pos + redis.call('ZCARD', KEYS[i]) end
+  for i = 6, 5 + better do pos = pos + zcard(KEYS[i]) end
   local mine = cls[shape[5]]
   local e_t = effective(tonumber(pc), mine[4], levels(now, now, mine[2], mine[3]))
   local m_t = e_t == tonumber(pc) and m or nil

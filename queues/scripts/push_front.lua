@@ -17,7 +17,7 @@ end
 if redis.call('HEXISTS', KEYS[1], id) == 1 then return {'duplicate', -1, before, after} end
 local arrival = tonumber(ARGV[2])
 for d = 1, 9 do
-  local first = redis.call('ZRANGEBYLEX', KEYS[3], LOW[d], BELOW[d + 1], 'LIMIT', '0', '1')[1]
+  local first = zhead_in(KEYS[3], d)
   if first then
     if d < p then p = d end
     local a = struct.unpack('>d', first, 2)
@@ -28,7 +28,7 @@ local at = string.format('%.17g', arrival)
 local seq = string.format('%015d', redis.call('INCR', KEYS[5]))
 local raw = table.concat({'w', '0', '0', p, at, seq, class, KEYS[4], ARGV[6]}, '\t')
 local m = member(P(p), arrival, seq, id)
-redis.call('ZADD', KEYS[4], '0', m)
-redis.call('ZADD', KEYS[3], '0', m)
+zadd(KEYS[4], m)
+zadd(KEYS[3], m)
 redis.call('HSET', KEYS[1], id, raw)
 return {'queued', -1, before, after, raw}

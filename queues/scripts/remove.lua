@@ -15,8 +15,8 @@ if e.st == 'w' then
   local b = find_key(KEYS, e.b, first, #KEYS)
   if c == nil or b == nil then return {'stale'} end
   local m = member(e.pc, tonumber(e.a), e.s, id)
-  redis.call('ZREM', KEYS[b], m)
-  redis.call('ZREM', KEYS[1 + c], m)
+  zrem(KEYS[b], m)
+  zrem(KEYS[1 + c], m)
 end
 redis.call('HDEL', KEYS[1], id)
 return {'ok', raw}

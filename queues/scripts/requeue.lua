@@ -14,8 +14,8 @@ local first = 2 + C
 local b = find_key(KEYS, e.b, first, #KEYS)
 if c == nil or b == nil then return {'stale'} end
 local m = member(e.pc, tonumber(e.a), e.s, id)
-redis.call('ZADD', KEYS[b], '0', m)
-redis.call('ZADD', KEYS[1 + c], '0', m)
+zadd(KEYS[b], m)
+zadd(KEYS[1 + c], m)
 raw = rewrite(raw, 'w', e.n, e.cb)
 redis.call('HSET', KEYS[1], id, raw)
 return {'ok', raw}

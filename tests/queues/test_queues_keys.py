@@ -78,9 +78,9 @@ _ARG = re.compile(r'"((?:[^"\\]|\\.)*)"')
 _HEAD = re.compile(r"^\S+ \[\d+ ([^\]]*)\] ")
 # Commands the scripts use; each takes exactly one key, its first argument.
 _ONE_KEY = {
-    "HSETNX", "HSET", "HGET", "HDEL", "HEXISTS", "HINCRBY", "INCR", "ZADD", "ZREM", "ZRANGE",
-    "ZCOUNT", "ZCARD", "ZRANK", "ZRANGEBYSCORE", "ZRANGEBYLEX", "ZLEXCOUNT", "LPUSH", "LTRIM",
-    "LRANGE",
+    "HSETNX", "HSET", "HGET", "HDEL", "HEXISTS", "HINCRBY", "INCR", "DECR", "ZADD", "ZREM",
+    "ZRANGE", "ZCOUNT", "ZCARD", "ZRANK", "ZRANGEBYSCORE", "ZRANGEBYLEX", "ZLEXCOUNT", "LPUSH",
+    "LTRIM", "LRANGE",
 }  # fmt: skip
 
 
