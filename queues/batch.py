@@ -215,8 +215,9 @@ class _Stream:
 
     def __init__(self, client: Redis) -> None:
         self._pool = client.connection_pool
-        self._conn: Connection | None = self._pool.get_connection()
         self._unread = 0
+        self._conn: Connection | None = None
+        self._conn = self._pool.get_connection()
 
     def close(self, failed: bool = False) -> None:
         conn, self._conn = self._conn, None

@@ -26,6 +26,15 @@
 -- for every call of a chunk (class descriptions, the calls ahead of a priority) is computed once
 -- per script call, and no table is built where locals do.
 
+-- lib: api
+-- The library functions the scripts call most, as locals: a global's lookup is two table reads
+-- on every call.
+local rcall = redis.call
+local sbyte, ssub, sfind, sformat, smatch = string.byte, string.sub, string.find, string.format,
+  string.match
+local spack, sunpack = struct.pack, struct.unpack
+local mmax, mmin, tonumber = math.max, math.min, tonumber
+
 -- lib: P
 -- The priority byte of member p, and the bounds of its range for ZRANGEBYLEX/ZLEXCOUNT.
 local PB, LOW, BELOW = {}, {}, {}
@@ -54,11 +63,11 @@ end
 -- equal. Lua compares strings with strcoll (the locale's order), never with the bytes' order,
 -- so the fields are compared as numbers.
 local function member_before(x, y)
-  local px, py = string.byte(x, 1), string.byte(y, 1)
+  local px, py = sbyte(x, 1), sbyte(y, 1)
   if px ~= py then return px < py end
-  local ax, ay = struct.unpack('>d', x, 2), struct.unpack('>d', y, 2)
+  local ax, ay = sunpack('>d', x, 2), sunpack('>d', y, 2)
   if ax ~= ay then return ax < ay end
-  local sx, sy = tonumber(string.sub(x, 10, 24)), tonumber(string.sub(y, 10, 24))
+  local sx, sy = tonumber(ssub(x, 10, 24)), tonumber(ssub(y, 10, 24))
   if sx ~= sy then return sx < sy end
   return nil
 end
@@ -73,12 +82,12 @@ local function first_after_add(h, m)
 end
 
 local function zadd(key, m)
-  local added = redis.call('ZADD', key, '0', m)
+  local added = rcall('ZADD', key, '0', m)
   if HEADS ~= nil and added == 1 then
     HEADS[key] = first_after_add(HEADS[key], m)
     local ph = PHEADS[key]
     if ph ~= nil then
-      local p = string.byte(m, 1) - 48
+      local p = sbyte(m, 1) - 48
       ph[p] = first_after_add(ph[p], m)
     end
     local n = CARDS[key]
@@ -88,12 +97,12 @@ local function zadd(key, m)
 end
 
 local function zrem(key, m)
-  local removed = redis.call('ZREM', key, m)
+  local removed = rcall('ZREM', key, m)
   if HEADS ~= nil and removed == 1 then
     if HEADS[key] == m then HEADS[key] = nil end
     local ph = PHEADS[key]
     if ph ~= nil then
-      local p = string.byte(m, 1) - 48
+      local p = sbyte(m, 1) - 48
       if ph[p] == m then ph[p] = nil end
     end
     local n = CARDS[key]
@@ -104,10 +113,10 @@ end
 
 -- The first member of a sorted set, or nil when it is empty.
 local function zhead(key)
-  if HEADS == nil then return redis.call('ZRANGE', key, '0', '0')[1] end
+  if HEADS == nil then return rcall('ZRANGE', key, '0', '0')[1] end
   local h = HEADS[key]
   if h == nil then
-    h = redis.call('ZRANGE', key, '0', '0')[1] or false
+    h = rcall('ZRANGE', key, '0', '0')[1] or false
     HEADS[key] = h
   end
   return h or nil
@@ -116,7 +125,7 @@ end
 -- The first member of priority p (the oldest), or nil when there is none.
 local function zhead_in(key, p)
   if HEADS == nil then
-    return redis.call('ZRANGEBYLEX', key, LOW[p], BELOW[p + 1], 'LIMIT', '0', '1')[1]
+    return rcall('ZRANGEBYLEX', key, LOW[p], BELOW[p + 1], 'LIMIT', '0', '1')[1]
   end
   local ph = PHEADS[key]
   if ph == nil then
@@ -125,17 +134,17 @@ local function zhead_in(key, p)
   end
   local h = ph[p]
   if h == nil then
-    h = redis.call('ZRANGEBYLEX', key, LOW[p], BELOW[p + 1], 'LIMIT', '0', '1')[1] or false
+    h = rcall('ZRANGEBYLEX', key, LOW[p], BELOW[p + 1], 'LIMIT', '0', '1')[1] or false
     ph[p] = h
   end
   return h or nil
 end
 
 local function zcard(key)
-  if HEADS == nil then return redis.call('ZCARD', key) end
+  if HEADS == nil then return rcall('ZCARD', key) end
   local n = CARDS[key]
   if n == nil then
-    n = redis.call('ZCARD', key)
+    n = rcall('ZCARD', key)
     CARDS[key] = n
   end
   return n
@@ -147,21 +156,21 @@ local RECORD = '^(%a)\t(%d+)\t(%d)\t(%d)\t([^\t]+)\t(%d+)\t([^\t]+)\t([^\t]+)\t'
 -- The fields of a record: st, n (attempts), cb, p (number), pc (its digit), a (arrival text),
 -- s (seq, 15 digits), c (class), b (bucket key).
 local function record(raw)
-  local st, n, cb, pc, a, s, c, b = string.match(raw, RECORD)
-  if #s ~= 15 then s = string.format('%015d', tonumber(s)) end
+  local st, n, cb, pc, a, s, c, b = smatch(raw, RECORD)
+  if #s ~= 15 then s = sformat('%015d', tonumber(s)) end
   return {st = st, n = n, cb = cb, p = tonumber(pc), pc = pc, a = a, s = s, c = c, b = b}
 end
 
 -- lib: rewrite
 -- The record with a new state, attempts count and callback flag.
 local function rewrite(raw, st, n, cb)
-  return st .. '\t' .. n .. '\t' .. cb .. string.sub(raw, string.match(raw, '^%a\t%d+\t%d()'))
+  return st .. '\t' .. n .. '\t' .. cb .. ssub(raw, smatch(raw, '^%a\t%d+\t%d()'))
 end
 
 -- lib: member
 -- pc: the priority digit, seq: 15 digits.
 local function member(pc, arrival, seq, id)
-  return pc .. struct.pack('>d', arrival) .. seq .. ':' .. id
+  return pc .. spack('>d', arrival) .. seq .. ':' .. id
 end
 
 -- lib: classes
@@ -175,10 +184,10 @@ local function classes(blob)
   if out ~= nil then return out end
   out = {}
   for i = 1, #blob / 32 do
-    local rank, age, L, floor = struct.unpack('>dddd', blob, (i - 1) * 32 + 1)
+    local rank, age, L, floor = sunpack('>dddd', blob, (i - 1) * 32 + 1)
     if age <= 0 then L = 0 end
     local most = {}
-    for p = 1, 9 do most[p] = math.max(math.min(p, floor), p - L) end
+    for p = 1, 9 do most[p] = mmax(mmin(p, floor), p - L) end
     out[i] = {rank, age, L, floor, i, most}
   end
   CLASSES[blob] = out
@@ -194,11 +203,11 @@ local SHAPES = {}
 local function push_shape(text)
   local shape = SHAPES[text]
   if shape == nil then
-    local class, max_size, want, better, own, rest = string.match(text,
+    local class, max_size, want, better, own, rest = smatch(text,
       '^([^\t]+)\t(%d*)\t([01])\t(%d+)\t(%d+)(.*)$')
     shape = {class, tonumber(max_size), want == '1', tonumber(better), tonumber(own)}
     if shape[3] then
-      local slots, blob = string.match(rest, '^\t([^\t]*)\t(.*)$')
+      local slots, blob = smatch(rest, '^\t([^\t]*)\t(.*)$')
       shape[6], shape[7] = slots, classes(blob)
     end
     SHAPES[text] = shape
@@ -213,8 +222,8 @@ local POP_SHAPES = {}
 local function pop_shape(text)
   local shape = POP_SHAPES[text]
   if shape == nil then
-    local n = string.byte(text, 1)
-    shape = {classes(string.sub(text, 2, 1 + 32 * n)), string.sub(text, 2 + 32 * n)}
+    local n = sbyte(text, 1)
+    shape = {classes(ssub(text, 2, 1 + 32 * n)), ssub(text, 2 + 32 * n)}
     POP_SHAPES[text] = shape
   end
   return shape
@@ -235,7 +244,7 @@ end
 
 -- lib: slot
 local function slot(slots, j)
-  return string.byte(slots, j) - 48
+  return sbyte(slots, j) - 48
 end
 
 -- lib: stale
@@ -244,12 +253,12 @@ end
 local VERSION
 
 local function index_version(index_key)
-  if VERSION == nil then VERSION = redis.call('HGET', index_key, 'version') or '0' end
+  if VERSION == nil then VERSION = rcall('HGET', index_key, 'version') or '0' end
   return VERSION
 end
 
 local function set_version(index_key, v)
-  redis.call('HSET', index_key, 'version', v)
+  rcall('HSET', index_key, 'version', v)
   VERSION = v
 end
 
@@ -264,8 +273,8 @@ end
 -- history>". A client that predicts the version its own push will produce (a pipeline does)
 -- can then never mistake another process's addition for its own (index.py, next_version).
 local function next_version(v, key)
-  local n = tonumber(string.match(v, '^(%d+)')) or 0
-  return (n + 1) .. ':' .. string.sub(redis.sha1hex(v .. '\n' .. key), 1, 16)
+  local n = tonumber(smatch(v, '^(%d+)')) or 0
+  return (n + 1) .. ':' .. ssub(redis.sha1hex(v .. '\n' .. key), 1, 16)
 end
 
 -- lib: levels
@@ -280,7 +289,7 @@ end
 
 -- lib: effective
 local function effective(p, floor, lv)
-  return math.max(math.min(p, floor), p - lv)
+  return mmax(mmin(p, floor), p - lv)
 end
 
 -- lib: ahead_in
@@ -346,17 +355,17 @@ local function ahead_in(key, cls, now, e_t, a_t, seq, m_t)
     if i == 1 and kind == 2 and m_t then
       -- everything before the target in this zset: its rank (one walk of the skiplist, where
       -- ZLEXCOUNT takes four)
-      n = redis.call('ZRANK', key, m_t)
+      n = rcall('ZRANK', key, m_t)
     elseif lo == '-' or kind ~= 0 then
       local hi
       if kind == 2 then
-        hi = BELOW[p] .. struct.pack('>d', a_t) .. seq
+        hi = BELOW[p] .. spack('>d', a_t) .. seq
       elseif kind == 1 then
-        hi = BELOW[p] .. struct.pack('>d', t) .. '\255'
+        hi = BELOW[p] .. spack('>d', t) .. '\255'
       else
         hi = BELOW[p]
       end
-      n = n + redis.call('ZLEXCOUNT', key, lo, hi)
+      n = n + rcall('ZLEXCOUNT', key, lo, hi)
     end
     lo = LOW[p + 1]
   end

@@ -17,8 +17,8 @@ while a <= #ARGV do
   local h = heads[head]
   if h == nil then
     local K = {}
-    for j = 3, #head - 1, 2 do K[#K + 1] = KEYS[struct.unpack('>H', head, j)] end
-    h = {OPS[string.byte(head, 1)], string.byte(head, 2), K}
+    for j = 3, #head - 1, 2 do K[#K + 1] = KEYS[sunpack('>H', head, j)] end
+    h = {OPS[sbyte(head, 1)], sbyte(head, 2), K}
     heads[head] = h
   end
   local na = h[2]

@@ -4,11 +4,11 @@
 -- KEYS: calls
 -- ARGV: call id
 -- Returns {'ok', record} | {'missing'}
-local raw = redis.call('HGET', KEYS[1], ARGV[1])
+local raw = rcall('HGET', KEYS[1], ARGV[1])
 if not raw then return {'missing'} end
 local e = record(raw)
 if e.cb ~= '1' then
   raw = rewrite(raw, e.st, e.n, '1')
-  redis.call('HSET', KEYS[1], ARGV[1], raw)
+  rcall('HSET', KEYS[1], ARGV[1], raw)
 end
 return {'ok', raw}

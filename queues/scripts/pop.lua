@@ -19,7 +19,7 @@ local first = 3 + #cls
 -- the best so far: rank, effective priority, arrival, member, class slot
 local b_rank, b_eff, b_a, b_m, b_slot
 for pos = 1, #src, 3 do
-  local s, i = struct.unpack('>BH', src, pos)
+  local s, i = sunpack('>BH', src, pos)
   local c = cls[s]
   local rank = c[1]
   if b_rank ~= nil and rank > b_rank then break end
@@ -27,19 +27,19 @@ for pos = 1, #src, 3 do
   local key = KEYS[i]
   local m = zhead(key)
   while m do
-    local p = string.byte(m, 1) - 48
-    local a = struct.unpack('>d', m, 2)
+    local p = sbyte(m, 1) - 48
+    local a = sunpack('>d', m, 2)
     local eff = p
     if L > 0 then
       local lv = 0
       for k = 1, L do
         if a <= now - k * age then lv = k else break end
       end
-      eff = math.max(math.min(p, floor), p - lv)
+      eff = mmax(mmin(p, floor), p - lv)
     end
     -- members of equal arrival compare by their seq digits (bytes 10-24)
     if b_rank == nil or rank < b_rank or eff < b_eff or (eff == b_eff and (a < b_a or
-        (a == b_a and string.sub(m, 10, 24) < string.sub(b_m, 10, 24)))) then
+        (a == b_a and ssub(m, 10, 24) < ssub(b_m, 10, 24)))) then
       b_rank, b_eff, b_a, b_m, b_slot = rank, eff, a, m, s
     end
     m = nil
@@ -52,8 +52,8 @@ for pos = 1, #src, 3 do
   end
 end
 if b_rank == nil then return {'empty'} end
-local id = string.sub(b_m, 26)
-local raw = redis.call('HGET', KEYS[1], id)
+local id = ssub(b_m, 26)
+local raw = rcall('HGET', KEYS[1], id)
 -- The record's attempts, callback flag and bucket key (fields 2, 3 and 8; states, flags and
 -- priorities are one character), found with plain searches: a pattern costs several times more.
 local find = string.find
@@ -61,10 +61,10 @@ local t2 = find(raw, '\t', 3, true)
 local t5 = find(raw, '\t', t2 + 5, true)
 local t7 = find(raw, '\t', find(raw, '\t', t5 + 1, true) + 1, true)
 local t8 = find(raw, '\t', t7 + 1, true)
-local b = find_key(KEYS, string.sub(raw, t7 + 1, t8 - 1), first, #KEYS)
+local b = find_key(KEYS, ssub(raw, t7 + 1, t8 - 1), first, #KEYS)
 if b == nil then return {'stale'} end
 zrem(KEYS[b], b_m)
 zrem(KEYS[2 + b_slot], b_m)
-raw = 'o\t' .. plus_one(string.sub(raw, 3, t2 - 1)) .. string.sub(raw, t2)
-redis.call('HSET', KEYS[1], id, raw)
+raw = 'o\t' .. plus_one(ssub(raw, 3, t2 - 1)) .. ssub(raw, t2)
+rcall('HSET', KEYS[1], id, raw)
 return {'ok', raw}

@@ -4,7 +4,7 @@
 -- ARGV: now, call id, classes, class names (space separated, by slot), estimate wanted (1|0)
 -- Returns {'ok', position, class, agents, handle samples...} (agents and samples only with an
 --         estimate) | {'missing'} (not waiting) | {'unknown'} (class not configured)
-local raw = redis.call('HGET', KEYS[1], ARGV[2])
+local raw = rcall('HGET', KEYS[1], ARGV[2])
 if not raw then return {'missing'} end
 local e = record(raw)
 if e.st ~= 'w' then return {'missing'} end
@@ -27,8 +27,8 @@ for j = 1, #cls do
 end
 local out = {'ok', pos, e.c}
 if ARGV[5] == '1' then
-  out[4] = redis.call('HGET', KEYS[2], e.c) or '0'
-  for _, sample in ipairs(redis.call('LRANGE', KEYS[2 + 2 * c], '0', '-1')) do
+  out[4] = rcall('HGET', KEYS[2], e.c) or '0'
+  for _, sample in ipairs(rcall('LRANGE', KEYS[2 + 2 * c], '0', '-1')) do
     out[#out + 1] = sample
   end
 end

@@ -16,7 +16,7 @@ local class, max_size = shape[1], shape[2]
 -- when the index is still at the client's version (buckets are only ever added).
 local before, after = ARGV[1], ARGV[1]
 if not (ARGV[8] == '1' and index_version(KEYS[2]) == ARGV[1])
-    and redis.call('HSETNX', KEYS[2], KEYS[4], ARGV[7]) == 1 then
+    and rcall('HSETNX', KEYS[2], KEYS[4], ARGV[7]) == 1 then
   before = index_version(KEYS[2])
   after = next_version(before, KEYS[4])
   set_version(KEYS[2], after)
@@ -24,14 +24,14 @@ end
 -- A duplicate is answered before a full class. Without a max size, the record is written with
 -- HSETNX, which finds a duplicate too (its seq is then given back: nothing else ran meanwhile).
 if max_size then
-  if redis.call('HEXISTS', KEYS[1], id) == 1 then return {'duplicate', -1, before, after} end
+  if rcall('HEXISTS', KEYS[1], id) == 1 then return {'duplicate', -1, before, after} end
   if zcard(KEYS[3]) >= max_size then return {'full', -1, before, after} end
 end
-local seq = string.format('%015d', redis.call('INCR', KEYS[5]))
+local seq = sformat('%015d', rcall('INCR', KEYS[5]))
 local record = 'w\t0\t0\t' .. pc .. '\t' .. ARGV[2] .. '\t' .. seq .. '\t' .. class .. '\t' ..
   KEYS[4] .. '\t' .. ARGV[6]
-if redis.call('HSETNX', KEYS[1], id, record) == 0 then
-  redis.call('DECR', KEYS[5])
+if rcall('HSETNX', KEYS[1], id, record) == 0 then
+  rcall('DECR', KEYS[5])
   return {'duplicate', -1, before, after}
 end
 local now = tonumber(ARGV[2])

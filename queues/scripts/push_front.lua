@@ -9,26 +9,26 @@
 local id, class, p = ARGV[3], push_shape(ARGV[5])[1], tonumber(ARGV[4])
 local before, after = ARGV[1], ARGV[1]
 if not (ARGV[8] == '1' and index_version(KEYS[2]) == ARGV[1])
-    and redis.call('HSETNX', KEYS[2], KEYS[4], ARGV[7]) == 1 then  -- even if refused: see push.lua
+    and rcall('HSETNX', KEYS[2], KEYS[4], ARGV[7]) == 1 then  -- even if refused: see push.lua
   before = index_version(KEYS[2])
   after = next_version(before, KEYS[4])
   set_version(KEYS[2], after)
 end
-if redis.call('HEXISTS', KEYS[1], id) == 1 then return {'duplicate', -1, before, after} end
+if rcall('HEXISTS', KEYS[1], id) == 1 then return {'duplicate', -1, before, after} end
 local arrival = tonumber(ARGV[2])
 for d = 1, 9 do
   local first = zhead_in(KEYS[3], d)
   if first then
     if d < p then p = d end
-    local a = struct.unpack('>d', first, 2)
+    local a = sunpack('>d', first, 2)
     if a - 0.001 < arrival then arrival = a - 0.001 end
   end
 end
-local at = string.format('%.17g', arrival)
-local seq = string.format('%015d', redis.call('INCR', KEYS[5]))
+local at = sformat('%.17g', arrival)
+local seq = sformat('%015d', rcall('INCR', KEYS[5]))
 local raw = table.concat({'w', '0', '0', p, at, seq, class, KEYS[4], ARGV[6]}, '\t')
 local m = member(P(p), arrival, seq, id)
 zadd(KEYS[4], m)
 zadd(KEYS[3], m)
-redis.call('HSET', KEYS[1], id, raw)
+rcall('HSET', KEYS[1], id, raw)
 return {'queued', -1, before, after, raw}

@@ -4,7 +4,7 @@
 -- ARGV: call id, the classes of the orders (space separated)
 -- Returns {'ok', record} | {'missing'} | {'stale'}
 local id = ARGV[1]
-local raw = redis.call('HGET', KEYS[1], id)
+local raw = rcall('HGET', KEYS[1], id)
 if not raw then return {'missing'} end
 local e = record(raw)
 if e.st == 'w' then
@@ -18,5 +18,5 @@ if e.st == 'w' then
   zrem(KEYS[b], m)
   zrem(KEYS[1 + c], m)
 end
-redis.call('HDEL', KEYS[1], id)
+rcall('HDEL', KEYS[1], id)
 return {'ok', raw}

@@ -3,7 +3,7 @@
 -- KEYS and ARGV: as remove.lua
 -- Returns {'ok', record} | {'missing'} (not offered) | {'stale'}
 local id = ARGV[1]
-local raw = redis.call('HGET', KEYS[1], id)
+local raw = rcall('HGET', KEYS[1], id)
 if not raw then return {'missing'} end
 local e = record(raw)
 if e.st ~= 'o' then return {'missing'} end
@@ -17,5 +17,5 @@ local m = member(e.pc, tonumber(e.a), e.s, id)
 zadd(KEYS[b], m)
 zadd(KEYS[1 + c], m)
 raw = rewrite(raw, 'w', e.n, e.cb)
-redis.call('HSET', KEYS[1], id, raw)
+rcall('HSET', KEYS[1], id, raw)
 return {'ok', raw}

@@ -14,24 +14,24 @@ for i = 2, #KEYS do
   local target, max_wait = tonumber(ARGV[2 * i - 2]), tonumber(ARGV[2 * i - 1])
   local oldest, over = nil, 0
   for p = 1, 9 do
-    local head = redis.call('ZRANGEBYLEX', key, '[' .. P(p), '(' .. P(p + 1), 'LIMIT', 0, 1)[1]
+    local head = rcall('ZRANGEBYLEX', key, '[' .. P(p), '(' .. P(p + 1), 'LIMIT', 0, 1)[1]
     if head then
-      local a = struct.unpack('>d', head, 2)
+      local a = sunpack('>d', head, 2)
       if oldest == nil or a < oldest then oldest = a end
       if target ~= nil and target > 0 then
-        over = over + redis.call('ZLEXCOUNT', key, '[' .. P(p),
-          '(' .. P(p) .. struct.pack('>d', target))
+        over = over + rcall('ZLEXCOUNT', key, '[' .. P(p),
+          '(' .. P(p) .. spack('>d', target))
       end
       if limit > 0 and max_wait ~= nil and max_wait > 0 then
-        local calls = redis.call('ZRANGEBYLEX', key, '[' .. P(p),
-          '(' .. P(p) .. struct.pack('>d', max_wait) .. '\255', 'LIMIT', 0, limit)
+        local calls = rcall('ZRANGEBYLEX', key, '[' .. P(p),
+          '(' .. P(p) .. spack('>d', max_wait) .. '\255', 'LIMIT', 0, limit)
         for _, m in ipairs(calls) do
-          due[#due + 1] = redis.call('HGET', KEYS[1], string.sub(m, 26))
+          due[#due + 1] = rcall('HGET', KEYS[1], ssub(m, 26))
         end
       end
     end
   end
-  out[#out + 1] = {redis.call('ZCARD', key), oldest and string.format('%.17g', oldest) or '', over}
+  out[#out + 1] = {rcall('ZCARD', key), oldest and sformat('%.17g', oldest) or '', over}
 end
 out[#out + 1] = due
 return out

@@ -5,7 +5,10 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pytest
+import redis
 from queue_support import MakeQueues
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 from queues import PRIORITY_MAX, Entry, PushResult, QueueClass, Queues
 from queues import batch as batch_module
@@ -237,6 +240,44 @@ def test_a_pipeline_survives_a_script_flush_and_leaves_its_connection_clean(
     assert q.redis.ping() and q.position("c1", T0 + 9) == 1  # the socket is in step
     again = q.pipeline().pop(BOTH, T0 + 10).pop(BOTH, T0 + 10).execute()  # scripts loaded again
     assert [e.call_id for e in again] == ["c1", "c2"]
+
+
+def test_a_batch_runs_its_full_chunks_while_it_is_built(
+    make_queues: MakeQueues, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A chunk goes to Redis as soon as it is full (the next ones are planned meanwhile);
+    execute() sends the rest and returns every answer in order. The heads and sizes a chunk
+    remembers stay true across its pushes and pops (zsets in _lib.lua)."""
+    monkeypatch.setattr(batch_module, "CHUNK", 4)
+    monkeypatch.setattr(batch_module, "AHEAD", 0)  # each chunk's answer read before going on
+    q = make_queues(CLASSES)
+    other = make_queues(CLASSES, center=q.keys.center)
+    # (on a server that does not know the script yet, the first chunk answers NOSCRIPT and
+    # the batch runs at execute() instead, once the script is loaded)
+    q.redis.script_load(q._scripts["batch"].script)
+    batch = q.pipeline()
+    for i in range(8):  # two full chunks: sent, and run by Redis before execute()
+        batch.push(f"e{i}", "emergency", 5 - i % 3, {"line:911"}, T0 + i)
+    batch.pop(BOTH, T0 + 9).pop(BOTH, T0 + 9).push("g", "general", 4, {"line:311"}, T0 + 9)
+    assert other.position("e7", T0 + 9) is not None  # the first chunks have run
+    assert other.position("g", T0 + 9) is None  # the last one waits for execute()
+    *pushed, first, second, g = batch.execute()
+    assert [p.position for p in pushed] == [1, 1, 1, 4, 3, 2, 7, 5]
+    assert [first.call_id, second.call_id] == ["e2", "e5"]  # priority 3, oldest first
+    assert g.position == 7 and other.position("g", T0 + 9) == 7
+
+
+def test_a_batch_whose_connection_fails_raises_at_execute(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A batch that cannot reach Redis while it is built raises from execute(), not from the
+    method that added an operation."""
+    monkeypatch.setattr(batch_module, "CHUNK", 2)
+    client = redis.Redis(port=1, socket_connect_timeout=1, retry=Retry(NoBackoff(), 0))
+    q = Queues(client, "nowhere", CLASSES)
+    batch = q.pipeline()
+    for i in range(5):
+        batch.push(f"c{i}", "emergency", 5, {"line:911"}, T0 + i)  # full chunks: sent at once
+    with pytest.raises(redis.ConnectionError):
+        batch.execute()
 
 
 @pytest.mark.parametrize(
