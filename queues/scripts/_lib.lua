@@ -130,7 +130,7 @@ local function zhead_in(key, p)
   local ph = PHEADS[key]
   if ph == nil then
     ph = {}
-    PHEADS[key] = ph
+    PHEADS[key] = ph  -- zadd and zrem keep the priorities of a key they find here
   end
   local h = ph[p]
   if h == nil then
@@ -173,16 +173,27 @@ local function member(pc, arrival, seq, id)
   return pc .. spack('>d', arrival) .. seq .. ':' .. id
 end
 
+-- lib: memo
+-- f, remembered per argument for the rest of the script call (a chunk of a batch sends the
+-- same descriptions with many operations: each is read once).
+local function memo(f)
+  local seen = {}
+  return function(x)
+    local v = seen[x]
+    if v == nil then
+      v = f(x)
+      seen[x] = v
+    end
+    return v
+  end
+end
+
 -- lib: classes
 -- The classes blob: per class 4 big-endian doubles (rank, aging seconds, aging levels, floor),
--- read with one struct.unpack each; parsed once per script call (a chunk of a batch sends the
--- same blob with every operation). A class is {rank, age, L, floor, slot, most}, where most[p]
+-- read with one struct.unpack each. A class is {rank, age, L, floor, slot, most}, where most[p]
 -- is the best effective priority a call of priority p can reach by aging.
-local CLASSES = {}
-local function classes(blob)
-  local out = CLASSES[blob]
-  if out ~= nil then return out end
-  out = {}
+local classes = memo(function(blob)
+  local out = {}
   for i = 1, #blob / 32 do
     local rank, age, L, floor = sunpack('>dddd', blob, (i - 1) * 32 + 1)
     if age <= 0 then L = 0 end
@@ -190,57 +201,38 @@ local function classes(blob)
     for p = 1, 9 do most[p] = mmax(mmin(p, floor), p - L) end
     out[i] = {rank, age, L, floor, i, most}
   end
-  CLASSES[blob] = out
   return out
-end
+end)
 
 -- lib: push_shape
 -- What every push of one (class, requirement set, position wanted) sends alike, "class \t max
 -- size ('' = none) \t position wanted (1|0) \t number of better-ranked orders \t class slot",
--- then when a position is wanted "\t slots of the same-rank orders \t classes"; read once per
--- script call: {class, max size or nil, position wanted, better, slot, slots, classes}.
-local SHAPES = {}
-local function push_shape(text)
-  local shape = SHAPES[text]
-  if shape == nil then
-    local class, max_size, want, better, own, rest = smatch(text,
-      '^([^\t]+)\t(%d*)\t([01])\t(%d+)\t(%d+)(.*)$')
-    shape = {class, tonumber(max_size), want == '1', tonumber(better), tonumber(own)}
-    if shape[3] then
-      local slots, blob = smatch(rest, '^\t([^\t]*)\t(.*)$')
-      shape[6], shape[7] = slots, classes(blob)
-    end
-    SHAPES[text] = shape
+-- then when a position is wanted "\t slots of the same-rank orders \t classes":
+-- {class, max size or nil, position wanted, better, slot, slots, classes}.
+local push_shape = memo(function(text)
+  local class, max_size, want, better, own, rest = smatch(text,
+    '^([^\t]+)\t(%d*)\t([01])\t(%d+)\t(%d+)(.*)$')
+  local shape = {class, tonumber(max_size), want == '1', tonumber(better), tonumber(own)}
+  if shape[3] then
+    local slots, blob = smatch(rest, '^\t([^\t]*)\t(.*)$')
+    shape[6], shape[7] = slots, classes(blob)
   end
   return shape
-end
+end)
 
 -- lib: pop_shape
 -- What every pop of one call-taker's skills sends alike on one index: the number of classes
--- (one byte), the classes, the sources (pop.lua); read once per script call: {classes, sources}.
-local POP_SHAPES = {}
-local function pop_shape(text)
-  local shape = POP_SHAPES[text]
-  if shape == nil then
-    local n = sbyte(text, 1)
-    shape = {classes(ssub(text, 2, 1 + 32 * n)), ssub(text, 2 + 32 * n)}
-    POP_SHAPES[text] = shape
-  end
-  return shape
-end
+-- (one byte), the classes, the sources (pop.lua): {classes, sources}.
+local pop_shape = memo(function(text)
+  local n = sbyte(text, 1)
+  return {classes(ssub(text, 2, 1 + 32 * n)), ssub(text, 2 + 32 * n)}
+end)
 
 -- lib: plus_one
--- A count in text (attempts) plus one, once per script call for each count: a number turned
--- into text goes through sprintf.
-local PLUS_ONE = {}
-local function plus_one(n)
-  local v = PLUS_ONE[n]
-  if v == nil then
-    v = tostring(tonumber(n) + 1)
-    PLUS_ONE[n] = v
-  end
-  return v
-end
+-- A count in text (attempts) plus one (a number turned into text goes through sprintf).
+local plus_one = memo(function(n)
+  return tostring(tonumber(n) + 1)
+end)
 
 -- lib: slot
 local function slot(slots, j)
@@ -301,34 +293,26 @@ end
 -- that is the count up to one cut, sent as one ZLEXCOUNT per priority (the first one also
 -- counting the priorities below e_t).
 --
--- Which aging levels matter at each priority depends only on the class and e_t: that list
--- (AHEAD) is computed once per script call. Each step is {p, k_le, k_lt}: the fewest levels
--- that bring p to <= e_t, and to < e_t (0: never).
-local AHEAD = {}
-
-local function ahead_steps(cls, e_t)
-  local by_class = AHEAD[cls]
-  if by_class == nil then
-    by_class = {}
-    AHEAD[cls] = by_class
-  end
-  local steps = by_class[e_t]
-  if steps ~= nil then return steps end
-  steps = {}
-  local L, floor = cls[3], cls[4]
-  for p = e_t, 9 do
-    if cls[6][p] > e_t then break end
-    local k_le, k_lt = nil, 0
-    for k = 0, L do
-      local e = effective(p, floor, k)
-      if k_le == nil and e <= e_t then k_le = k end
-      if e < e_t then k_lt = k; break end
+-- Which aging levels matter at each priority depends only on the class and e_t: that list is
+-- computed once per script call. Each step is {p, k_le, k_lt}: the fewest levels that bring p
+-- to <= e_t, and to < e_t (0: never).
+local steps_of = memo(function(cls)
+  return memo(function(e_t)
+    local steps = {}
+    local L, floor = cls[3], cls[4]
+    for p = e_t, 9 do
+      if cls[6][p] > e_t then break end
+      local k_le, k_lt = nil, 0
+      for k = 0, L do
+        local e = effective(p, floor, k)
+        if k_le == nil and e <= e_t then k_le = k end
+        if e < e_t then k_lt = k; break end
+      end
+      steps[#steps + 1] = {p, k_le, k_lt}
     end
-    steps[#steps + 1] = {p, k_le, k_lt}
-  end
-  by_class[e_t] = steps
-  return steps
-end
+    return steps
+  end)
+end)
 
 -- The cut is one of: none of the priority (kind 0), the calls that aged to arrival <= t (kind
 -- 1), the calls before the target (kind 2). A cut of "all of the priority" cannot occur: the
@@ -337,7 +321,7 @@ end
 local function ahead_in(key, cls, now, e_t, a_t, seq, m_t)
   local age = cls[2]
   local n, lo = 0, '-'
-  local steps = ahead_steps(cls, e_t)
+  local steps = steps_of(cls)(e_t)
   for i = 1, #steps do
     local step = steps[i]
     local p, k_le, k_lt = step[1], step[2], step[3]
