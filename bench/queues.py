@@ -110,7 +110,7 @@ def pairs_per_second(
         pairs = 0
         elapsed = 0.0
         while elapsed < seconds / 3:
-            # what the calls are is drawn before the clock starts (the baseline draws nothing)
+            # what the calls are is drawn before the clock starts, as the baseline's members
             calls = [(uuid.uuid4().hex, *random_call(rng)) for _ in range(BATCH)]
             start, cpu0 = time.perf_counter(), time.process_time()
             batch = q.pipeline()

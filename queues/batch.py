@@ -216,7 +216,7 @@ class _Stream:
     def __init__(self, client: Redis) -> None:
         self._pool = client.connection_pool
         self._unread = 0
-        self._conn: Connection | None = None
+        self._conn: Connection | None = None  # set first: __del__ runs if the next line raises
         self._conn = self._pool.get_connection()
 
     def close(self, failed: bool = False) -> None:

@@ -95,6 +95,8 @@ class Index:
     _eligible: dict[frozenset[str], tuple[list[str], bytes]] = field(
         init=False, default_factory=dict
     )
+    # pop's KEYS and shape per skill set on this snapshot (built by Queues._pop_shape)
+    pops: dict[frozenset[str], tuple[list[str], bytes]] = field(init=False, default_factory=dict)
 
     def __post_init__(self) -> None:
         self.slots = {name: i + 1 for i, name in enumerate(self.classes)}

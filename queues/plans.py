@@ -90,21 +90,22 @@ class PushPlan:
         if not index.has(bucket.key):
             after = index.with_bucket(bucket, next_version(index.version, bucket.key))
         args = [index.version, *self.head, _KNOWN[after is None]]
-        return Call(self.script, self.shape.keys, args, _PushReply(self, index, after), after)
+        return Call(self.script, self.shape.keys, args, _PushReply(self, index.version, after),
+                    after)  # fmt: skip
 
 
 class _PushReply:
     """Reads a push's answer; adopts the index the push produced when it did add its bucket."""
 
-    __slots__ = ("plan", "index", "after")
+    __slots__ = ("plan", "version", "after")
 
-    def __init__(self, plan: PushPlan, index: Index, after: Index | None) -> None:
-        self.plan, self.index, self.after = plan, index, after
+    def __init__(self, plan: PushPlan, version: str, after: Index | None) -> None:
+        self.plan, self.version, self.after = plan, version, after
 
     def __call__(self, raw: Any) -> PushResult:
         plan, after = self.plan, self.after
         if after is not None and (records.text(raw[2]), records.text(raw[3])) == (
-            self.index.version, after.version
+            self.version, after.version
         ):
             plan.q._advance(after)
         word = raw[0]

@@ -2,9 +2,9 @@
 
 A record is tab-separated: state (``w`` waiting, ``o`` offered), attempts, callback flag,
 priority, arrival (the exact text the client sent: `time_arg`), seq (15 digits), class,
-bucket key, and
-a JSON object with the call id, the requirements and the data. Nothing in the first eight fields
-can hold a tab: classes and centers are checked names, call ids are refused with one.
+bucket key, and a JSON object with the call id, the requirements and the data. Nothing in the
+first eight fields can hold a tab: classes and centers are checked names, call ids are refused
+with one.
 """
 
 from __future__ import annotations

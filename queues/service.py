@@ -127,9 +127,6 @@ class Queues:
         self._names = " ".join(self.classes)
         self._push_shapes: dict[tuple[str, frozenset[str], bool], PushShape] = {}
         self._checked: dict[frozenset[str], frozenset[str]] = {}
-        self._pop_shapes: tuple[Index | None, dict[frozenset[str], tuple[list[str], bytes]]] = (
-            None, {}
-        )  # fmt: skip
         self._scripts = scripts.register(redis)
         self._index: Index | None = None
 
@@ -406,15 +403,14 @@ class Queues:
 
     def _pop_shape(self, index: Index, have: frozenset[str]) -> tuple[list[str], bytes]:
         """Pop's KEYS and shape (``pop_shape`` in _lib.lua) for a call-taker with `have` on
-        `index` (kept per index: one list object, which a batch packs once per chunk)."""
-        if self._pop_shapes[0] is not index:
-            self._pop_shapes = (index, {})
-        shapes = self._pop_shapes[1]
-        shape = shapes.get(have)
+        `index` (kept on the index: one list object, which a batch packs once per chunk)."""
+        shape = index.pops.get(have)
         if shape is None:
+            if len(index.pops) >= 4096:
+                index.pops.clear()
             keys, sources = index.eligible(have)
-            shape = shapes[have] = ([self.keys.calls, self.keys.index, *self._orders, *keys],
-                                    self._pop_head + sources)  # fmt: skip
+            shape = index.pops[have] = ([self.keys.calls, self.keys.index, *self._orders, *keys],
+                                        self._pop_head + sources)  # fmt: skip
         return shape
 
     def _class(self, name: str) -> QueueClass:

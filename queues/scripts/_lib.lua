@@ -269,6 +269,21 @@ local function next_version(v, key)
   return (n + 1) .. ':' .. ssub(redis.sha1hex(v .. '\n' .. key), 1, 16)
 end
 
+-- lib: register
+-- Register a push's bucket in the index (push.lua and push_front.lua: their KEYS and ARGV),
+-- unless the client planned with it at the current version (buckets are only ever added).
+-- Returns the index versions before and after.
+local function register(keys, argv)
+  local before, after = argv[1], argv[1]
+  if not (argv[8] == '1' and index_version(keys[2]) == argv[1])
+      and rcall('HSETNX', keys[2], keys[4], argv[7]) == 1 then
+    before = index_version(keys[2])
+    after = next_version(before, keys[4])
+    set_version(keys[2], after)
+  end
+  return before, after
+end
+
 -- lib: levels
 -- Levels gained by aging: the largest k <= L with arrival <= now - k * age (model.py).
 local function levels(arrival, now, age, L)

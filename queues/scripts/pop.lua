@@ -37,9 +37,10 @@ for pos = 1, #src, 3 do
       end
       eff = mmax(mmin(p, floor), p - lv)
     end
-    -- members of equal arrival compare by their seq digits (bytes 10-24)
+    -- members of equal arrival compare by their seq (bytes 10-24), as numbers: Lua compares
+    -- strings with strcoll
     if b_rank == nil or rank < b_rank or eff < b_eff or (eff == b_eff and (a < b_a or
-        (a == b_a and ssub(m, 10, 24) < ssub(b_m, 10, 24)))) then
+        (a == b_a and tonumber(ssub(m, 10, 24)) < tonumber(ssub(b_m, 10, 24))))) then
       b_rank, b_eff, b_a, b_m, b_slot = rank, eff, a, m, s
     end
     m = nil
@@ -56,11 +57,10 @@ local id = ssub(b_m, 26)
 local raw = rcall('HGET', KEYS[1], id)
 -- The record's attempts, callback flag and bucket key (fields 2, 3 and 8; states, flags and
 -- priorities are one character), found with plain searches: a pattern costs several times more.
-local find = string.find
-local t2 = find(raw, '\t', 3, true)
-local t5 = find(raw, '\t', t2 + 5, true)
-local t7 = find(raw, '\t', find(raw, '\t', t5 + 1, true) + 1, true)
-local t8 = find(raw, '\t', t7 + 1, true)
+local t2 = sfind(raw, '\t', 3, true)
+local t5 = sfind(raw, '\t', t2 + 5, true)
+local t7 = sfind(raw, '\t', sfind(raw, '\t', t5 + 1, true) + 1, true)
+local t8 = sfind(raw, '\t', t7 + 1, true)
 local b = find_key(KEYS, ssub(raw, t7 + 1, t8 - 1), first, #KEYS)
 if b == nil then return {'stale'} end
 zrem(KEYS[b], b_m)

@@ -12,15 +12,8 @@ local shape = push_shape(ARGV[5])
 local class, max_size = shape[1], shape[2]
 -- The bucket is registered even when the call is refused (an empty bucket is harmless): the
 -- index then changes exactly as the client predicted, and a batch's later operations, planned
--- against that prediction, do not find it stale. A bucket in the client's index is registered
--- when the index is still at the client's version (buckets are only ever added).
-local before, after = ARGV[1], ARGV[1]
-if not (ARGV[8] == '1' and index_version(KEYS[2]) == ARGV[1])
-    and rcall('HSETNX', KEYS[2], KEYS[4], ARGV[7]) == 1 then
-  before = index_version(KEYS[2])
-  after = next_version(before, KEYS[4])
-  set_version(KEYS[2], after)
-end
+-- against that prediction, do not find it stale.
+local before, after = register(KEYS, ARGV)
 -- A duplicate is answered before a full class. Without a max size, the record is written with
 -- HSETNX, which finds a duplicate too (its seq is then given back: nothing else ran meanwhile).
 if max_size then

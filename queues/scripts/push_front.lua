@@ -7,13 +7,7 @@
 -- Returns {'queued', -1, index version before, after, record}
 --         | {'duplicate', -1, index version before, after}
 local id, class, p = ARGV[3], push_shape(ARGV[5])[1], tonumber(ARGV[4])
-local before, after = ARGV[1], ARGV[1]
-if not (ARGV[8] == '1' and index_version(KEYS[2]) == ARGV[1])
-    and rcall('HSETNX', KEYS[2], KEYS[4], ARGV[7]) == 1 then  -- even if refused: see push.lua
-  before = index_version(KEYS[2])
-  after = next_version(before, KEYS[4])
-  set_version(KEYS[2], after)
-end
+local before, after = register(KEYS, ARGV)  -- even if refused: see push.lua
 if rcall('HEXISTS', KEYS[1], id) == 1 then return {'duplicate', -1, before, after} end
 local arrival = tonumber(ARGV[2])
 for d = 1, 9 do
