@@ -85,3 +85,16 @@ def test_ivr_call_names_an_unknown_line(tmp_path: Path, monkeypatch) -> None:  #
     result = CliRunner().invoke(main, ["call", "411"], input="h\n")
     assert result.exit_code != 0
     assert "no line '411'" in result.output
+
+
+def test_ivr_call_twice_in_one_folder_places_two_calls(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Each `ivr call` is a new call with a CallSid of its own: a second one in the same data
+    folder is greeted like the first, not taken for the first call coming back."""
+    monkeypatch.setenv("IVR_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("IVR_DATABASE_URL", f"sqlite:///{tmp_path / 'ivr.db'}")
+    for _ in range(2):
+        result = CliRunner().invoke(main, ["call", "311", "--max-minutes", "2",
+                                           "--at", "2026-11-23T10:00"], input="1\n0\nh\n")
+        assert result.exit_code == 0, result.output
+        assert "Thank you for calling City 3 1 1" in result.output
+        assert "You are number 1 in line" in result.output
