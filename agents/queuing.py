@@ -18,14 +18,14 @@ queue's scripts instead of re-implementing them:
   cost of a routing call, most of which is redis-py encoding arguments.
 
 So agents/ knows no bucket, member or index format. What it does rely on: the reply shapes
-documented at the top of pop.lua, requeue.lua, remove.lua and complete.lua (a status first,
-then the record); where a record keeps its call id (``call_of`` in ``scripts/_lib.lua``, the
-one piece of record format on this side); that complete.lua takes KEYS = {calls}, ARGV =
-{call id} as `Queues.complete` sends them; that the calls a call-taker may take all sit in
-the buckets `Index.eligible` names (routing skips the pop of a group whose buckets do not
-exist: Redis drops an empty sorted set); and the private names used here (``_snapshot``,
-``_refresh``, ``_plan_pop``, ``_plan_by_id``, ``queues.records.entry``). Every queue key
-travels in KEYS, next to the agents keys (same hash tag), so this stays valid on Redis
+documented at the top of pop.lua (the record, or a status word), requeue.lua, remove.lua and
+complete.lua (a status first, then the record); where a record keeps its call id (``call_of`` in
+``scripts/_lib.lua``, the one piece of record format on this side); that complete.lua takes KEYS
+= {calls}, ARGV = {call id} as `Queues.complete` sends them; that the calls a call-taker may
+take all sit in the buckets `Index.eligible` names (routing skips the pop of a group whose
+buckets do not exist: Redis drops an empty sorted set); and the private names used here
+(``_snapshot``, ``_refresh``, ``_plan_pop``, ``_plan_by_id``, ``queues.records.entry``). Every
+queue key travels in KEYS, next to the agents keys (same hash tag), so this stays valid on Redis
 Cluster. tests/agents/test_queue_seam.py pins the agreement with `Queues` down.
 """
 

@@ -60,6 +60,15 @@ def status(raw: Any) -> str:
     return word
 
 
+def popped(raw: Any) -> Entry | None:
+    """Reads pop.lua's answer, one string: the record taken, ``empty`` (None) or ``stale``."""
+    if raw == b"empty" or raw == "empty":
+        return None
+    if raw == b"stale" or raw == "stale":
+        raise Stale
+    return records.entry(raw)
+
+
 def entry_if_ok(raw: Any) -> Entry | None:
     """A parser: the entry when the script answered ``ok``, else None (``stale`` raises)."""
     word = raw[0]
@@ -103,23 +112,23 @@ class _PushReply:
         self.plan, self.version, self.after = plan, version, after
 
     def __call__(self, raw: Any) -> PushResult:
+        # one string (push.lua): status, position, index versions before and after, then the
+        # seq (push) or the record (push_front)
+        word, pos, before, after_version, rest = records.text(raw).split("\t", 4)
         plan, after = self.plan, self.after
-        if after is not None and (records.text(raw[2]), records.text(raw[3])) == (
-            self.version, after.version
-        ):
+        if after is not None and (before, after_version) == (self.version, after.version):
             plan.q._advance(after)
-        word = raw[0]
-        if word != b"queued" and word != "queued":
-            return PushResult(status(raw))  # type: ignore[arg-type]
-        pos = raw[1]
+        if word != "queued":
+            return PushResult(word)  # type: ignore[arg-type]
         if plan.script == "push_front":  # placed by the script: read its arrival back
-            entry = records.entry(raw[4])
+            entry = records.entry(rest)
         else:  # all known here but the seq the script drew (its answer)
             shape = plan.shape
             entry = make_entry(plan.call_id, shape.bucket.queue_class, plan.priority,
                                shape.bucket.skills, float(plan.now), plan.data, False, 0,
-                               int(raw[4]))  # fmt: skip
-        return make_push_result("queued", pos if pos > 0 else None, entry)
+                               int(rest))  # fmt: skip
+        position = int(pos)
+        return make_push_result("queued", position if position > 0 else None, entry)
 
 
 class PopPlan:
@@ -133,7 +142,7 @@ class PopPlan:
     def __call__(self, index: Index) -> Call[Entry | None]:
         q = self.q
         keys, shape = q._pop_shape(index, self.have)
-        return Call("pop", keys, [index.version, self.at, shape], entry_if_ok)
+        return Call("pop", keys, [index.version, self.at, shape], popped)
 
 
 @dataclass(frozen=True)

@@ -33,12 +33,12 @@ local function pop(gid)
   -- No eligible bucket holds a call: no need to ask the queue (it would say 'empty'), once a
   -- first pop of this run has shown that the plan's bucket list is current (not 'stale').
   if current and (#op[3] == 0 or redis.call('EXISTS', unpack(op[3])) == 0) then return nil end
-  local reply = q_pop(op[1], op[2])
-  current = reply[1] ~= 'stale'
-  if reply[1] == 'ok' then return call_of(reply[2]), reply[2] end
+  local reply = q_pop(op[1], op[2])  -- the record taken, 'empty' or 'stale'
+  current = reply ~= 'stale'
+  if reply == 'empty' then return nil end
   -- The queue's bucket index changed since the client planned: nothing was taken.
-  if reply[1] == 'stale' then stale = true end
-  return nil
+  if reply == 'stale' then stale = true; return nil end
+  return call_of(reply), reply
 end
 
 local function reserve(p, call, raw)

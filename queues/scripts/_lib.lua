@@ -188,6 +188,11 @@ local function memo(f)
   end
 end
 
+-- lib: number
+-- tonumber, remembered: the operations of a batch chunk mostly send the same time (a push and
+-- the pop after it), and Lua 5.1 parses a string twice on each tonumber.
+local number = memo(tonumber)
+
 -- lib: classes
 -- The classes blob: per class 4 big-endian doubles (rank, aging seconds, aging levels, floor),
 -- read with one struct.unpack each. A class is {rank, age, L, floor, slot, most}, where most[p]
@@ -282,6 +287,12 @@ local function register(keys, argv)
     set_version(keys[2], after)
   end
   return before, after
+end
+
+-- lib: push_answer
+-- A push's answer (push.lua, push_front.lua): one tab-separated string.
+local function push_answer(word, pos, before, after, rest)
+  return word .. '\t' .. pos .. '\t' .. before .. '\t' .. after .. '\t' .. rest
 end
 
 -- lib: levels

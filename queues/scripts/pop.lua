@@ -3,7 +3,8 @@
 --       requirements the call-taker meets
 -- ARGV: index version, now, the pop's shape (see pop_shape): the classes, then the sources: 3
 --       bytes each (class slot, then the KEYS index of the zset to read, big-endian), by rank
--- Returns {'ok', record} | {'empty'} | {'stale'}
+-- Returns the record (offered now) | 'empty' | 'stale': one string, not a table (a batch's
+-- answer turns each table into a reply element by element; a string costs one)
 --
 -- A source is either a class's order, when the call-taker may take every bucket of that class
 -- (its calls are then all theirs, and one zset covers them), or one eligible bucket. Inside a
@@ -11,8 +12,8 @@
 -- oldest; a worse priority can only win through aging, so after the head only the priorities
 -- whose most-aged effective priority could tie or beat the best so far are read.
 -- (Written with plain locals rather than helpers: this is the hottest script.)
-if stale(KEYS[2], ARGV[1]) then return {'stale'} end
-local now = tonumber(ARGV[2])
+if stale(KEYS[2], ARGV[1]) then return 'stale' end
+local now = number(ARGV[2])
 local shape = pop_shape(ARGV[3])
 local cls, src = shape[1], shape[2]
 local first = 3 + #cls
@@ -52,7 +53,7 @@ for pos = 1, #src, 3 do
     end
   end
 end
-if b_rank == nil then return {'empty'} end
+if b_rank == nil then return 'empty' end
 local id = ssub(b_m, 26)
 local raw = rcall('HGET', KEYS[1], id)
 -- The record's attempts, callback flag and bucket key (fields 2, 3 and 8; states, flags and
@@ -62,9 +63,9 @@ local t5 = sfind(raw, '\t', t2 + 5, true)
 local t7 = sfind(raw, '\t', sfind(raw, '\t', t5 + 1, true) + 1, true)
 local t8 = sfind(raw, '\t', t7 + 1, true)
 local b = find_key(KEYS, ssub(raw, t7 + 1, t8 - 1), first, #KEYS)
-if b == nil then return {'stale'} end
+if b == nil then return 'stale' end
 zrem(KEYS[b], b_m)
 zrem(KEYS[2 + b_slot], b_m)
 raw = 'o\t' .. plus_one(ssub(raw, 3, t2 - 1)) .. ssub(raw, t2)
 rcall('HSET', KEYS[1], id, raw)
-return {'ok', raw}
+return raw

@@ -5,8 +5,8 @@
 -- ARGV: index version the client planned with, now, call id, priority (one digit), the push's
 --       shape (see push_shape), JSON {"id", "r", "d"}, bucket descriptor JSON, whether the
 --       bucket is in the client's index at that version (1|0)
--- Returns {'queued', position or -1, index version before, after, seq (15 digits)}
---         | {'full' or 'duplicate', -1, index version before, after}
+-- Returns one string (see pop.lua), tab-separated: 'queued', position or -1, index version
+-- before, after, seq (15 digits) | 'full' or 'duplicate', -1, index version before, after, ''
 local id, pc = ARGV[3], ARGV[4]
 local shape = push_shape(ARGV[5])
 local class, max_size = shape[1], shape[2]
@@ -17,17 +17,19 @@ local before, after = register(KEYS, ARGV)
 -- A duplicate is answered before a full class. Without a max size, the record is written with
 -- HSETNX, which finds a duplicate too (its seq is then given back: nothing else ran meanwhile).
 if max_size then
-  if rcall('HEXISTS', KEYS[1], id) == 1 then return {'duplicate', -1, before, after} end
-  if zcard(KEYS[3]) >= max_size then return {'full', -1, before, after} end
+  if rcall('HEXISTS', KEYS[1], id) == 1 then
+    return push_answer('duplicate', -1, before, after, '')
+  end
+  if zcard(KEYS[3]) >= max_size then return push_answer('full', -1, before, after, '') end
 end
 local seq = sformat('%015d', rcall('INCR', KEYS[5]))
 local record = 'w\t0\t0\t' .. pc .. '\t' .. ARGV[2] .. '\t' .. seq .. '\t' .. class .. '\t' ..
   KEYS[4] .. '\t' .. ARGV[6]
 if rcall('HSETNX', KEYS[1], id, record) == 0 then
   rcall('DECR', KEYS[5])
-  return {'duplicate', -1, before, after}
+  return push_answer('duplicate', -1, before, after, '')
 end
-local now = tonumber(ARGV[2])
+local now = number(ARGV[2])
 local m = member(pc, now, seq, id)
 zadd(KEYS[4], m)
 zadd(KEYS[3], m)
@@ -37,13 +39,12 @@ if shape[3] then
   local better = shape[4]
   pos = 1
   for i = 6, 5 + better do pos = pos + zcard(KEYS[i]) end
-  local mine = cls[shape[5]]
-  local e_t = effective(tonumber(pc), mine[4], levels(now, now, mine[2], mine[3]))
-  local m_t = e_t == tonumber(pc) and m or nil
+  -- a call that arrives now has not aged: its effective priority is its own
+  local e_t = sbyte(pc) - 48
   for j = 1, #slots do
     local s = slot(slots, j)
     pos = pos + ahead_in(KEYS[5 + better + j], cls[s], now, e_t, now, seq,
-      s == shape[5] and m_t or nil)
+      s == shape[5] and m or nil)
   end
 end
-return {'queued', pos, before, after, seq}
+return push_answer('queued', pos, before, after, seq)

@@ -4,11 +4,12 @@
 -- just before the oldest waiting call of the class, so that no call of the class, aged or not,
 -- is ahead of it. Not subject to max size: the caller was already being served.
 -- KEYS and ARGV: as push.lua, without a position (position wanted must be 0)
--- Returns {'queued', -1, index version before, after, record}
---         | {'duplicate', -1, index version before, after}
+-- Returns as push.lua, with the record in place of the seq
 local id, class, p = ARGV[3], push_shape(ARGV[5])[1], tonumber(ARGV[4])
 local before, after = register(KEYS, ARGV)  -- even if refused: see push.lua
-if rcall('HEXISTS', KEYS[1], id) == 1 then return {'duplicate', -1, before, after} end
+if rcall('HEXISTS', KEYS[1], id) == 1 then
+  return push_answer('duplicate', -1, before, after, '')
+end
 local arrival = tonumber(ARGV[2])
 for d = 1, 9 do
   local first = zhead_in(KEYS[3], d)
@@ -25,4 +26,4 @@ local m = member(P(p), arrival, seq, id)
 zadd(KEYS[4], m)
 zadd(KEYS[3], m)
 rcall('HSET', KEYS[1], id, raw)
-return {'queued', -1, before, after, raw}
+return push_answer('queued', -1, before, after, raw)
