@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import logging
 import random
 import statistics
 import sys
@@ -45,6 +46,8 @@ def main() -> None:
     p.add_argument("--load", type=float, default=0.9, help="offered load per call-taker")
     p.add_argument("--seed", type=int, default=1)
     args = p.parse_args()
+    for noisy in ("twilio", "ivr"):  # a line per REST request and per call: thousands
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     rng = random.Random(args.seed)
     folder = Path(tempfile.mkdtemp())
     settings = load_settings(ROOT / "config.yaml", overrides={
