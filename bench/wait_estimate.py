@@ -30,6 +30,7 @@ from ivr.app import create_app  # noqa: E402
 from ivr.bootstrap import bootstrap  # noqa: E402
 from ivr.config import load_settings  # noqa: E402
 from ivr.db import prepare  # noqa: E402
+from ivr.redisconn import stop_embedded  # noqa: E402
 from ivr.sim import Caller, Emulator, NumberConfig, SimClock, WSGITransport, press  # noqa: E402
 from ivr.twilio_rest import client_for  # noqa: E402
 
@@ -48,8 +49,15 @@ def main() -> None:
     args = p.parse_args()
     for noisy in ("twilio", "ivr"):  # a line per REST request and per call: thousands
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    with tempfile.TemporaryDirectory(prefix="ivr-estimate-") as tmp:
+        try:
+            run(args, Path(tmp))
+        finally:
+            stop_embedded(Path(tmp))  # the embedded Redis the app started there
+
+
+def run(args: argparse.Namespace, folder: Path) -> None:
     rng = random.Random(args.seed)
-    folder = Path(tempfile.mkdtemp())
     settings = load_settings(ROOT / "config.yaml", overrides={
         "public_url": PUBLIC, "data_dir": str(folder), "center": "estimate"},
         env={"TWILIO_AUTH_TOKEN": TOKEN})
