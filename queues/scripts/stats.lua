@@ -14,17 +14,16 @@ for i = 2, #KEYS do
   local target, max_wait = tonumber(ARGV[2 * i - 2]), tonumber(ARGV[2 * i - 1])
   local oldest, over = nil, 0
   for p = 1, 9 do
-    local head = rcall('ZRANGEBYLEX', key, '[' .. P(p), '(' .. P(p + 1), 'LIMIT', 0, 1)[1]
+    local head = zhead_in(key, p)
     if head then
       local a = sunpack('>d', head, 2)
       if oldest == nil or a < oldest then oldest = a end
       if target ~= nil and target > 0 then
-        over = over + rcall('ZLEXCOUNT', key, '[' .. P(p),
-          '(' .. P(p) .. spack('>d', target))
+        over = over + rcall('ZLEXCOUNT', key, LOW[p], BELOW[p] .. spack('>d', target))
       end
       if limit > 0 and max_wait ~= nil and max_wait > 0 then
-        local calls = rcall('ZRANGEBYLEX', key, '[' .. P(p),
-          '(' .. P(p) .. spack('>d', max_wait) .. '\255', 'LIMIT', 0, limit)
+        local calls = rcall('ZRANGEBYLEX', key, LOW[p],
+          BELOW[p] .. spack('>d', max_wait) .. '\255', 'LIMIT', 0, limit)
         for _, m in ipairs(calls) do
           due[#due + 1] = rcall('HGET', KEYS[1], ssub(m, 26))
         end
