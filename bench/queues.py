@@ -90,6 +90,19 @@ def fill(q: Queues, n: int, rng: random.Random) -> None:
     batch.execute()
 
 
+def push_pop_pairs(
+    q: Queues, calls: list[tuple[str, str, int, set[str]]], now: float, with_position: bool
+) -> list[object]:
+    """One batch: each call pushed, then a pop by a call-taker with every skill, 0.01 s apart
+    from `now` on (the queue size held steady)."""
+    batch = q.pipeline()
+    for call_id, cls, priority, skills in calls:
+        now += 0.01
+        batch.push(call_id, cls, priority, skills, now, with_position=with_position)
+        batch.pop(EVERY_SKILL, now)
+    return batch.execute()
+
+
 def server_cpu(client: redis.Redis) -> float:
     info = client.info("cpu")
     return float(info["used_cpu_user"]) + float(info["used_cpu_sys"])
@@ -113,12 +126,8 @@ def pairs_per_second(
             # what the calls are is drawn before the clock starts, as the baseline's members
             calls = [(uuid.uuid4().hex, *random_call(rng)) for _ in range(BATCH)]
             start, cpu0 = time.perf_counter(), time.process_time()
-            batch = q.pipeline()
-            for call_id, cls, priority, skills in calls:
-                now += 0.01
-                batch.push(call_id, cls, priority, skills, now, with_position=with_position)
-                batch.pop(EVERY_SKILL, now)
-            results = batch.execute()
+            results = push_pop_pairs(q, calls, now, with_position)
+            now += 0.01 * len(calls)
             elapsed += time.perf_counter() - start
             client_cpu += time.process_time() - cpu0
             assert all(r is not None for r in results)

@@ -73,12 +73,8 @@ def instructions(folder: Path, waiting: int, pairs: int, with_position: bool) ->
 
         def run(part: list[tuple[str, str, int, set[str]]]) -> None:
             nonlocal now
-            batch = q.pipeline()
-            for call_id, cls, priority, skills in part:
-                now += 0.01
-                batch.push(call_id, cls, priority, skills, now, with_position=with_position)
-                batch.pop(bench_queues.EVERY_SKILL, now)
-            batch.execute()
+            bench_queues.push_pop_pairs(q, part, now, with_position)
+            now += 0.01 * len(part)
 
         run(calls[:100])  # scripts loaded, the index read
         pid = str(server.pid)
