@@ -30,11 +30,11 @@ from sqlalchemy import text
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from ivr.announcements import Announcements  # noqa: E402
-from ivr.db import make_engine, prepare, session_factory  # noqa: E402
-from ivr.flowlive import sql_flows  # noqa: E402
-from ivr.flowstore import load_shipped  # noqa: E402
-from ivr.flowversions import FlowVersions  # noqa: E402
+from ivr.flows.announcements import Announcements  # noqa: E402
+from ivr.flows.live import sql_flows  # noqa: E402
+from ivr.flows.store import load_shipped  # noqa: E402
+from ivr.flows.versions import FlowVersions  # noqa: E402
+from ivr.platform.db import make_engine, prepare, session_factory  # noqa: E402
 
 POSTGRES = os.environ.get("FLOW_BENCH_DATABASE_URL",
                           "postgresql+psycopg://postgres@127.0.0.1:5432/test")
@@ -97,8 +97,8 @@ def incoming_webhook(folder: str, url: str, calls: int) -> None:
 
     from ivr.app import create_app
     from ivr.bootstrap import bootstrap
-    from ivr.config import load_settings
-    from ivr.redisconn import start_embedded, stop_embedded
+    from ivr.platform.config import load_settings
+    from ivr.platform.redisconn import start_embedded, stop_embedded
 
     token = "bench-token-0123456789abcdef0123"
     base = "https://bench.example.org"

@@ -45,11 +45,12 @@ sys.path.insert(0, str(ROOT))
 from sqlalchemy import create_engine, select, text  # noqa: E402
 
 from ivr.bootstrap import Services, bootstrap  # noqa: E402
-from ivr.config import load_settings  # noqa: E402
-from ivr.dayplan import SKILLS_311, SKILLS_911, TOPIC_KEYS  # noqa: E402
-from ivr.flowversions import FlowVersions  # noqa: E402
-from ivr.models import Call as CallRow  # noqa: E402
-from ivr.redisconn import start_embedded, stop_embedded  # noqa: E402
+from ivr.calls.models import Call as CallRow  # noqa: E402
+from ivr.demo.dayplan import SKILLS_311, SKILLS_911, TOPIC_KEYS  # noqa: E402
+from ivr.demo.floor import Console, Floor, HandleTimes  # noqa: E402
+from ivr.flows.versions import FlowVersions  # noqa: E402
+from ivr.platform.config import load_settings  # noqa: E402
+from ivr.platform.redisconn import start_embedded, stop_embedded  # noqa: E402
 from ivr.sim import (  # noqa: E402
     Call,
     Caller,
@@ -65,7 +66,6 @@ from ivr.sim import (  # noqa: E402
 from ivr.sim.callers import Item  # noqa: E402
 from ivr.sim.patience import Patience  # noqa: E402
 from ivr.sim.transport import Params, Response  # noqa: E402
-from ivr.simfloor import Console, Floor, HandleTimes  # noqa: E402
 
 ACCOUNT = "AC" + "0" * 31 + "1"
 LINE_311, LINE_911 = "+14435550311", "+14435550911"
@@ -274,7 +274,7 @@ def run(args: argparse.Namespace, folder: Path) -> int:
 
 def measure(args: argparse.Namespace, sim: Emulator, svc, transport: TimedTransport,  # type: ignore[no-untyped-def]
             start: datetime) -> int:
-    from ivr.audit import audit_services
+    from ivr.floor.audit import audit_services
 
     floor = Floor(svc, sim, ticks=False, handle=HandleTimes(median=args.handle, high=300.0),
                   seed=args.seed)

@@ -28,9 +28,9 @@ sys.path.insert(0, str(ROOT))
 
 from ivr.app import create_app  # noqa: E402
 from ivr.bootstrap import bootstrap  # noqa: E402
-from ivr.config import load_settings  # noqa: E402
-from ivr.db import prepare, transaction  # noqa: E402
-from ivr.service_requests import create_request  # noqa: E402
+from ivr.platform.config import load_settings  # noqa: E402
+from ivr.platform.db import prepare, transaction  # noqa: E402
+from ivr.service_requests.service import create_request  # noqa: E402
 
 PUBLIC = "https://ivr.example"
 TOKEN = "t" * 32

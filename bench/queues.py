@@ -48,7 +48,7 @@ import redis
 # package it measures: put the repository root in its place.
 sys.path[0] = str(Path(__file__).resolve().parent.parent)
 
-from ivr.redisconn import connect, stop_embedded  # noqa: E402
+from ivr.platform.redisconn import connect, stop_embedded  # noqa: E402
 from queues import QueueClass, Queues  # noqa: E402
 
 SERVER_URL = os.environ.get("QUEUES_BENCH_REDIS_URL", "redis://127.0.0.1:6379/9")

@@ -28,11 +28,11 @@ from twilio.twiml.voice_response import VoiceResponse  # noqa: E402
 
 from ivr.app import create_app  # noqa: E402
 from ivr.bootstrap import bootstrap  # noqa: E402
-from ivr.config import load_settings  # noqa: E402
-from ivr.db import prepare  # noqa: E402
-from ivr.redisconn import stop_embedded  # noqa: E402
+from ivr.platform.config import load_settings  # noqa: E402
+from ivr.platform.db import prepare  # noqa: E402
+from ivr.platform.redisconn import stop_embedded  # noqa: E402
 from ivr.sim import Caller, Emulator, NumberConfig, SimClock, WSGITransport, press  # noqa: E402
-from ivr.twilio_rest import client_for  # noqa: E402
+from ivr.telephony.rest import client_for  # noqa: E402
 
 PUBLIC = "https://ivr.example.org"
 TOKEN = "bench-token"

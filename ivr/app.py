@@ -7,9 +7,9 @@ from typing import Any
 
 from flask import Flask, jsonify
 
-from ivr.auth import close_request_db
 from ivr.bootstrap import Clock, Services, bootstrap
-from ivr.config import Settings, load_settings
+from ivr.platform.config import Settings, load_settings
+from ivr.web.auth import close_request_db
 
 
 def create_app(
@@ -29,10 +29,12 @@ def create_app(
     app.extensions["ivr"] = services
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
 
-    from ivr import (
+    from ivr.connect import actions as connect
+    from ivr.voice import routes as voice
+    from ivr.voice import transfer_routes as transfer_hooks
+    from ivr.web import (
         accounts_api,
         admin,
-        connect,
         console,
         console_api,
         console_live,  # noqa: F401 (its routes are on console_api.bp)
@@ -44,8 +46,6 @@ def create_app(
         flows_console,
         open311,
         transfer_api,  # noqa: F401 (its routes are on console_api.bp)
-        transfer_hooks,
-        voice,
     )
 
     # The console API (/api/v1) is one blueprint: console_live, floor_api and transfer_api add

@@ -19,16 +19,16 @@ from twilio.request_validator import RequestValidator
 from agents.model import Rules
 from agents.presence import Agents
 from agents.routing import Router
-from ivr.config import Settings
-from ivr.db import make_engine, session_factory
-from ivr.flowlive import sql_flows
-from ivr.flowstore import FlowStore
-from ivr.lines import LineDirectory
-from ivr.links import Links
-from ivr.livecalls import LiveCalls
-from ivr.redisconn import connect
-from ivr.telephony import ConnectConfig, TwilioTelephony
-from ivr.waiting import queue_classes
+from ivr.calls.lines import LineDirectory
+from ivr.calls.links import Links
+from ivr.calls.live import LiveCalls
+from ivr.flows.live import sql_flows
+from ivr.flows.store import FlowStore
+from ivr.platform.config import Settings
+from ivr.platform.db import make_engine, session_factory
+from ivr.platform.redisconn import connect
+from ivr.telephony.adapter import ConnectConfig, TwilioTelephony
+from ivr.voice.waiting import queue_classes
 from queues import Queues
 
 Clock = Callable[[], datetime]
@@ -68,7 +68,7 @@ def account_contacts(sessions: sessionmaker[Session], settings: Settings) -> Cal
     fallback = ConnectConfig.from_settings(settings).contact_of
 
     def contact(agent_id: str) -> str:
-        from ivr.accounts import contact_of
+        from ivr.accounts.accounts import contact_of
 
         with sessions() as session:
             return contact_of(session, agent_id) or fallback(agent_id)

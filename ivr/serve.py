@@ -15,9 +15,9 @@ from typing import Any
 
 from gunicorn.app.base import BaseApplication
 
-from ivr.config import Settings, ensure_local_secrets
-from ivr.db import prepare as prepare_database
-from ivr.redisconn import start_embedded
+from ivr.platform.config import Settings, ensure_local_secrets
+from ivr.platform.db import prepare as prepare_database
+from ivr.platform.redisconn import start_embedded
 
 log = logging.getLogger("ivr.serve")
 

@@ -18,8 +18,8 @@ import pytest
 import redis
 from sqlalchemy import create_engine, text
 
-from ivr.db import prepare
-from ivr.redisconn import start_embedded, stop_embedded
+from ivr.platform.db import prepare
+from ivr.platform.redisconn import start_embedded, stop_embedded
 
 SERVER_REDIS = os.environ.get("IVR_TEST_REDIS_URL", "redis://127.0.0.1:6379/9")
 SERVER_DATABASE = os.environ.get("IVR_TEST_DATABASE_URL",
@@ -100,7 +100,7 @@ def redis_cleanup(backend: Backend, center_name: str):  # type: ignore[no-untype
 
 @pytest.fixture
 def settings(backend: Backend, center_name: str, tmp_path: Path, redis_cleanup):  # type: ignore[no-untyped-def]
-    from ivr.config import load_settings
+    from ivr.platform.config import load_settings
 
     return load_settings(
         path=Path(__file__).parent.parent / "config.yaml",

@@ -3,10 +3,10 @@
 from alembic import context
 from sqlalchemy import create_engine, pool
 
-import ivr.accounts  # noqa: F401  (its tables join Base.metadata)
-import ivr.flowrecords  # noqa: F401  (its tables join Base.metadata)
-import ivr.service_requests  # noqa: F401  (its tables join Base.metadata)
-from ivr.models import Base
+import ivr.accounts.accounts  # noqa: F401  (its tables join Base.metadata)
+import ivr.flows.records  # noqa: F401  (its tables join Base.metadata)
+import ivr.service_requests.service  # noqa: F401  (its tables join Base.metadata)
+from ivr.calls.models import Base
 
 config = context.config
 target_metadata = Base.metadata

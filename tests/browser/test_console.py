@@ -13,7 +13,7 @@ import uuid
 
 import pytest
 
-from ivr import callview
+from ivr.calls import callview
 from ivr.sim import answers, press, wait
 from tests.browser.browser_support import Served, shot
 from tests.ivr.console_support import PASSWORD, add_account, fresh_number, past_call
@@ -139,9 +139,9 @@ def test_a_call_taker_files_a_request_during_the_call(served: Served, page) -> N
     the call; it shows with their earlier request, and the call's record links to it."""
     from datetime import timedelta
 
-    from ivr.db import transaction
-    from ivr.request_links import requests_of_call
-    from ivr.service_requests import create_request
+    from ivr.platform.db import transaction
+    from ivr.service_requests.links import requests_of_call
+    from ivr.service_requests.service import create_request
 
     expect = playwright.expect
     center, svc = served.center, served.center.services

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 
-from ivr.flows_api import versions_of
+from ivr.web.flows_api import versions_of
 from tests.browser import browser_support
 from tests.browser.browser_support import Served, shot
 from tests.ivr.console_support import PASSWORD, add_account
@@ -182,7 +182,7 @@ def test_a_storm_message_from_the_flows_page(served: Served, page) -> None:  # t
         "Line 311: the message is on for every new call.")
     expect(page.locator(".fx-ann.on[data-line='311']")).to_be_visible()
     assert svc.flows.live("311")[1] == 1  # no flow was edited
-    from ivr import announcements
+    from ivr.flows import announcements
 
     assert announcements.call_vars(svc, "311")["announcement"]["en"].startswith("Because of")
     shot(page, "flow-list-storm.png")

@@ -9,7 +9,7 @@ from typing import ClassVar
 from callflows.graph import flow_graph, short_label
 from callflows.model import Flow, HangupNode, Node, Prompt, PromptNode, Ref, Text
 from callflows.parse import load_flow, load_flow_file
-from ivr.flowdiagram import layout, render_svg
+from ivr.flows.diagram import layout, render_svg
 
 FLOWS = Path(__file__).resolve().parents[2] / "ivr" / "flows"
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from ivr.simfloor import ACCEPT, IGNORE, REJECT, Console
-from ivr.simfloor import Floor as _Floor
+from ivr.demo.floor import ACCEPT, IGNORE, REJECT, Console
+from ivr.demo.floor import Floor as _Floor
 
 __all__ = ["ACCEPT", "IGNORE", "REJECT", "Console", "Floor"]
 

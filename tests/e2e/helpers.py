@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from ivr.models import Call, CallEvent
+from ivr.calls.models import Call, CallEvent
 
 
 def record(center, sid: str) -> Call:  # type: ignore[no-untyped-def]

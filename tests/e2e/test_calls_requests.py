@@ -8,12 +8,12 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
-from ivr import lookups
-from ivr.db import transaction
-from ivr.request_links import requests_of_call
-from ivr.request_models import ServiceRequest, ServiceType
-from ivr.service_requests import add_note, create_request, phone_digits, update_status
+from ivr.platform.db import transaction
+from ivr.service_requests.links import requests_of_call
+from ivr.service_requests.models import ServiceRequest, ServiceType
+from ivr.service_requests.service import add_note, create_request, phone_digits, update_status
 from ivr.sim import hangup, press, record, say, wait
+from ivr.voice import lookups
 from tests.e2e.conftest import OPEN_HOURS
 from tests.e2e.helpers import enqueued, events
 from tests.e2e.helpers import record as sql_record

@@ -12,8 +12,8 @@ from __future__ import annotations
 import pytest
 
 from agents import OfferClosed, TelephonyError
-from ivr import connect
-from ivr.connect import NotConnected
+from ivr.connect import actions as connect
+from ivr.connect.actions import NotConnected
 from ivr.sim import StatusPolicy, answers, busy, hangup, no_answer, press, wait
 from tests.e2e.conftest import LINE_911
 from tests.e2e.floor import IGNORE, REJECT, Floor
@@ -321,7 +321,7 @@ def test_a_caller_who_hangs_up_while_the_call_takers_phone_rings(center) -> None
 
 
 def test_when_twilio_refuses_the_accept_the_caller_stays_in_line(center) -> None:
-    from ivr.twilio_rest import client_for
+    from ivr.telephony.rest import client_for
     from tests.conftest import TEST_ACCOUNT
 
     floor = Floor(center)

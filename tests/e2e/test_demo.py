@@ -9,12 +9,19 @@ from datetime import date
 
 from click.testing import CliRunner
 
-from ivr import reports
-from ivr.audit import audit_services
-from ivr.cli import main
-from ivr.dayplan import DayOptions
-from ivr.demo import DemoCenter, DemoOptions, day_start, outcome_counts, run_day, unfinished_calls
-from ivr.simfloor import HandleTimes
+from ivr.cli.main import main
+from ivr.demo.day import (
+    DemoCenter,
+    DemoOptions,
+    day_start,
+    outcome_counts,
+    run_day,
+    unfinished_calls,
+)
+from ivr.demo.dayplan import DayOptions
+from ivr.demo.floor import HandleTimes
+from ivr.floor import reports
+from ivr.floor.audit import audit_services
 
 # Days no other test uses: the audit reads every record of its span.
 MONDAY = date(2026, 12, 7)
@@ -74,7 +81,7 @@ def test_call_takers_warm_transfer_some_311_calls_to_dispatch(settings) -> None:
 
 def test_ivr_demo_prints_the_day_saves_a_chart_and_audits(settings, tmp_path,  # type: ignore[no-untyped-def]
                                                          monkeypatch) -> None:
-    monkeypatch.setattr("ivr.config.load_settings", lambda *a, **k: dataclasses.replace(
+    monkeypatch.setattr("ivr.platform.config.load_settings", lambda *a, **k: dataclasses.replace(
         settings, raw={**settings.raw}))
     chart = tmp_path / "day.png"
     result = CliRunner().invoke(main, [

@@ -9,8 +9,8 @@ import pytest
 
 from agents import Reservation, Telephony, TelephonyError
 from ivr.sim import answers, busy, hangup, press, wait
-from ivr.telephony import ConnectConfig, TwilioTelephony, conference_name
-from ivr.twilio_rest import client_for
+from ivr.telephony.adapter import ConnectConfig, TwilioTelephony, conference_name
+from ivr.telephony.rest import client_for
 from queues import Entry
 from tests.conftest import TEST_ACCOUNT
 from tests.e2e.conftest import LINE_311

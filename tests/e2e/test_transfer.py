@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import pytest
 
-from ivr import transfers
 from ivr.sim import answers, busy, fails, hangup, no_answer, wait
+from ivr.transfers import actions as transfers
 from tests.e2e.floor import Floor
 from tests.e2e.helpers import events
 from tests.e2e.helpers import record as sql_record
@@ -116,7 +116,7 @@ def test_cancel_drops_the_dispatch_leg_and_the_caller_is_back(center) -> None:
     assert t.state == "cancelled" and steps(center, t.id)[-1] == "cancelled"
     assert center.services.links.for_call(caller.sid).transfer is None
     # The call goes on as any call: alice ends it, the caller hears goodbye.
-    from ivr import connect
+    from ivr.connect import actions as connect
 
     connect.hang_up(center.services, "alice")
     floor.run(until=START + 15)
@@ -319,7 +319,7 @@ def test_call_taker_leaving_while_briefing_hands_the_caller_over(center) -> None
     transfers.start_warm(center.services, caller.sid, "alice", "psap")
     floor.run(until=START + 10)
     assert transfers.current(center.services, caller.sid).state == "briefing"
-    from ivr import connect
+    from ivr.connect import actions as connect
 
     connect.hang_up(center.services, "alice")  # "End call" in the console, mid-briefing
     floor.run(until=START + 12)
@@ -333,7 +333,7 @@ def test_call_taker_leaving_while_briefing_hands_the_caller_over(center) -> None
 
 
 def test_a_late_event_of_the_first_dispatch_leg_does_not_touch_the_retry(center) -> None:
-    from ivr import transfer_events
+    from ivr.transfers import events as transfer_events
 
     center.sim.on_dial(PSAP, answers(after=5, hangup_after=5))
     center.sim.on_dial(PSAP_BACKUP, answers(after=20))

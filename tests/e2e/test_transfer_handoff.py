@@ -6,8 +6,9 @@ from __future__ import annotations
 import redis
 from rq import Queue, SimpleWorker
 
-from ivr import outbox_jobs, transfers
+from ivr.platform import outbox_jobs
 from ivr.sim import answers
+from ivr.transfers import actions as transfers
 from tests.e2e.floor import Floor
 from tests.e2e.test_connect import PATIENT
 from tests.e2e.transfer_support import PSAP, SECRET_ENV, dispatch_center, handoff
@@ -32,7 +33,7 @@ def test_warm_transfer_hand_off_is_valid_eido_signed_and_delivered(settings, bac
         floor.login("alice", phone=answers(after=3, hangup_after=600))
         call = center.call(PATIENT)
         floor.run(until=60)
-        from ivr import callview
+        from ivr.calls import callview
 
         with center.services.engine.begin() as conn:
             callview.add_note(conn, call.sid, center.clock.now(), "alice", "wires down, sparking")

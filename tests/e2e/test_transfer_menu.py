@@ -3,8 +3,8 @@ reclassified as 311, end to end."""
 
 from __future__ import annotations
 
-from ivr import transfers
 from ivr.sim import answers, busy, press, say, wait
+from ivr.transfers import actions as transfers
 from tests.e2e.conftest import LINE_911
 from tests.e2e.floor import Floor
 from tests.e2e.helpers import enqueued, events
@@ -67,7 +67,7 @@ def test_911_call_reclassified_goes_to_the_front_of_the_311_queue(settings) -> N
     floor.run(until=40)
     assert floor.state("bob") == "on_call"
     with center.services.engine.begin() as conn:
-        from ivr import callview
+        from ivr.calls import callview
 
         callview.add_note(conn, emergency.sid, center.clock.now(), "bob", "no emergency: "
                           "a streetlight out since last week")

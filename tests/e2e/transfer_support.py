@@ -6,8 +6,8 @@ import dataclasses
 
 from sqlalchemy import select
 
-from ivr import outbox
-from ivr import transfer_records as records
+from ivr.platform import outbox
+from ivr.transfers import records
 from tests.e2e.conftest import Center
 
 PSAP = "+14435550999"

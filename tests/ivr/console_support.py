@@ -9,9 +9,10 @@ from typing import Any
 
 from flask.testing import FlaskClient
 
-from ivr import accounts, calllog
+from ivr.accounts import accounts
 from ivr.bootstrap import Services
-from ivr.db import transaction
+from ivr.calls import calllog
+from ivr.platform.db import transaction
 from ivr.sim import answers, press, wait
 
 PASSWORD = "correct horse battery"

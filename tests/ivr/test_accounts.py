@@ -12,11 +12,11 @@ from alembic.migration import MigrationContext
 from click.testing import CliRunner
 from sqlalchemy import create_engine
 
-from ivr import accounts
-from ivr.accounts import AccountError
-from ivr.cli import main
-from ivr.db import transaction
-from ivr.models import Base
+from ivr.accounts import accounts
+from ivr.accounts.accounts import AccountError
+from ivr.calls.models import Base
+from ivr.cli.main import main
+from ivr.platform.db import transaction
 
 NOW = datetime(2026, 11, 23, 15, 0, tzinfo=UTC)
 PASSWORD = "correct horse battery"

@@ -8,7 +8,7 @@ import uuid
 import pytest
 
 from agents import State
-from ivr import connect
+from ivr.connect import actions as connect
 from tests.ivr.console_support import PASSWORD, Desk, add_account
 
 

@@ -15,9 +15,9 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import insert
 
-from ivr import audit
-from ivr.cli import main
-from ivr.models import AgentState, Call, CallEvent
+from ivr.calls.models import AgentState, Call, CallEvent
+from ivr.cli.main import main
+from ivr.floor import audit
 
 BOTH = ["line:311", "line:911"]
 RANKS = {"emergency": 0, "general": 10}

@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 
 from sqlalchemy import select
 
-from ivr import calllog
 from ivr.bootstrap import Services
+from ivr.calls import calllog
 
 
 def test_events_gathered_in_a_row_are_one_insert_and_keep_their_order(

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from ivr.cli import main
+from ivr.cli.main import main
 
 FLOWS = Path(__file__).resolve().parents[2] / "ivr" / "flows"
 

@@ -2,9 +2,9 @@ from pathlib import Path
 
 import pytest
 
-from ivr.config import ConfigError, ensure_local_secrets, load_settings
-from ivr.lines import LineDirectory
-from ivr.phones import mask, normalize
+from ivr.calls.lines import LineDirectory
+from ivr.platform.config import ConfigError, ensure_local_secrets, load_settings
+from ivr.platform.phones import mask, normalize
 
 
 def test_defaults_then_file_then_environment(tmp_path: Path) -> None:

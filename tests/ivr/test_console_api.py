@@ -9,7 +9,7 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
-from ivr.models import CallEvent
+from ivr.calls.models import CallEvent
 from tests.e2e.conftest import Center
 from tests.ivr.console_support import (
     Desk,

@@ -6,9 +6,9 @@ from datetime import UTC, datetime
 
 from flask import Flask
 
-from ivr import accounts
+from ivr.accounts import accounts
 from ivr.app import create_app
-from ivr.db import transaction
+from ivr.platform.db import transaction
 from tests.ivr.console_support import (
     PASSWORD,
     Desk,

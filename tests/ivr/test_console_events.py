@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import pytest
 from flask import Flask
 
-from ivr.console_events import sse, visible
+from ivr.web.sse import sse, visible
 from tests.ivr.console_support import Desk, add_account, queue_call
 
 

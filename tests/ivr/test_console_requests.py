@@ -7,9 +7,9 @@ from datetime import timedelta
 import pytest
 from flask import Flask
 
-from ivr import calllog
-from ivr.db import transaction
-from ivr.service_requests import create_request
+from ivr.calls import calllog
+from ivr.platform.db import transaction
+from ivr.service_requests.service import create_request
 from tests.ivr.console_support import Desk, add_account, fresh_number, queue_call
 from tests.ivr.test_console_api import offered
 

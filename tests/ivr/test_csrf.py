@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from flask import Blueprint, Flask, jsonify
 
-from ivr import csrf
+from ivr.web import csrf
 
 
 @pytest.fixture

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from ivr import dayprofile
-from ivr.dayplan import TOPIC_KEYS, DayOptions, keys_for, plan
+from ivr.demo import dayprofile
+from ivr.demo.dayplan import TOPIC_KEYS, DayOptions, keys_for, plan
 
 # `../shared/data/` beside the main checkout (a worktree sits one folder deeper).
 ROOT = Path(__file__).resolve().parents[2]

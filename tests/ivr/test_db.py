@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import text
 
-from ivr.db import reading
+from ivr.platform.db import reading
 
 
 def test_reading_is_autocommit_on_postgresql_and_leaves_the_pool_as_it_was(services) -> None:  # type: ignore[no-untyped-def]

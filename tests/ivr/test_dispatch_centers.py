@@ -7,8 +7,8 @@ import dataclasses
 
 import pytest
 
-from ivr.config import ConfigError
-from ivr.dispatch_centers import secret_env_name, transfer_config
+from ivr.platform.config import ConfigError
+from ivr.transfers.centers import secret_env_name, transfer_config
 
 
 def _with(settings, centers=None, transfers=None):  # type: ignore[no-untyped-def]

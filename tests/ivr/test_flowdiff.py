@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ivr.flowdiff import diff
+from ivr.flows.diff import diff
 
 
 def test_changes_come_with_their_line_numbers_and_some_context() -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from ivr.cli import main
+from ivr.cli.main import main
 from tests.ivr.flow_support import MAIN_EN, TEXT_311, edited, line_of
 
 

@@ -22,10 +22,10 @@ from jsonschema import Draft7Validator, FormatChecker
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT7
 
-from ivr import open311
-from ivr.db import make_engine, session_factory, transaction
-from ivr.service_requests import create_request, get_request, update_status
-from ivr.service_types import sync_catalogue
+from ivr.platform.db import make_engine, session_factory, transaction
+from ivr.service_requests.service import create_request, get_request, update_status
+from ivr.service_requests.service_types import sync_catalogue
+from ivr.web import open311
 
 # A copy of the reference schemas (``shared/reference/open311``) travels with the tests, so a
 # checkout anywhere validates against them.
@@ -115,7 +115,7 @@ def clock() -> Clock:
 def app(settings, catalogue, clock):  # type: ignore[no-untyped-def]
     from ivr.app import create_app
     from ivr.bootstrap import bootstrap
-    from ivr.flowstore import FlowStore
+    from ivr.flows.store import FlowStore
 
     services = bootstrap(settings, clock=clock, flows=FlowStore())
     app = create_app(services=services, test_config={"TESTING": True, "OPEN311_API_KEYS": KEY})

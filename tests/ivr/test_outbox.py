@@ -19,8 +19,8 @@ import redis
 import yaml
 from rq import Queue, SimpleWorker
 
-from ivr import outbox, outbox_jobs
-from ivr.db import make_engine
+from ivr.platform import outbox, outbox_jobs
+from ivr.platform.db import make_engine
 from tests.ivr.handoff_receiver import Receiver
 
 SECRET_NAME = "IVR_DISPATCH_SECRET_TESTPSAP"
@@ -59,7 +59,7 @@ def worker_env(settings, tmp_path: Path, backend) -> dict[str, str]:  # type: ig
 
 
 def _settings(worker_env: dict[str, str]):  # type: ignore[no-untyped-def]
-    from ivr.config import load_settings
+    from ivr.platform.config import load_settings
 
     return load_settings(env=worker_env)
 
@@ -234,7 +234,7 @@ def test_a_redis_restart_between_the_commit_and_the_delivery_loses_nothing(
     """A Redis of its own, restarted after the job was enqueued: with its append-only file the
     job is still there; without it (a Redis without persistence, a failover to a replica that
     never got it) the sweep enqueues the message again from SQL."""
-    from ivr.redisconn import start_embedded, stop_embedded
+    from ivr.platform.redisconn import start_embedded, stop_embedded
 
     folder = tmp_path / "redis"
     url = start_embedded(folder)

@@ -12,13 +12,14 @@ from alembic.migration import MigrationContext
 from sqlalchemy import create_engine
 
 from callflows.actions import Lookup, Submit
-from ivr import calllog, lookups
-from ivr.db import transaction
-from ivr.models import Base
-from ivr.phone_requests import spoken_date, status_result
-from ivr.request_fields import InvalidRequest
-from ivr.request_links import calls_of_request, link, requests_of_call
-from ivr.service_requests import add_note, create_request, update_status
+from ivr.calls import calllog
+from ivr.calls.models import Base
+from ivr.platform.db import transaction
+from ivr.service_requests.fields import InvalidRequest
+from ivr.service_requests.links import calls_of_request, link, requests_of_call
+from ivr.service_requests.phone import spoken_date, status_result
+from ivr.service_requests.service import add_note, create_request, update_status
+from ivr.voice import lookups
 
 NY = ZoneInfo("America/New_York")
 

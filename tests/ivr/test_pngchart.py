@@ -5,7 +5,7 @@ from __future__ import annotations
 import struct
 import zlib
 
-from ivr.pngchart import ABANDONED, ANSWERED, Interval, day_chart
+from ivr.floor.pngchart import ABANDONED, ANSWERED, Interval, day_chart
 
 
 def decode(png: bytes) -> tuple[int, int, list[bytes]]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ivr.redisconn import connect, stop_embedded
+from ivr.platform.redisconn import connect, stop_embedded
 
 
 def test_the_embedded_redis_keeps_its_data_in_the_aof_and_takes_no_snapshots(

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from ivr import reports
+from ivr.floor import reports
 from tests.ivr.test_audit import BOTH, Day, answered
 
 CONFIG = reports.ReportConfig.from_raw({"reports": {"interval_minutes": 15, "service_levels": {
@@ -23,7 +23,7 @@ def day(services, center_name) -> Day:  # type: ignore[no-untyped-def]
 
 
 def set_wait(day: Day, name: str, wait: float) -> None:
-    from ivr.models import Call
+    from ivr.calls.models import Call
 
     with day.engine.begin() as conn:
         conn.execute(Call.__table__.update().where(Call.sid == day.sid(name))
@@ -46,7 +46,7 @@ def test_the_definitions(day: Day) -> None:
     for name, wait in (("e1", 12), ("e2", 18), ("g1", 25), ("g2", 60), ("g3", 100)):
         set_wait(day, name, wait)
     for name, talk in (("e1", 80), ("e2", 100), ("g1", 90)):
-        from ivr import calllog
+        from ivr.calls import calllog
 
         with day.engine.begin() as conn:
             calllog.add_event(conn, day.sid(name), day.t(200), "ended", "ann",

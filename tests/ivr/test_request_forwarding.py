@@ -16,11 +16,11 @@ from urllib.parse import parse_qs
 import pytest
 from sqlalchemy import select
 
-from ivr import outbox
 from ivr.app import create_app
 from ivr.bootstrap import bootstrap
-from ivr.flowstore import FlowStore
-from ivr.outbox import OutboxMessage
+from ivr.flows.store import FlowStore
+from ivr.platform import outbox
+from ivr.platform.outbox import OutboxMessage
 
 API_KEY = "our-own-open311-key"
 CITY_KEY_ENV = "IVR_TEST_CITY_OPEN311_KEY"
@@ -133,9 +133,9 @@ def test_a_request_made_over_our_api_reaches_the_city_once(services, city) -> No
 
 def test_without_the_citys_key_nothing_is_posted_and_the_message_waits(  # type: ignore[no-untyped-def]
         services, city) -> None:
-    from ivr.db import transaction
-    from ivr.request_forwarding import forward_of
-    from ivr.service_requests import create_request
+    from ivr.platform.db import transaction
+    from ivr.service_requests.forwarding import forward_of
+    from ivr.service_requests.service import create_request
 
     with transaction(services.sessions) as session:
         made = create_request(session, service_code="pothole", at=datetime.now(UTC),
@@ -153,9 +153,9 @@ def test_without_the_citys_key_nothing_is_posted_and_the_message_waits(  # type:
 
 
 def test_nothing_is_forwarded_when_no_city_server_is_configured(settings) -> None:  # type: ignore[no-untyped-def]
-    from ivr.db import transaction
-    from ivr.request_forwarding import forward_of
-    from ivr.service_requests import create_request
+    from ivr.platform.db import transaction
+    from ivr.service_requests.forwarding import forward_of
+    from ivr.service_requests.service import create_request
 
     svc = bootstrap(settings, flows=FlowStore())
     try:
@@ -172,7 +172,8 @@ def test_nothing_is_forwarded_when_no_city_server_is_configured(settings) -> Non
 
 def test_a_request_filed_by_phone_is_forwarded_too(services) -> None:  # type: ignore[no-untyped-def]
     from callflows.actions import Submit
-    from ivr import calllog, lookups
+    from ivr.calls import calllog
+    from ivr.voice import lookups
 
     sid = "CA" + uuid.uuid4().hex
     with services.engine.begin() as conn:

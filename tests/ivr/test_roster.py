@@ -6,8 +6,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from agents import State
-from ivr import accounts, connect
-from ivr.db import transaction
+from ivr.accounts import accounts
+from ivr.connect import actions as connect
+from ivr.platform.db import transaction
 from tests.ivr.console_support import Desk, add_account, queue_call
 
 

@@ -1,7 +1,7 @@
 from flask import Flask
 from twilio.request_validator import RequestValidator
 
-from ivr.security import public_url_of, twilio_signed
+from ivr.telephony.signatures import public_url_of, twilio_signed
 
 TOKEN = "12345"
 

@@ -18,12 +18,23 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import func, select
 
-from ivr.catalogue import Attribute, CatalogueError, Choice, load_catalogue, parse_catalogue
-from ivr.db import make_engine, session_factory, transaction
-from ivr.models import Call
-from ivr.request_fields import InvalidRequest, RequestNotFound, UnknownService, validate_answers
-from ivr.request_models import ServiceRequest, ServiceType, utc
-from ivr.service_requests import (
+from ivr.calls.models import Call
+from ivr.platform.db import make_engine, session_factory, transaction
+from ivr.service_requests.catalogue import (
+    Attribute,
+    CatalogueError,
+    Choice,
+    load_catalogue,
+    parse_catalogue,
+)
+from ivr.service_requests.fields import (
+    InvalidRequest,
+    RequestNotFound,
+    UnknownService,
+    validate_answers,
+)
+from ivr.service_requests.models import ServiceRequest, ServiceType, utc
+from ivr.service_requests.service import (
     add_note,
     create_request,
     find_by_digits,
@@ -34,7 +45,7 @@ from ivr.service_requests import (
     service_notice,
     update_status,
 )
-from ivr.service_types import get_service, list_services, sync_catalogue
+from ivr.service_requests.service_types import get_service, list_services, sync_catalogue
 
 _slots = itertools.count()
 ADDRESS = "3400 GARRISON BLVD, BALTIMORE, MD, 21215"

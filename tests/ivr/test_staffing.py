@@ -9,8 +9,8 @@ from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ivr import staffing
-from ivr.cli import main
+from ivr.cli.main import main
+from ivr.floor import staffing
 
 # 360 calls in 30 minutes, 240 s handle time, 20 s target: the textbook example.
 BOOK = staffing.Load(calls=360, interval=1800, aht=240, target=20)

@@ -8,7 +8,7 @@ from xml.etree import ElementTree
 import pytest
 from sqlalchemy import select
 
-from ivr.models import Call, CallEvent
+from ivr.calls.models import Call, CallEvent
 
 
 def sid() -> str:

@@ -14,7 +14,7 @@ from twilio.rest import Client
 from twilio.twiml.voice_response import VoiceResponse
 
 from ivr.sim import Caller, Emulator, answers, busy, no_answer
-from ivr.twilio_rest import client_for
+from ivr.telephony.rest import client_for
 
 DISPATCH = "+14105550911"
 EVENTS = ["initiated", "ringing", "answered", "completed"]

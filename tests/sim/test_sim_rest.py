@@ -12,7 +12,7 @@ from twilio.rest import Client
 from twilio.twiml.voice_response import VoiceResponse
 
 from ivr.sim import Caller, Emulator, answers, press
-from ivr.twilio_rest import BaseUrlHttpClient, client_for
+from ivr.telephony.rest import BaseUrlHttpClient, client_for
 
 
 @pytest.fixture

@@ -1,0 +1,156 @@
+"""The `ivr` command: serve, worker, db, flows, call, agents."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import click
+
+from ivr.platform.config import ConfigError, load_settings
+
+
+def _settings():  # type: ignore[no-untyped-def]
+    try:
+        return load_settings()
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+@click.group()
+def main() -> None:
+    """311/911 contact-center engine."""
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--workers", default=(os.cpu_count() or 1) * 2 + 1, show_default="2 x cores + 1",
+              type=int)
+@click.option("--threads", default=32, show_default=True, type=int,
+              help="Threads per worker (gthread): each open console holds one for its live "
+                   "stream.")
+@click.option("--worker/--no-worker", "with_worker", default=None,
+              help="Also run an RQ worker (default: on the embedded Redis).")
+def serve(host: str, port: int, workers: int, threads: int, with_worker: bool | None) -> None:
+    """Serve the webhooks, API and consoles with gunicorn."""
+    from ivr.serve import serve as run
+
+    settings = _settings()
+    if with_worker is None:
+        with_worker = settings.redis_url == "embedded"
+    run(settings, host, port, workers, threads, with_worker)
+
+
+@main.command()
+@click.option("--burst", is_flag=True, help="Stop when the queues are empty.")
+def worker(burst: bool) -> None:
+    """Run an RQ worker for the background jobs."""
+    from ivr.platform.jobs import run_worker
+
+    run_worker(_settings(), burst=burst)
+
+
+@main.group()
+def db() -> None:
+    """The SQL schema."""
+
+
+@db.command("upgrade")
+@click.option("--revision", default="head", show_default=True)
+def db_upgrade(revision: str) -> None:
+    """Create or migrate the schema (Alembic), then load the service catalogue."""
+    from ivr.platform.db import prepare, upgrade
+
+    settings = _settings()
+    if revision == "head":
+        prepare(settings.database_url)
+    else:
+        upgrade(settings.database_url, revision)
+    click.echo(f"schema at {revision}")
+
+
+@main.group()
+def flows() -> None:
+    """Call flows."""
+
+
+@flows.command("validate")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
+def flows_validate(paths: tuple[str, ...]) -> None:
+    """Check flow files; print every problem as FILE:LINE: message."""
+    from callflows.check import validate_files
+
+    errors = validate_files(list(paths))
+    for error in errors:
+        click.echo(str(error))
+    if errors:
+        sys.exit(1)
+    click.echo(f"{len(paths)} flow file(s) OK")
+
+
+@main.command("call")
+@click.argument("line", default="311")
+@click.option("--from", "caller", default=None, help="The caller's number (default +14105550100).")
+@click.option("--max-minutes", default=10.0, show_default=True, type=float,
+              help="Hang up after this much call time (a queue with no call-taker never ends).")
+@click.option("--at", "at", default=None, metavar="YYYY-MM-DDTHH:MM",
+              help="Pretend the call is made at this local time of the center (try after hours, "
+                   "holidays); default now.")
+def call(line: str, caller: str | None, max_minutes: float, at: str | None) -> None:
+    """Dial LINE (311, 911, ...) from the terminal through the offline emulator."""
+    from ivr.demo.trycall import environment_caller, local_time, run_call
+
+    def read(prompt: str) -> str:
+        try:
+            return click.prompt(prompt, default="", show_default=False)
+        except click.Abort:  # end of input or Ctrl-C: the caller hangs up
+            return "h"
+
+    settings = _settings()
+    try:
+        start = local_time(at, settings.timezone) if at else None
+        run_call(settings, line, caller or environment_caller(), read=read, write=click.echo,
+                 max_minutes=max_minutes, start=start)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+def _add_groups() -> None:
+    from ivr.cli.agents import agents
+
+    main.add_command(agents)
+
+
+_add_groups()
+
+
+def _add_flow_commands() -> None:
+    from ivr.cli.flows import add_commands
+
+    add_commands(flows)
+
+
+_add_flow_commands()
+
+
+def _add_floor_commands() -> None:
+    from ivr.cli.floor import audit, staffing
+
+    main.add_command(staffing)
+    main.add_command(audit)
+
+
+_add_floor_commands()
+
+
+def _add_demo_command() -> None:
+    from ivr.cli.demo import demo
+
+    main.add_command(demo)
+
+
+_add_demo_command()
+
+if __name__ == "__main__":
+    main()

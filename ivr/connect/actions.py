@@ -1,0 +1,313 @@
+"""Connecting callers with call-takers: what the console calls, and the webhooks of a call.
+
+The console (or the API) calls `accept`, `reject`, `hang_up`, `hold` and `resume`; every process
+that may free a call-taker calls `route`; one or more processes call `tick` every second (the
+worker runs `ivr.ticker`). Offers are shown from agents' pub/sub events.
+
+`accept` goes through agents' `Dispatcher` (state first, in Redis; then the network), with
+Twilio's REST adapter: the caller is dequeued by REST into the conference named for the call and
+the call-taker dialed into it; for a callback the call-taker is dialed, then the resident.
+The webhooks below (``/voice/agent/...``, signed like every Twilio request) carry the call from
+there; `ivr.bridging` holds their logic, `ivr.outcomes` the rules of how a call ends.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from contextlib import suppress
+
+from flask import Blueprint, Response, request
+from twilio.twiml.voice_response import VoiceResponse
+
+from agents import (
+    AgentError,
+    Dispatcher,
+    OfferClosed,
+    Presence,
+    Reservation,
+    Tick,
+    TransitionRefused,
+)
+from agents.model import Action, State
+from ivr.accounts import roster
+from ivr.bootstrap import Services
+from ivr.connect import bridging, callbacks, offers, outcomes
+from ivr.floor import statelog as floorlog
+from ivr.telephony.adapter import PREFIX, url
+from ivr.voice import calls
+from ivr.voice.routes import answer, services, signed, twiml_response
+from ivr.voice.waiting import language_key
+
+bp = Blueprint("connect", __name__, url_prefix=PREFIX)
+
+route = offers.route
+
+
+# -- what the console calls ----------------------------------------------------------------------
+
+
+class NotConnected(AgentError):
+    """Hold or resume of a call that is not (or no longer) talking to a call-taker."""
+
+
+class _Linked:
+    """The `Telephony` the Dispatcher drives on accept: Twilio's, plus the record of what was
+    done (the legs' sids, whether the caller was already taken out of the queue)."""
+
+    def __init__(self, svc: Services) -> None:
+        self.svc = svc
+        self.dequeued = False
+
+    def bridge(self, r: Reservation) -> None:
+        if r.entry.data.get("callback") == "1":  # re-queued callback not yet flagged
+            return self.call_back(r)
+        tel, live = self.svc.telephony, self.svc.live.get(r.call_id)
+        queue_sid = live.extra.get("queue_sid") if live is not None else None
+        tel.dequeue(r, str(queue_sid) if queue_sid else None)
+        self.dequeued = True
+        self.svc.links.set(r.reservation_id, agent_leg=tel.dial_agent(r))
+
+    def call_back(self, r: Reservation) -> None:
+        self.svc.links.set(r.reservation_id, agent_leg=self.svc.telephony.dial_agent(r))
+
+    def hangup(self, call_id: str) -> None:
+        self.svc.telephony.hangup(call_id)
+
+
+def accept(svc: Services, reservation_id: str, agent_id: str | None = None,
+           now: float | None = None) -> Reservation:
+    """The call-taker accepts an offer: on the call at once, the caller dequeued into the
+    call's conference and the call-taker's phone rung into it (a callback: the call-taker's
+    phone, then the resident's). Raises `OfferClosed` (gone, late, someone else's, caller
+    gone) or `TelephonyError` (Twilio refused; the caller is back in line, unharmed)."""
+    now = offers.now_of(svc, now)
+    r = svc.router.reservations.get(reservation_id)
+    if r is None:
+        raise OfferClosed(reservation_id, "missing")
+    if agent_id is not None and r.agent_id != agent_id:
+        raise OfferClosed(reservation_id, "not_yours", r.agent_id)
+    attempt = int(r.entry.data.get("attempt") or 1)
+    callback = r.callback or r.entry.data.get("callback") == "1"
+    if svc.links.open(reservation_id, r.agent_id, r.entry, now, attempt) is None:
+        raise OfferClosed(reservation_id, "missing")  # being accepted right now, elsewhere
+    live = None if callback else svc.live.get(r.call_id)
+    if live is not None and live.phase == "queued":
+        svc.live.put(live.evolve(phase="connecting", outcome="abandoned"))
+    linked = _Linked(svc)
+    try:
+        r = Dispatcher(svc.router, linked).accept(reservation_id, now, agent_id)
+    except OfferClosed as exc:
+        svc.links.discard(reservation_id, r.call_id)
+        _restore(svc, r.call_id)
+        if exc.reason == "caller_gone":
+            offers.route(svc, now)
+        raise
+    except Exception as exc:  # TelephonyError, or anything after the state changed
+        offers.record(svc, r.call_id, now, "accepted", r.agent_id, offers.about(r))
+        if linked.dequeued or callback:
+            outcomes.close(svc, reservation_id, "agent-failed", "network", now, str(exc))
+        else:
+            _not_dequeued(svc, r, now, str(exc))
+        raise
+    offers.record(svc, r.call_id, now, "accepted", r.agent_id,
+                  offers.about(r, offered_for=round(now - r.offered_at, 1)))
+    return r
+
+
+def _restore(svc: Services, call_id: str) -> None:
+    live = svc.live.get(call_id)
+    if live is not None and live.phase == "connecting":
+        svc.live.put(live.evolve(phase="queued", outcome=None))
+
+
+def _not_dequeued(svc: Services, r: Reservation, now: float, why: str) -> None:
+    """The dequeue failed: the caller either hung up (their own callbacks record it) or is
+    still in Twilio's queue, hearing hold music; then they go back to their place in ours."""
+    svc.links.close(r.reservation_id, "bridge-failed", now, "network")
+    offers.record(svc, r.call_id, now, "bridge-failed", why, offers.about(r))
+    with suppress(AgentError):  # the Dispatcher ends it on a TelephonyError; else, here
+        svc.agents.end_call(r.agent_id, now, r.call_id)
+    live = svc.live.get(r.call_id)
+    if live is not None and live.phase == "connecting":
+        e = r.entry
+        svc.queues.push(e.call_id, e.queue_class, e.priority, e.skills, e.arrival, e.data,
+                        with_position=False)
+        svc.live.put(live.evolve(phase="queued", outcome=None))
+    offers.route(svc, now)
+
+
+def reject(svc: Services, reservation_id: str, agent_id: str | None = None,
+           now: float | None = None) -> Reservation:
+    """The call-taker declines: the call goes back to its original place and is offered to
+    the next call-taker; the miss counts (a break after `Rules.max_missed` in a row)."""
+    now = offers.now_of(svc, now)
+    r = svc.router.reservations.reject(reservation_id, now, agent_id)
+    offers.record_missed(svc, "rejected", [r], now)
+    offers.route(svc, now)
+    return r
+
+
+def hang_up(svc: Services, agent_id: str, now: float | None = None) -> Presence:
+    """The call-taker ends their call from the console: wrap-up; the caller hears a goodbye.
+    Before the caller is connected it counts as the call-taker's leg failing: the caller goes
+    back to their place in line."""
+    now = offers.now_of(svc, now)
+    current = svc.agents.get(agent_id)
+    if current is None or current.state != State.ON_CALL or current.call_id is None:
+        state = current.state if current is not None else State.OFFLINE
+        raise TransitionRefused(agent_id, Action.END_CALL, state)
+    link = svc.links.for_call(current.call_id)
+    if link is None or link.agent_id != agent_id or link.closed:
+        return Dispatcher(svc.router, _Linked(svc)).hang_up(agent_id, now)
+    reason = "ended" if link.bridged else "agent-failed"
+    outcomes.close(svc, link.reservation_id, reason, "console", now, "ended from the console")
+    return svc.agents.get(agent_id) or current
+
+
+def hold(svc: Services, call_id: str, now: float | None = None) -> None:
+    """Put the caller on hold (they hear hold music; the call-taker may talk to others)."""
+    _hold(svc, call_id, True, offers.now_of(svc, now))
+
+
+def resume(svc: Services, call_id: str, now: float | None = None) -> None:
+    """Take the caller off hold."""
+    _hold(svc, call_id, False, offers.now_of(svc, now))
+
+
+def _hold(svc: Services, call_id: str, on: bool, now: float) -> None:
+    link = svc.links.for_call(call_id)
+    if link is None or link.closed or not link.bridged or not link.caller_leg:
+        raise NotConnected(f"call {call_id} is not connected to a call-taker")
+    tel = svc.telephony
+    conference = link.conference_sid or tel.conference_sid(call_id)
+    if conference is None:
+        raise NotConnected(f"call {call_id} is not in a conference any more")
+    hold_url = url(svc.settings, "hold", lang=language_key(outcomes.language_of(link)))
+    tel.hold(conference, link.caller_leg, on, hold_url)
+    svc.links.set(link.reservation_id, conference_sid=conference, held="1" if on else "0")
+    offers.record(svc, link.call_id, now, "hold" if on else "resume", link.agent_id,
+                  {"agent": link.agent_id})
+
+
+def tick(svc: Services, now: float | None = None) -> Tick:
+    """The periodic work, every second: presence brought in line with accounts (`roster`),
+    callbacks whose retry is due go back in line, then the router's tick (wrap-ups and reject
+    delays ended, offers timed out, routing), recorded."""
+    now = offers.now_of(svc, now)
+    roster.reconcile(svc, now)
+    callbacks.due(svc, now)
+    done = svc.router.tick(now)
+    offers.record_missed(svc, "expired", done.expired, now)
+    offers.record_offers(svc, done.offered)
+    floorlog.drain(svc.agents, svc.engine)  # the call-takers' state history, into SQL
+    return done
+
+
+# -- webhooks ------------------------------------------------------------------------------------
+
+
+def _now(svc: Services) -> float:
+    return svc.clock().timestamp()
+
+
+def _rid() -> str:
+    return request.args.get("resv", "")
+
+
+def _leg(where: str, handler: Callable[[Services, Mapping[str, str]], str]) -> Response:
+    """A call-taker's leg: on failure they hear an apology and the leg ends (never a queue)."""
+    svc = services()
+    try:
+        return twiml_response(handler(svc, request.form))
+    except Exception as exc:
+        calls.record_failure(svc, request.form, where, exc)
+        response = VoiceResponse()
+        response.say("Sorry, this call could not be connected.")
+        response.hangup()
+        return twiml_response(str(response))
+
+
+def _callback(where: str, handler: Callable[[Services, Mapping[str, str]], None]) -> Response:
+    svc = services()
+    try:
+        handler(svc, request.form)
+    except Exception as exc:  # Twilio does not retry a status callback: record, answer 204
+        calls.record_failure(svc, request.form, where, exc)
+    return Response(status=204)
+
+
+@bp.post("/caller")
+@signed
+def caller() -> Response:
+    rid = _rid()
+    return answer("agent-caller", lambda svc, form: calls.Answer(
+        bridging.caller_twiml(svc, rid, _now(svc))))
+
+
+@bp.post("/requeue")
+@signed
+def requeue() -> Response:
+    rid = _rid()
+
+    def handler(svc: Services, form: Mapping[str, str]) -> calls.Answer:
+        link = svc.links.get(rid)
+        if link is None:
+            return calls.Answer(str(calls.safe_twiml(svc)))
+        return calls.Answer(outcomes.requeue_twiml(svc, link, _now(svc)))
+
+    return answer("agent-requeue", handler)
+
+
+@bp.post("/resident")
+@signed
+def resident() -> Response:
+    rid = _rid()
+    return _leg("agent-resident", lambda svc, form: bridging.resident_twiml(svc, rid, _now(svc)))
+
+
+@bp.post("/join")
+@signed
+def join() -> Response:
+    rid = _rid()
+    return _leg("agent-join", lambda svc, form: bridging.agent_twiml(
+        svc, rid, form.get("CallSid", ""), _now(svc)))
+
+
+@bp.post("/hold")
+@signed
+def hold_music() -> Response:
+    lang, who = request.args.get("lang", "en"), request.args.get("who", "caller")
+    return answer("agent-hold", lambda svc, form: calls.Answer(
+        bridging.hold_twiml(svc, lang, who)), wait_context=True)
+
+
+@bp.post("/caller-done")
+@signed
+def caller_done() -> Response:
+    rid = _rid()
+    return answer("agent-caller-done", lambda svc, form: calls.Answer(
+        bridging.caller_left_twiml(svc, rid, form, _now(svc))))
+
+
+@bp.post("/agent-done")
+@signed
+def agent_done() -> Response:
+    rid = _rid()
+    return _leg("agent-done", lambda svc, form: bridging.agent_left_twiml(
+        svc, rid, form, _now(svc)))
+
+
+@bp.post("/leg-status")
+@signed
+def leg_status() -> Response:
+    rid, leg = _rid(), request.args.get("leg", "agent")
+    return _callback("agent-leg-status", lambda svc, form: bridging.leg_status(
+        svc, rid, leg, form, _now(svc)))
+
+
+@bp.post("/conference")
+@signed
+def conference() -> Response:
+    rid = _rid()
+    return _callback("agent-conference", lambda svc, form: bridging.conference_status(
+        svc, rid, form, _now(svc)))

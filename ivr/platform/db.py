@@ -1,0 +1,87 @@
+"""SQL access: one engine per process, sessions per unit of work, schema through Alembic.
+
+SQLite is the embedded default (WAL mode, so web workers read while one writes); PostgreSQL is
+the production choice. Nothing here knows about calls: see `ivr/models.py`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from importlib import resources
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.orm import Session, sessionmaker
+
+
+@contextmanager
+def reading(engine: Engine) -> Iterator[Connection]:
+    """A connection for one read of a webhook: on PostgreSQL in autocommit, so a lone SELECT is
+    one round trip, not three (BEGIN, SELECT, ROLLBACK). SQLite's driver never opens a
+    transaction for a read, so there it is a plain connection."""
+    with engine.connect() as conn:
+        if engine.dialect.name == "postgresql":
+            conn = conn.execution_options(isolation_level="AUTOCOMMIT")
+        yield conn
+
+
+def make_engine(url: str) -> Engine:
+    if url.startswith("sqlite"):
+        path = url.split("///", 1)[-1]
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"timeout": 15, "check_same_thread": False})
+
+        @event.listens_for(engine, "connect")
+        def _pragmas(dbapi_conn, _record):  # type: ignore[no-untyped-def]
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA synchronous=NORMAL")
+            cur.execute("PRAGMA busy_timeout=15000")
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.close()
+
+        return engine
+    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+
+
+def session_factory(engine: Engine) -> sessionmaker[Session]:
+    return sessionmaker(engine, expire_on_commit=False)
+
+
+@contextmanager
+def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
+    """One unit of work: commit on success, roll back on any error."""
+    with factory() as session, session.begin():
+        yield session
+
+
+def alembic_config(url: str) -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(resources.files("ivr") / "migrations"))
+    cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    return cfg
+
+
+def upgrade(url: str, revision: str = "head") -> None:
+    """Bring the schema at `url` to `revision` (``ivr db upgrade``)."""
+    command.upgrade(alembic_config(url), revision)
+
+
+def prepare(url: str) -> None:
+    """Schema at head, then the data every center starts with (the service catalogue).
+
+    Idempotent and safe when several processes start at once.
+    """
+    from ivr.service_requests.service_types import sync_catalogue
+
+    upgrade(url)
+    engine = make_engine(url)
+    try:
+        with transaction(session_factory(engine)) as session:
+            sync_catalogue(session)
+    finally:
+        engine.dispose()

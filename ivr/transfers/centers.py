@@ -1,0 +1,141 @@
+"""The ``dispatch_centers:`` and ``transfers:`` settings: where emergency transfers go.
+
+A dispatch center has a primary destination (a number in E.164 or a ``sip:`` address), an
+optional secondary one (tried when the primary is busy, does not answer or fails), the URL that
+receives its hand-offs, and the *name* of the environment variable holding the secret that signs
+them (default ``IVR_DISPATCH_SECRET_<NAME>``). The secret itself never lives in a file.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from ivr.platform.config import ConfigError, Settings
+
+_NAME = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
+_E164 = re.compile(r"^\+[1-9][0-9]{6,14}$")
+
+
+def secret_env_name(center: str) -> str:
+    """The default environment variable of a center's signing secret."""
+    return "IVR_DISPATCH_SECRET_" + re.sub(r"[^A-Za-z0-9]", "_", center).upper()
+
+
+def _destination(value: Any, where: str) -> str:
+    text = str(value or "").strip()
+    if not (_E164.match(text) or text.startswith("sip:")):
+        raise ConfigError(f"{where}: {text!r} is neither an E.164 number (+1...) nor sip:...")
+    return text
+
+
+@dataclass(frozen=True)
+class DispatchCenter:
+    """One destination of transfers (see the module docstring)."""
+
+    name: str
+    label: str
+    number: str
+    secondary: str | None
+    handoff_url: str | None
+    secret_env: str
+    agency: str
+
+    def destination(self, which: str) -> str | None:
+        return self.number if which == "primary" else self.secondary
+
+    def secret(self, env: Mapping[str, str] | None = None) -> str | None:
+        return (os.environ if env is None else env).get(self.secret_env) or None
+
+
+@dataclass(frozen=True)
+class Reclassify:
+    """Where a 911 call reclassified as non-emergency goes: the line it then counts as, and the
+    queue class, priority and skills it waits with (at the front of that class)."""
+
+    line: str = "311"
+    queue_class: str = "general"
+    priority: int = 5
+    skills: tuple[str, ...] = ("line:311",)
+
+
+@dataclass(frozen=True)
+class TransferConfig:
+    """The ``transfers:`` settings.
+
+    `ring_seconds`: how long a dispatch line rings before the attempt counts as no answer.
+    `menu`: a flow's transfer to a line (``"911"``) goes, at once, to this dispatch center
+    instead, with a hand-off marked as coming from the menu (empty: to the line, as before).
+    `handoff_lease_seconds`: how long a delivery attempt may take before another may start
+    (a worker killed mid-delivery). `handoff_backoff`: the retry delays, the last repeated.
+    `agency`: this center's own agency id in the hand-offs. `reclassify`: see `Reclassify`.
+    `handoff_queue`: the RQ queue of hand-off deliveries (`ivr worker` serves ``ivr-high``).
+    """
+
+    ring_seconds: int = 30
+    menu: dict[str, str] = field(default_factory=dict)
+    handoff_lease_seconds: float = 30.0
+    handoff_backoff: tuple[float, ...] = (1.0, 2.0, 5.0, 15.0, 60.0, 300.0)
+    agency: str = "311.city.example"
+    centers: dict[str, DispatchCenter] = field(default_factory=dict)
+    reclassify: Reclassify = field(default_factory=Reclassify)
+    handoff_queue: str = "ivr-high"
+
+    def center(self, name: str) -> DispatchCenter | None:
+        return self.centers.get(name)
+
+    def for_menu_line(self, line: str | None) -> DispatchCenter | None:
+        name = self.menu.get(line or "")
+        return self.centers.get(name) if name else None
+
+
+def transfer_config(settings: Settings) -> TransferConfig:
+    """Read and check ``dispatch_centers:`` and ``transfers:``; `ConfigError` names the fault."""
+    spec = dict(settings.raw.get("transfers") or {})
+    agency = str(spec.get("agency") or TransferConfig.agency)
+    centers: dict[str, DispatchCenter] = {}
+    for name, raw in (settings.raw.get("dispatch_centers") or {}).items():
+        name = str(name)
+        if not _NAME.match(name) or not isinstance(raw, dict):
+            raise ConfigError(f"dispatch_centers: {name!r} needs a short name and a mapping")
+        where = f"dispatch_centers.{name}"
+        secondary = raw.get("secondary")
+        url = raw.get("handoff_url")
+        if url is not None and not str(url).startswith(("http://", "https://")):
+            raise ConfigError(f"{where}.handoff_url must be an http(s) URL")
+        centers[name] = DispatchCenter(
+            name=name, label=str(raw.get("label") or name),
+            number=_destination(raw.get("number"), f"{where}.number"),
+            secondary=_destination(secondary, f"{where}.secondary") if secondary else None,
+            handoff_url=str(url) if url else None,
+            secret_env=str(raw.get("secret_env") or secret_env_name(name)),
+            agency=str(raw.get("agency") or f"{name}.dispatch"),
+        )
+    menu = {str(k): str(v) for k, v in (spec.get("menu") or {}).items()}
+    for line, name in menu.items():
+        if name not in centers:
+            raise ConfigError(f"transfers.menu: line {line!r} names no dispatch center {name!r}")
+    backoff = tuple(float(x) for x in spec.get("handoff_backoff") or TransferConfig.handoff_backoff)
+    if not backoff or min(backoff) <= 0:
+        raise ConfigError("transfers.handoff_backoff: positive seconds, at least one")
+    ring = int(spec.get("ring_seconds") or TransferConfig.ring_seconds)
+    if not 5 <= ring <= 600:
+        raise ConfigError("transfers.ring_seconds must be between 5 and 600")
+    raw = dict(spec.get("reclassify") or {})
+    line = str(raw.get("line") or Reclassify.line)
+    if line not in settings.lines:
+        raise ConfigError(f"transfers.reclassify.line: {line!r} is not one of the lines")
+    reclassify = Reclassify(
+        line=line, queue_class=str(raw.get("class") or Reclassify.queue_class),
+        priority=int(raw.get("priority") or Reclassify.priority),
+        skills=tuple(str(s) for s in raw.get("skills") or (f"line:{line}",)))
+    return TransferConfig(
+        reclassify=reclassify, handoff_queue=str(spec.get("handoff_queue") or "ivr-high"),
+        ring_seconds=ring, menu=menu,
+        handoff_lease_seconds=float(spec.get("handoff_lease_seconds")
+                                    or TransferConfig.handoff_lease_seconds),
+        handoff_backoff=backoff, agency=agency, centers=centers,
+    )

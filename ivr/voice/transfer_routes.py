@@ -1,0 +1,69 @@
+"""The webhooks of transfers (``/voice/transfer/...``), signed like every Twilio request.
+
+Callers always get valid TwiML: on any failure inside, the safe answer (`calls.safe_twiml`, or
+hold music where only hold verbs are allowed). Status callbacks answer 204. The logic is in
+`ivr.transfer_events` and `ivr.transfer_twiml`.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, request
+
+from ivr.bootstrap import Services
+from ivr.transfers import events as transfer_events
+from ivr.transfers import twiml as transfer_twiml
+from ivr.voice import calls
+from ivr.voice.routes import answer, services, signed
+
+bp = Blueprint("transfer_hooks", __name__, url_prefix=transfer_events.PREFIX)
+
+
+def _now(svc: Services) -> float:
+    return svc.clock().timestamp()
+
+
+def _tid() -> str:
+    return request.args.get("t", "")
+
+
+@bp.post("/hold")
+@signed
+def hold() -> Response:
+    lang = request.args.get("lang", "en")
+    return answer("transfer-hold", lambda svc, form: calls.Answer(
+        transfer_twiml.hold_twiml(svc, lang)), wait_context=True)
+
+
+@bp.post("/leg")
+@signed
+def leg() -> Response:
+    svc, tid = services(), _tid()
+    try:
+        transfer_events.leg_status(svc, tid, request.form, _now(svc))
+    except Exception as exc:  # Twilio does not retry a status callback: record, answer 204
+        calls.record_failure(svc, request.form, "transfer-leg", exc)
+    return Response(status=204)
+
+
+@bp.post("/cold")
+@signed
+def cold() -> Response:
+    tid = _tid()
+    return answer("transfer-cold", lambda svc, form: calls.Answer(
+        transfer_twiml.cold_twiml(svc, tid)))
+
+
+@bp.post("/cold-done")
+@signed
+def cold_done() -> Response:
+    tid = _tid()
+    return answer("transfer-cold-done", lambda svc, form: calls.Answer(
+        transfer_twiml.cold_result(svc, tid, form, _now(svc))))
+
+
+@bp.post("/requeue")
+@signed
+def requeue() -> Response:
+    tid = _tid()
+    return answer("transfer-requeue", lambda svc, form: calls.Answer(
+        transfer_twiml.requeue_twiml(svc, tid, _now(svc))))

@@ -1,0 +1,140 @@
+"""A caller waiting for a call-taker: the queue side of a call.
+
+The flow's queue step pushes the call into the Redis priority queue (`queues/`) and answers
+`<Enqueue>` into the Twilio queue of its class. Twilio's queue only holds the audio; the order is
+ours. Each time the hold loop comes round (the waitUrl), the caller hears their own place in
+priority order (not Twilio's FIFO position) and the estimated wait, in their language, then hold
+music during which they may press 1 for a callback that keeps their place or 2 to leave a message.
+911 callers hear neither options nor numbers: only that they must stay on the line.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from twilio.twiml.voice_response import VoiceResponse
+
+from callflows.actions import Enqueue
+from ivr.platform.config import Settings
+from queues import EMERGENCY, QueueClass, Queues
+
+VOICES = {"en": "Polly.Joanna", "es": "Polly.Lupe"}
+TAGS = {"en": "en-US", "es": "es-US"}
+
+# What a waiting caller hears, per language. Numbers are spoken by the text-to-speech voice.
+TEXT: dict[str, dict[str, str]] = {
+    "en": {
+        "position": "You are number {position} in line.",
+        "wait_short": "Your wait should be less than a minute.",
+        "wait": "Your estimated wait is about {minutes} minutes.",
+        "wait_one": "Your estimated wait is about one minute.",
+        "options": "To have a call-taker call you back without losing your place in line, "
+                   "press 1. To leave a message instead, press 2.",
+        "options_no_callback": "To leave a message instead, press 2.",
+        "hold": "Thank you for waiting. Please stay on the line.",
+        "callback": "Thank you. We will call you back at the number you are calling from, "
+                    "ending in {last}, when it is your turn. You keep your place in line. Goodbye.",
+        "sorry": "Sorry, that is not one of the choices.",
+        "emergency": "All 9 1 1 call-takers are helping other callers. Stay on the line. "
+                     "Do not hang up.",
+    },
+    "es": {
+        "position": "Usted es el número {position} en la fila.",
+        "wait_short": "Su espera debería ser de menos de un minuto.",
+        "wait": "Su tiempo de espera estimado es de unos {minutes} minutos.",
+        "wait_one": "Su tiempo de espera estimado es de un minuto.",
+        "options": "Para que un agente le devuelva la llamada sin perder su lugar en la fila, "
+                   "oprima el 1. Para dejar un mensaje, oprima el 2.",
+        "options_no_callback": "Para dejar un mensaje, oprima el 2.",
+        "hold": "Gracias por esperar. Por favor, permanezca en la línea.",
+        "callback": "Gracias. Le devolveremos la llamada al número desde el que llama, que "
+                    "termina en {last}, cuando sea su turno. Conserva su lugar en la fila. Adiós.",
+        "sorry": "Lo sentimos, esa no es una de las opciones.",
+        "emergency": "Todos los operadores del 9 1 1 están atendiendo a otras personas. "
+                     "Permanezca en la línea. No cuelgue.",
+    },
+}
+
+
+def queue_classes(settings: Settings) -> list[QueueClass]:
+    """The queue classes of `queues:` in config, as the queues package wants them."""
+    out = []
+    for name, spec in (settings.raw.get("queues") or {}).items():
+        spec = spec or {}
+        out.append(QueueClass(
+            name=str(name), rank=int(spec.get("rank", 10)),
+            max_size=spec.get("max_size"), max_wait=spec.get("max_wait"),
+            aging_seconds=spec.get("aging_seconds"),
+            aging_max_levels=int(spec.get("aging_max_levels", 0)),
+            target_answer_seconds=spec.get("target_answer"),
+            default_handle_seconds=float(spec.get("default_handle", 180)),
+        ))
+    return out
+
+
+def twilio_queue_name(settings: Settings, queue_class: str) -> str:
+    return f"{settings.center}-{queue_class}"[:64]
+
+
+def language_key(language: str) -> str:
+    """The text table's key for a flow language (``es``, ``es-US`` -> ``es``); English otherwise."""
+    key = (language or "en").split("-")[0].lower()
+    return key if key in TEXT else "en"
+
+
+def say(response: Any, language: str, key: str, **values: Any) -> None:
+    lang = language_key(language)
+    response.say(TEXT[lang][key].format(**values), voice=VOICES[lang], language=TAGS[lang])
+
+
+def render_enqueue(settings: Settings, response: VoiceResponse, action: Enqueue) -> None:
+    base = settings.public_url
+    response.enqueue(
+        twilio_queue_name(settings, action.queue_class),
+        wait_url=f"{base}/voice/queue/wait", wait_url_method="POST",
+        action=f"{base}/voice/queue/result", method="POST",
+    )
+
+
+def spoken_wait(seconds: float, language: str) -> tuple[str, dict[str, Any]]:
+    if seconds < 60:
+        return "wait_short", {}
+    minutes = max(1, math.ceil(seconds / 60))
+    if minutes == 1:
+        return "wait_one", {}
+    return "wait", {"minutes": minutes}
+
+
+def wait_document(
+    queues: Queues, settings: Settings, call_id: str, entry_class: str, language: str,
+    can_call_back: bool, waited: float, now: float,
+) -> tuple[VoiceResponse, bool]:
+    """The waitUrl answer (only Play, Say, Pause, Gather, Hangup, Redirect, Leave are allowed).
+
+    Returns the document and whether the caller must leave for the overflow step (waited
+    `max_wait`). A caller no longer in our queue (answered or taken out meanwhile) only hears
+    hold music until Twilio moves them.
+    """
+    response = VoiceResponse()
+    cls = queues.classes.get(entry_class)
+    estimate = queues.estimate_wait(call_id, now)
+    if estimate is None:
+        say(response, language, "hold")
+        response.play(settings.raw.get("hold_music"))
+        return response, False
+    if cls is not None and cls.max_wait is not None and waited >= cls.max_wait:
+        response.leave()
+        return response, True
+    if entry_class == EMERGENCY:
+        say(response, language, "emergency")
+        response.play(settings.raw.get("hold_music"))
+        return response, False
+    say(response, language, "position", position=estimate.position)
+    key, values = spoken_wait(estimate.seconds, language)
+    say(response, language, key, **values)
+    gather = response.gather(input="dtmf", num_digits=1, timeout=3,
+                             action=f"{settings.public_url}/voice/queue/option", method="POST")
+    say(gather, language, "options" if can_call_back else "options_no_callback")
+    gather.play(settings.raw.get("hold_music"))
+    return response, False

@@ -1,0 +1,170 @@
+"""Who is asking: web sessions of accounts, role checks, and the limit on failed logins.
+
+A web session (Flask's signed cookie, key from ``IVR_SECRET_KEY`` and never a default) holds the
+account id and its `Account.stamp`. Every request reloads the account from SQL, so a disabled
+account or a changed password signs its sessions out at their next request.
+
+Roles are checked by `require`, on every console page and API action. No action takes a
+call-taker id from the request: whom an action is for is always the signed-in account, so a
+call-taker can never act for another.
+
+Failed logins are counted in Redis per (login, client address), whether the login exists or not,
+and refused for a while past a limit; the answer never says whether a login exists.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from functools import wraps
+from typing import Any
+
+from flask import current_app, g, request, session
+from redis import Redis
+from sqlalchemy.orm import Session
+
+from ivr.accounts import accounts
+from ivr.accounts.accounts import Account
+from ivr.web.errors import ApiError
+
+SESSION_ACCOUNT = "account"
+SESSION_STAMP = "stamp"
+
+TAKES_CALLS = ("call-taker",)
+SEES_FLOOR = ("supervisor", "admin")
+
+
+SESSION_LIFETIME = timedelta(hours=16)
+"""A twelve-hour shift and its overtime; renewed by every request, so it is an idle limit."""
+
+
+def configure_cookies(app: Any, secure: bool) -> None:
+    """Session cookie settings for the consoles, where the app left Flask's defaults (an app
+    or a test that set one keeps its own)."""
+    wanted = {
+        "SESSION_COOKIE_NAME": "ivr_session",
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": secure,
+        "PERMANENT_SESSION_LIFETIME": SESSION_LIFETIME,
+    }
+    for key, value in wanted.items():
+        if app.config.get(key) == app.default_config.get(key):
+            app.config[key] = value
+
+
+def secret_key_set() -> bool:
+    return bool(current_app.config.get("SECRET_KEY"))
+
+
+def sign_in(account: Account) -> None:
+    """Start a fresh web session for `account` (nothing of the session before survives)."""
+    session.clear()
+    session.permanent = True
+    session[SESSION_ACCOUNT] = account.id
+    session[SESSION_STAMP] = account.stamp
+    g.account = account
+
+
+def sign_out() -> None:
+    session.clear()
+    g.account = None
+
+
+def current_account(db: Session) -> Account | None:
+    """The signed-in, active account whose stamp matches the session, else None."""
+    if "account" in g:
+        return g.account  # type: ignore[no-any-return]
+    found = None
+    account_id = session.get(SESSION_ACCOUNT)
+    if isinstance(account_id, int):
+        account = accounts.get_by_id(db, account_id)
+        if account is not None and account.active and account.stamp == session.get(SESSION_STAMP):
+            found = account
+    g.account = found
+    return found
+
+
+def require(*roles: str, db: Callable[[], Session],
+            on_missing: Callable[[], Any] | None = None) -> Callable[..., Any]:
+    """Decorator: the view runs only for a signed-in account holding one of `roles` (any
+    signed-in account when none are named). Otherwise 401 ``not_signed_in`` (or what
+    `on_missing()` returns: a console page redirects to its login form) or 403 ``forbidden``.
+    The account is passed to the view as the keyword ``account``."""
+
+    def decorate(view: Callable[..., Any]) -> Callable[..., Any]:
+        @wraps(view)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            if not secret_key_set():
+                raise ApiError(503, "no_secret_key",
+                               "sign-in is unavailable: IVR_SECRET_KEY is not set on the server")
+            account = current_account(db())
+            if account is None:
+                if on_missing is not None:
+                    return on_missing()
+                raise ApiError(401, "not_signed_in", "sign in first")
+            if roles and not account.has_role(*roles):
+                raise ApiError(403, "forbidden",
+                               f"this needs the role {' or '.join(roles)}; "
+                               f"{account.login} has {', '.join(account.roles)}")
+            return view(*args, account=account, **kwargs)
+
+        return wrapper
+
+    return decorate
+
+
+@dataclass(frozen=True)
+class LoginLimiter:
+    """At most `max_failures` failed logins per (login, address) in `window` seconds.
+
+    The key holds a hash of the pair, not the login itself: Redis never lists who tried what.
+    The window starts at the first failure and is not extended by later ones, so a person who
+    mistyped waits at most `window` seconds.
+    """
+
+    redis: Redis
+    center: str
+    max_failures: int = 5
+    window: int = 900
+
+    def key(self, login: str, address: str) -> str:
+        digest = hashlib.sha256(f"{login.strip().lower()}\0{address}".encode()).hexdigest()
+        return f"web:{{{self.center}}}:login-failures:{digest[:32]}"
+
+    def blocked(self, login: str, address: str) -> bool:
+        count = self.redis.get(self.key(login, address))
+        return count is not None and int(count) >= self.max_failures  # type: ignore[arg-type]
+
+    def failed(self, login: str, address: str) -> int:
+        key = self.key(login, address)
+        pipe = self.redis.pipeline(transaction=True)
+        pipe.set(key, 0, ex=self.window, nx=True)  # the window starts with the first failure
+        pipe.incr(key)
+        _, count = pipe.execute()
+        return int(count)
+
+    def succeeded(self, login: str, address: str) -> None:
+        self.redis.delete(self.key(login, address))
+
+
+def client_address() -> str:
+    """The address failures are counted against. Behind a proxy, the app should be wrapped in
+    werkzeug's ProxyFix so this is the client's, not the proxy's."""
+    return request.remote_addr or "-"
+
+
+def request_db() -> Session:
+    """One SQL session per request for the console pages and API (closed by `close_request_db`,
+    which the app registers at teardown)."""
+    if "db" not in g:
+        g.db = current_app.extensions["ivr"].sessions()
+    return g.db  # type: ignore[no-any-return]
+
+
+def close_request_db(_exc: BaseException | None = None) -> None:
+    db = g.pop("db", None)
+    if db is not None:
+        db.close()

@@ -1,0 +1,215 @@
+"""The supervisors' JSON API of the floor's figures: the wallboard (and its live stream), the
+reports of a day (JSON and CSV) and Erlang C staffing. Routes on `ivr.console_api.bp`
+(``/api/v1``), under the same sign-in, roles and error format; documented in
+openapi/console.yaml. Supervisors and admins only: the figures name call-takers.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import logging
+import math
+import time
+from collections.abc import Callable, Iterator
+from datetime import date
+from typing import Any
+
+from flask import Response, jsonify, request, stream_with_context
+from redis import Redis
+
+from ivr.accounts.accounts import Account
+from ivr.bootstrap import Services
+from ivr.floor import reports, staffing, wallboard
+from ivr.web.auth import SEES_FLOOR
+from ivr.web.console_api import bp, current_options, current_services, signed_in
+from ivr.web.errors import ApiError
+from ivr.web.sse import RETRY_MS, sse
+
+log = logging.getLogger("ivr.floor_api")
+
+PUSH_SECONDS = 2.0  # the wallboard's clocks (longest wait) move even when nothing happens
+SETTLE_SECONDS = 0.3  # a burst of presence changes is pushed as one update
+
+
+# -- the day asked for ------------------------------------------------------------------------
+
+
+def asked_day(svc: Services) -> date:
+    """``?day=YYYY-MM-DD`` (the center's local day), today when absent."""
+    raw = request.args.get("day", "").strip()
+    if not raw:
+        return reports.local_day(svc.clock(), svc.settings.timezone)
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        raise ApiError(400, "bad_day", f"day {raw[:20]!r} is not a date (YYYY-MM-DD)") from None
+
+
+def day_report(svc: Services, day: date) -> reports.DayReport:
+    from ivr.floor import statelog as floorlog
+
+    floorlog.drain(svc.agents, svc.engine)
+    with svc.engine.connect() as conn:
+        return reports.day_report(conn, day, wallboard.report_config(svc), svc.settings.center)
+
+
+# -- wallboard ----------------------------------------------------------------------------------
+
+
+@bp.get("/wallboard")
+@signed_in(*SEES_FLOOR)
+def wallboard_now(account: Account) -> Response:
+    return jsonify(wallboard.snapshot(current_services()))
+
+
+def board_stream(
+    redis: Redis, channel: str, board: Callable[[], dict[str, Any]], *, push_every: float,
+    heartbeat: float, lifetime: float, clock: Callable[[], float] = time.monotonic,
+) -> Iterator[str]:
+    """The wallboard as server-sent events named ``wallboard``: one at once, then one at each
+    change of the floor (any presence change on the agents' channel, settled for a moment)
+    and at least every `push_every` seconds; ends after `lifetime` (the browser reconnects)."""
+    pubsub = redis.pubsub(ignore_subscribe_messages=True)
+    try:
+        pubsub.subscribe(channel)
+        yield f"retry: {RETRY_MS}\n\n"
+        started = last_push = last_sent = clock()
+        yield sse(board(), event="wallboard")
+        dirty = False
+        while clock() - started < lifetime:
+            message = pubsub.get_message(timeout=SETTLE_SECONDS)
+            if message is not None and message.get("type") == "message":
+                dirty = True
+                continue
+            now = clock()
+            if dirty or now - last_push >= push_every:
+                yield sse(board(), event="wallboard")
+                last_push = last_sent = clock()
+                dirty = False
+            elif now - last_sent >= heartbeat:
+                yield ": heartbeat\n\n"
+                last_sent = now
+    finally:
+        pubsub.close()
+
+
+@bp.get("/wallboard/events")
+@signed_in(*SEES_FLOOR)
+def wallboard_events(account: Account) -> Response:
+    svc, options = current_services(), current_options()
+    body = board_stream(svc.redis, svc.agents.channel, lambda: wallboard.snapshot(svc),
+                        push_every=PUSH_SECONDS, heartbeat=options.events_heartbeat_seconds,
+                        lifetime=options.events_lifetime_seconds)
+    return Response(stream_with_context(body), mimetype="text/event-stream",
+                    headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+
+
+# -- reports ------------------------------------------------------------------------------------
+
+
+@bp.get("/reports/day")
+@signed_in(*SEES_FLOOR)
+def report_of_day(account: Account) -> Response:
+    svc = current_services()
+    return jsonify(day_report(svc, asked_day(svc)).as_dict())
+
+
+COLUMNS = ["offered", "answered", "abandoned", "transfers", "callbacks", "voicemail",
+           "missed", "asa_seconds", "average_wait_seconds", "longest_wait_seconds",
+           "aht_seconds", "abandon_rate"]
+
+
+def _cells(figures: dict[str, Any]) -> list[Any]:
+    return ["" if figures[c] is None else figures[c] for c in COLUMNS]
+
+
+def _levels(figures: dict[str, Any]) -> str:
+    return "; ".join(f"{s['label']}: {'' if s['value'] is None else s['value']}"
+                     for s in figures["service_levels"])
+
+
+def csv_tables(report: reports.DayReport) -> dict[str, tuple[list[str], list[list[Any]]]]:
+    """The day's three tables (classes, intervals, agents) as CSV header and rows."""
+    data = report.as_dict()
+    classes = [[data["day"], name, *_cells(f), _levels(f)] for name, f in data["classes"].items()]
+    intervals = [[i["start"], i["queue_class"], *_cells(i), _levels(i)]
+                 for i in data["intervals"]]
+    agents = [[data["day"], name, *_cells(f)] for name, f in data["agents"].items()]
+    return {
+        "classes": (["day", "queue_class", *COLUMNS, "service_levels"], classes),
+        "intervals": (["interval_start", "queue_class", *COLUMNS, "service_levels"], intervals),
+        "agents": (["day", "agent", *COLUMNS], agents),
+    }
+
+
+def _csv(svc: Services, table: str) -> Response:
+    day = asked_day(svc)
+    header, rows = csv_tables(day_report(svc, day))[table]
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(header)
+    writer.writerows(rows)
+    return Response(out.getvalue(), mimetype="text/csv", headers={
+        "Content-Disposition": f'attachment; filename="{table}-{day.isoformat()}.csv"'})
+
+
+@bp.get("/reports/classes.csv")
+@signed_in(*SEES_FLOOR)
+def report_classes_csv(account: Account) -> Response:
+    return _csv(current_services(), "classes")
+
+
+@bp.get("/reports/intervals.csv")
+@signed_in(*SEES_FLOOR)
+def report_intervals_csv(account: Account) -> Response:
+    return _csv(current_services(), "intervals")
+
+
+@bp.get("/reports/agents.csv")
+@signed_in(*SEES_FLOOR)
+def report_agents_csv(account: Account) -> Response:
+    return _csv(current_services(), "agents")
+
+
+# -- staffing -----------------------------------------------------------------------------------
+
+
+def _number(name: str, *, required: bool = True) -> float | None:
+    raw = request.args.get(name, "").strip()
+    if not raw:
+        if required:
+            raise ApiError(400, "missing_parameter", f"{name} is required")
+        return None
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ApiError(400, "bad_parameter", f"{name} must be a number") from None
+    if not math.isfinite(value) or value < 0:
+        raise ApiError(400, "bad_parameter", f"{name} must be a number >= 0")
+    return value
+
+
+def staffing_of_request() -> staffing.Staffing:
+    """Erlang C for ``calls, interval, aht, target`` and exactly one of ``agents`` or ``goal``
+    (percent) in the query; ApiError 400 naming the parameter otherwise."""
+    calls, interval, aht, target = (_number(n) for n in ("calls", "interval", "aht", "target"))
+    agents, goal = _number("agents", required=False), _number("goal", required=False)
+    if (agents is None) == (goal is None):
+        raise ApiError(400, "agents_or_goal", "give exactly one of agents or goal (percent)")
+    try:
+        load = staffing.Load(calls, interval, aht, target)  # type: ignore[arg-type]
+        if agents is not None:
+            if not agents.is_integer():
+                raise ApiError(400, "bad_parameter", "agents must be a whole number")
+            return staffing.for_agents(load, int(agents))
+        return staffing.for_goal(load, goal / 100)  # type: ignore[operator]
+    except ValueError as exc:
+        raise ApiError(400, "bad_parameter", str(exc)) from None
+
+
+@bp.get("/staffing")
+@signed_in(*SEES_FLOOR)
+def staffing_figures(account: Account) -> Response:
+    return Response(json.dumps(staffing_of_request().as_dict()), mimetype="application/json")

@@ -1,0 +1,63 @@
+"""The supervisors' flow pages: the list of flows and lines, and the flow editor.
+
+The pages are static HTML; their script (ivr/static/flows/editor.js) does everything through the
+JSON API of `ivr.flows_api`. Same sign-in, CSRF and Content-Security-Policy as the call-takers'
+console (no inline script or style, nothing from another origin). Anyone signed in without the
+supervisor or admin role is refused, and the refusal is audited.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, render_template
+
+from ivr.accounts.accounts import Account
+from ivr.web import csrf
+from ivr.web.auth import request_db as _db
+from ivr.web.auth import require
+from ivr.web.console import security_headers, to_login
+from ivr.web.console_api import current_services
+from ivr.web.errors import ApiError
+from ivr.web.flows_api import EDITS_FLOWS, versions_of
+
+bp = Blueprint("flows_console", __name__, url_prefix="/console/flows")
+
+
+bp.after_request(security_headers)
+
+
+@bp.errorhandler(ApiError)
+def _api_error(exc: ApiError) -> Any:
+    message = exc.message if exc.code != "no_secret_key" else \
+        "Sign-in is unavailable: IVR_SECRET_KEY is not set on the server."
+    return render_template("console/unavailable.html", message=message), exc.status
+
+
+
+def _supervisor(account: Account, what: str) -> None:
+    if not account.has_role(*EDITS_FLOWS):
+        versions_of(current_services()).refused(
+            what, account.login, "open-editor",
+            f"needs the role supervisor or admin; has {', '.join(account.roles)}")
+        raise ApiError(403, "forbidden", "Only supervisors and admins edit call flows.")
+
+
+@bp.get("/")
+@require(db=_db, on_missing=to_login)
+def flows_page(account: Account) -> Any:
+    _supervisor(account, "flows")
+    return render_template("flows/list.html", account=account, csrf_token=csrf.token())
+
+
+@bp.get("/<name>")
+@require(db=_db, on_missing=to_login)
+def editor_page(name: str, account: Account) -> Any:
+    _supervisor(account, f"flow:{name}")
+    svc = current_services()
+    versions = versions_of(svc)
+    versions.ensure_shipped()
+    if name not in versions.names():
+        raise ApiError(404, "not_found", f"There is no flow '{name}'.")
+    return render_template("flows/editor.html", account=account, csrf_token=csrf.token(),
+                           flow=name, timezone=svc.settings.timezone)
