@@ -7,7 +7,8 @@ from typing import Any
 
 from flask import Flask, jsonify
 
-from ivr.bootstrap import Clock, Services, bootstrap
+from ivr.bootstrap import Services, bootstrap
+from ivr.platform.clock import Clock
 from ivr.platform.config import Settings, load_settings
 from ivr.web.auth import close_request_db
 

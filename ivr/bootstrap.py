@@ -9,14 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 import redis
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 from twilio.request_validator import RequestValidator
 
-from agents.model import Rules
 from agents.presence import Agents
 from agents.routing import Router
 from ivr.calls.lines import LineDirectory
@@ -24,18 +22,13 @@ from ivr.calls.links import Links
 from ivr.calls.live import LiveCalls
 from ivr.flows.live import sql_flows
 from ivr.flows.store import FlowStore
+from ivr.platform.clock import Clock, system_clock
 from ivr.platform.config import Settings
 from ivr.platform.db import make_engine, session_factory
+from ivr.platform.floor_config import agent_rules, queue_classes
 from ivr.platform.redisconn import connect
 from ivr.telephony.adapter import ConnectConfig, TwilioTelephony
-from ivr.voice.waiting import queue_classes
 from queues import Queues
-
-Clock = Callable[[], datetime]
-
-
-def system_clock() -> datetime:
-    return datetime.now(UTC)
 
 
 @dataclass
@@ -54,13 +47,6 @@ class Services:
     clock: Clock
     links: Links  # accepted offers until their call is over (ivr/links.py)
     telephony: TwilioTelephony  # the phone network, by REST (ivr/telephony.py)
-
-
-def agent_rules(settings: Settings) -> Rules:
-    spec = dict(settings.raw.get("agents") or {})
-    class_skills = {name: frozenset(skills) for name, skills
-                    in (spec.pop("class_skills", None) or {}).items()}
-    return Rules(class_skills=class_skills, **spec)
 
 
 def account_contacts(sessions: sessionmaker[Session], settings: Settings) -> Callable[[str], str]:

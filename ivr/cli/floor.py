@@ -64,14 +64,13 @@ def audit(day: str | None) -> None:
     from sqlalchemy.exc import SQLAlchemyError
 
     from agents import Agents
-    from ivr.bootstrap import agent_rules
     from ivr.cli.main import _settings
     from ivr.floor import audit as auditing
     from ivr.floor import reports
     from ivr.floor import statelog as floorlog
     from ivr.platform.db import make_engine
+    from ivr.platform.floor_config import agent_rules, queue_classes
     from ivr.platform.redisconn import connect
-    from ivr.voice.waiting import queue_classes
     from queues import Queues
 
     settings = _settings()

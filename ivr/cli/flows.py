@@ -27,7 +27,7 @@ def _settings() -> Settings:
 
 def _open() -> tuple[FlowVersions, Engine]:
     """The center's flows (schema migrated, shipped flows imported) and the SQL engine."""
-    from ivr.bootstrap import system_clock
+    from ivr.platform.clock import system_clock
     from ivr.platform.db import make_engine, prepare, session_factory
 
     settings = _settings()
@@ -204,9 +204,9 @@ def flows_history(name: str) -> None:
 @ACTOR
 def flows_announce(line: str, texts: tuple[str, ...], off: bool, actor: str | None) -> None:
     """Switch a line's storm or closure message on (every new call hears it) or off."""
-    from ivr.bootstrap import system_clock
     from ivr.flows.announcements import AnnouncementRefused, Announcements
     from ivr.flows.live import SqlFlowStore
+    from ivr.platform.clock import system_clock
 
     settings = _settings()
     spec = settings.lines.get(line)

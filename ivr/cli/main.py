@@ -99,7 +99,8 @@ def flows_validate(paths: tuple[str, ...]) -> None:
                    "holidays); default now.")
 def call(line: str, caller: str | None, max_minutes: float, at: str | None) -> None:
     """Dial LINE (311, 911, ...) from the terminal through the offline emulator."""
-    from ivr.demo.trycall import environment_caller, local_time, run_call
+    from ivr.demo.trycall import environment_caller, run_call
+    from ivr.platform.clock import local_time
 
     def read(prompt: str) -> str:
         try:
@@ -110,6 +111,9 @@ def call(line: str, caller: str | None, max_minutes: float, at: str | None) -> N
     settings = _settings()
     try:
         start = local_time(at, settings.timezone) if at else None
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--at") from exc
+    try:
         run_call(settings, line, caller or environment_caller(), read=read, write=click.echo,
                  max_minutes=max_minutes, start=start)
     except ValueError as exc:

@@ -34,9 +34,9 @@ from ivr.bootstrap import Services
 from ivr.connect import bridging, callbacks, offers, outcomes
 from ivr.floor import statelog as floorlog
 from ivr.telephony.adapter import PREFIX, url
+from ivr.telephony.speech import language_key
 from ivr.voice import calls
 from ivr.voice.routes import answer, services, signed, twiml_response
-from ivr.voice.waiting import language_key
 
 bp = Blueprint("connect", __name__, url_prefix=PREFIX)
 

@@ -22,7 +22,7 @@ from ivr.calls.links import Link
 from ivr.connect import callbacks, offers
 from ivr.connect.outcomes import FAILED, close, language_of, on_bridged, requeue_twiml, say
 from ivr.telephony.adapter import conference_name, url
-from ivr.voice.waiting import language_key
+from ivr.telephony.speech import language_key
 
 log = logging.getLogger("ivr.bridging")
 

@@ -31,9 +31,9 @@ from ivr.bootstrap import Services
 from ivr.calls import calllog
 from ivr.calls.links import Link
 from ivr.connect import callbacks, offers
-from ivr.telephony.adapter import url
+from ivr.telephony.adapter import twilio_queue_name, url
+from ivr.telephony.speech import TAGS, VOICES, language_key
 from ivr.voice.calls import _perform
-from ivr.voice.waiting import TAGS, VOICES, language_key, twilio_queue_name
 
 log = logging.getLogger("ivr.outcomes")
 

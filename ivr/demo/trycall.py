@@ -14,7 +14,6 @@ import os
 import secrets
 from collections.abc import Callable
 from datetime import UTC, datetime
-from zoneinfo import ZoneInfo
 
 from ivr.app import create_app
 from ivr.bootstrap import bootstrap
@@ -92,15 +91,6 @@ def run_call(
         f"call {call.status}"
     write(f"-- {ending} after {call.duration or 0:.0f} s of call time")
     return call.status
-
-
-def local_time(text: str, timezone: str) -> datetime:
-    """`text` (ISO 8601) as an aware time; without an offset it is the center's local time."""
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        raise ValueError(f"--at {text!r} is not a time like 2026-11-23T10:00") from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=ZoneInfo(timezone))
 
 
 def environment_caller() -> str:

@@ -30,8 +30,8 @@ from callflows.state import CallState, Step
 from ivr.sim import Caller, Emulator, NumberConfig, SimClock, Window
 from ivr.sim.callers import Item, hangup, press, record, say, silence
 from ivr.sim.transport import Params, Response
+from ivr.telephony.answers import read_input
 from ivr.telephony.twiml import render
-from ivr.voice.calls import read_input
 
 BASE = "https://trial.invalid"
 TRIAL_NUMBER = "+15005550006"

@@ -34,7 +34,6 @@ from twilio.rest import Client
 from agents import Reservation, TelephonyError
 from ivr.platform.config import Settings
 from ivr.telephony.rest import rest_client
-from ivr.voice.waiting import twilio_queue_name
 
 log = logging.getLogger("ivr.telephony")
 
@@ -46,6 +45,11 @@ LIVE_CONFERENCE = ("init", "in-progress")
 def conference_name(call_id: str) -> str:
     """The conference of a call: one per call, whoever is in it."""
     return f"call-{call_id}"
+
+
+def twilio_queue_name(settings: Settings, queue_class: str) -> str:
+    """The Twilio queue that holds the audio of a queue class's callers (the order is ours)."""
+    return f"{settings.center}-{queue_class}"[:64]
 
 
 def url(settings: Settings, path: str, **query: Any) -> str:

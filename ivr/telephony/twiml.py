@@ -25,16 +25,15 @@ from callflows.actions import (
     Say,
     Transfer,
 )
+from ivr.telephony.speech import VOICES
 
 # Where each waiting action's answer goes: event name -> absolute URL.
 UrlFor = Callable[[str], str]
 
-SAY_VOICES = {"en": "Polly.Joanna", "es": "Polly.Lupe"}
-
 
 def _say_attrs(say: Say) -> dict[str, str]:
     attrs = {"language": say.language}
-    voice = say.voice or SAY_VOICES.get(say.language.split("-")[0])
+    voice = say.voice or VOICES.get(say.language.split("-")[0])
     if voice:
         attrs["voice"] = voice
     return attrs

@@ -48,6 +48,7 @@ from ivr.calls.links import Link
 from ivr.connect import offers
 from ivr.connect.outcomes import language_of
 from ivr.platform import outbox, outbox_jobs
+from ivr.telephony.speech import language_key
 from ivr.transfers import eido, records
 from ivr.transfers.centers import DispatchCenter, TransferConfig
 from ivr.transfers.events import (
@@ -62,7 +63,6 @@ from ivr.transfers.events import (
     quietly,
 )
 from ivr.transfers.records import LIVE, Transfer
-from ivr.voice.waiting import language_key
 
 
 class TransferRefused(AgentError):

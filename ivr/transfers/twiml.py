@@ -18,10 +18,11 @@ from ivr.calls import calllog
 from ivr.connect import offers
 from ivr.connect.outcomes import FAILED, language_of
 from ivr.platform import outbox
+from ivr.telephony.adapter import twilio_queue_name
+from ivr.telephony.speech import TAGS, VOICES, language_key
 from ivr.transfers import eido, records
 from ivr.transfers.centers import DispatchCenter
 from ivr.transfers.events import HANDOFF, at_, config, hook_url, set_outcome
-from ivr.voice.waiting import TAGS, VOICES, language_key, twilio_queue_name
 
 TEXT = {
     "en": {

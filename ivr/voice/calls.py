@@ -8,7 +8,6 @@ signature check and the last-resort error answer.
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -22,6 +21,7 @@ from ivr.calls import calllog
 from ivr.calls.live import LiveCall
 from ivr.flows import announcements
 from ivr.platform.phones import mask, normalize
+from ivr.telephony.answers import read_input
 from ivr.telephony.twiml import render
 from ivr.transfers.centers import DispatchCenter
 from ivr.voice import lookups, waiting
@@ -30,9 +30,6 @@ log = logging.getLogger("ivr.calls")
 
 # Caller data that the call row already holds; not copied into every event.
 PRIVATE_VARS = frozenset({"caller", "dialed"})
-_DIGITS = re.compile(r"[^0-9*#]")
-MAX_DIGITS = 64
-MAX_SPEECH = 500
 
 
 @dataclass(frozen=True)
@@ -41,24 +38,6 @@ class Answer:
 
     twiml: str
     note: str = ""
-
-
-def read_input(event: str, form: Mapping[str, str]) -> Input:
-    """The caller's answer from a Gather, Record or Dial callback, cleaned of anything odd."""
-    digits = _DIGITS.sub("", form.get("Digits", ""))[:MAX_DIGITS] or None
-    speech = " ".join(form.get("SpeechResult", "").split())[:MAX_SPEECH] or None
-    try:
-        confidence = float(form["Confidence"]) if "Confidence" in form else None
-    except ValueError:
-        confidence = None
-    if event == "record":
-        url = form.get("RecordingUrl") or None
-        try:
-            seconds = int(form.get("RecordingDuration", "0") or 0)
-        except ValueError:
-            seconds = 0
-        return Input(event="record", digits=digits, recording_url=url, recording_seconds=seconds)
-    return Input(event="gather", digits=digits, speech=speech, confidence=confidence)
 
 
 def step_url(svc: Services, event: str, seq: int) -> str:

@@ -17,10 +17,9 @@ from twilio.twiml.voice_response import VoiceResponse
 
 from callflows.actions import Enqueue
 from ivr.platform.config import Settings
-from queues import EMERGENCY, QueueClass, Queues
-
-VOICES = {"en": "Polly.Joanna", "es": "Polly.Lupe"}
-TAGS = {"en": "en-US", "es": "es-US"}
+from ivr.telephony.adapter import twilio_queue_name
+from ivr.telephony.speech import TAGS, VOICES, language_key
+from queues import EMERGENCY, Queues
 
 # What a waiting caller hears, per language. Numbers are spoken by the text-to-speech voice.
 TEXT: dict[str, dict[str, str]] = {
@@ -55,32 +54,6 @@ TEXT: dict[str, dict[str, str]] = {
                      "Permanezca en la línea. No cuelgue.",
     },
 }
-
-
-def queue_classes(settings: Settings) -> list[QueueClass]:
-    """The queue classes of `queues:` in config, as the queues package wants them."""
-    out = []
-    for name, spec in (settings.raw.get("queues") or {}).items():
-        spec = spec or {}
-        out.append(QueueClass(
-            name=str(name), rank=int(spec.get("rank", 10)),
-            max_size=spec.get("max_size"), max_wait=spec.get("max_wait"),
-            aging_seconds=spec.get("aging_seconds"),
-            aging_max_levels=int(spec.get("aging_max_levels", 0)),
-            target_answer_seconds=spec.get("target_answer"),
-            default_handle_seconds=float(spec.get("default_handle", 180)),
-        ))
-    return out
-
-
-def twilio_queue_name(settings: Settings, queue_class: str) -> str:
-    return f"{settings.center}-{queue_class}"[:64]
-
-
-def language_key(language: str) -> str:
-    """The text table's key for a flow language (``es``, ``es-US`` -> ``es``); English otherwise."""
-    key = (language or "en").split("-")[0].lower()
-    return key if key in TEXT else "en"
 
 
 def say(response: Any, language: str, key: str, **values: Any) -> None:
