@@ -29,8 +29,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sqlalchemy import func, insert, select  # noqa: E402
 
-from ivr.calls.models import AgentState, Call, CallEvent  # noqa: E402
+from ivr.calls.models import Call, CallEvent  # noqa: E402
 from ivr.floor import audit, reports, wallboard  # noqa: E402
+from ivr.floor.models import AgentState  # noqa: E402
 from ivr.platform.db import make_engine, prepare  # noqa: E402
 
 DAY = date(2026, 11, 23)

@@ -22,8 +22,8 @@ from sqlalchemy import JSON, Boolean, Integer, String, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from ivr.calls.models import Base, UTCDateTime
 from ivr.platform.phones import normalize
+from ivr.platform.sql import Base, UTCDateTime
 
 ROLES = ("call-taker", "supervisor", "dispatcher", "admin")
 """call-taker: takes routed calls. supervisor: watches the floor (sees everyone's events).

@@ -11,10 +11,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, bindparam, func, insert, select, update
+from sqlalchemy import Connection, bindparam, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from ivr.calls.models import Call, CallEvent
+from ivr.platform.db import Writer
 
 FINAL_STATUSES = {"completed", "busy", "failed", "no-answer", "canceled"}
 
@@ -44,39 +45,6 @@ _STATUS_ROW = select(calls.c.ended_at, calls.c.status_sequence, calls.c.outcome)
 _STATUS_ROW_LOCKED = _STATUS_ROW.with_for_update()
 
 
-class Pending:
-    """SQL writes gathered while a webhook runs, applied in one short transaction at its end.
-
-    The webhook first does its Redis work and renders its TwiML; SQLite's single write lock is
-    then held only for the writes themselves, not across network round trips. Quacks like the
-    part of a `Connection` that the writers here use (`execute`, `dialect`).
-    """
-
-    def __init__(self, engine: Engine) -> None:
-        self.dialect = engine.dialect
-        self._ops: list[tuple[Any, Any]] = []
-
-    def execute(self, statement: Any, params: Any = None) -> None:
-        if isinstance(params, list) and self._ops:
-            last, last_params = self._ops[-1]
-            if last is statement and isinstance(last_params, list):
-                last_params.extend(params)  # rows of the same INSERT in a row: one executemany
-                return
-        self._ops.append((statement, params))
-
-    def apply(self, engine: Engine) -> None:
-        if not self._ops:
-            return
-        with engine.begin() as conn:
-            for statement, params in self._ops:
-                if params is None:
-                    conn.execute(statement)
-                else:
-                    conn.execute(statement, params)
-        self._ops.clear()
-
-
-Writer = Connection | Pending
 
 
 def open_call(

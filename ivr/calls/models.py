@@ -5,47 +5,21 @@ Reports and audits read these tables only, never Redis. Times are stored in UTC.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
     JSON,
-    BigInteger,
-    DateTime,
     Float,
     ForeignKey,
     Index,
     Integer,
     String,
     Text,
-    TypeDecorator,
-    UniqueConstraint,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-
-class UTCDateTime(TypeDecorator[datetime]):
-    """An aware UTC datetime on every database (SQLite forgets the offset; this restores it)."""
-
-    impl = DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError("naive datetimes are not stored: pass an aware UTC time")
-        return value.astimezone(UTC)
-
-    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
-        if value is None:
-            return None
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
-class Base(DeclarativeBase):
-    type_annotation_map = {datetime: UTCDateTime}
-
+from ivr.platform.sql import Base, UTCDateTime
 
 # How a call ended. "live" until a final state is known; the others are final.
 OUTCOMES = (
@@ -105,35 +79,4 @@ class CallEvent(Base):
     __table_args__ = (
         Index("ix_call_events_call", "call_sid", "id"),
         Index("ix_call_events_kind", "kind"),
-    )
-
-
-class AgentState(Base):
-    """One change of a call-taker's presence, as agents/ published it (ivr/floorlog.py copies
-    them from Redis): login, offer, accept, break, end of call, end of wrap-up...
-
-    `seq` is agents' per-center event counter, so the order of two changes in the same
-    instant is known; (center, seq, at) makes copying the same event twice harmless. `skills`
-    are the call-taker's skills at that moment (the audit asks whom a waiting call could have
-    gone to).
-    """
-
-    __tablename__ = "agent_states"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    center: Mapped[str] = mapped_column(String(64))
-    seq: Mapped[int] = mapped_column(BigInteger)
-    agent: Mapped[str] = mapped_column(String(64))
-    at: Mapped[datetime] = mapped_column(UTCDateTime)
-    event: Mapped[str] = mapped_column(String(32))
-    state: Mapped[str] = mapped_column(String(16))
-    reason: Mapped[str | None] = mapped_column(String(200))
-    call_sid: Mapped[str | None] = mapped_column(String(64))
-    reservation: Mapped[str | None] = mapped_column(String(64))
-    skills: Mapped[list[str] | None] = mapped_column(JSON)
-
-    __table_args__ = (
-        UniqueConstraint("center", "seq", "at", name="uq_agent_states_seq_at"),
-        Index("ix_agent_states_agent", "agent", "seq"),
-        Index("ix_agent_states_at", "center", "at"),
     )

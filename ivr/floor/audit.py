@@ -30,7 +30,8 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Engine, select
 
-from ivr.calls.models import AgentState, Call, CallEvent
+from ivr.calls.models import Call, CallEvent
+from ivr.floor.models import AgentState
 
 calls_t = Call.__table__
 events_t = CallEvent.__table__

@@ -29,7 +29,8 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, select
 
-from ivr.calls.models import AgentState, Call, CallEvent
+from ivr.calls.models import Call, CallEvent
+from ivr.floor.models import AgentState
 
 calls_t = Call.__table__
 events_t = CallEvent.__table__

@@ -19,7 +19,7 @@ from sqlalchemy import Engine
 from sqlalchemy.dialects import postgresql, sqlite
 
 from agents import Agents
-from ivr.calls.models import AgentState
+from ivr.floor.models import AgentState
 
 BATCH = 2000
 agent_states = AgentState.__table__

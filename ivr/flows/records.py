@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import JSON, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ivr.calls.models import Base, UTCDateTime
+from ivr.platform.sql import Base, UTCDateTime
 
 
 class FlowRecord(Base):

@@ -3,10 +3,15 @@
 from alembic import context
 from sqlalchemy import create_engine, pool
 
-import ivr.accounts.accounts  # noqa: F401  (its tables join Base.metadata)
-import ivr.flows.records  # noqa: F401  (its tables join Base.metadata)
-import ivr.service_requests.service  # noqa: F401  (its tables join Base.metadata)
-from ivr.calls.models import Base
+# Every room's tables join Base.metadata when their module is imported.
+import ivr.accounts.accounts  # noqa: F401
+import ivr.calls.models  # noqa: F401
+import ivr.floor.models  # noqa: F401
+import ivr.flows.records  # noqa: F401
+import ivr.platform.outbox  # noqa: F401
+import ivr.service_requests.models  # noqa: F401
+import ivr.transfers.records  # noqa: F401
+from ivr.platform.sql import Base
 
 config = context.config
 target_metadata = Base.metadata

@@ -1,7 +1,8 @@
 """SQL access: one engine per process, sessions per unit of work, schema through Alembic.
 
 SQLite is the embedded default (WAL mode, so web workers read while one writes); PostgreSQL is
-the production choice. Nothing here knows about calls: see `ivr/models.py`.
+the production choice. Nothing here knows about calls: each room keeps its own tables (`ivr.calls.models`, ...) on
+`ivr.platform.sql.Base`.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 from alembic import command
 from alembic.config import Config
@@ -26,6 +28,41 @@ def reading(engine: Engine) -> Iterator[Connection]:
         if engine.dialect.name == "postgresql":
             conn = conn.execution_options(isolation_level="AUTOCOMMIT")
         yield conn
+
+
+class Pending:
+    """SQL writes gathered while a webhook runs, applied in one short transaction at its end.
+
+    The webhook first does its Redis work and renders its TwiML; SQLite's single write lock is
+    then held only for the writes themselves, not across network round trips. Quacks like the
+    part of a `Connection` that the writers here use (`execute`, `dialect`).
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        self.dialect = engine.dialect
+        self._ops: list[tuple[Any, Any]] = []
+
+    def execute(self, statement: Any, params: Any = None) -> None:
+        if isinstance(params, list) and self._ops:
+            last, last_params = self._ops[-1]
+            if last is statement and isinstance(last_params, list):
+                last_params.extend(params)  # rows of the same INSERT in a row: one executemany
+                return
+        self._ops.append((statement, params))
+
+    def apply(self, engine: Engine) -> None:
+        if not self._ops:
+            return
+        with engine.begin() as conn:
+            for statement, params in self._ops:
+                if params is None:
+                    conn.execute(statement)
+                else:
+                    conn.execute(statement, params)
+        self._ops.clear()
+
+
+Writer = Connection | Pending
 
 
 def make_engine(url: str) -> Engine:

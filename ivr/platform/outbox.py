@@ -53,8 +53,8 @@ from sqlalchemy import (
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ivr.calls.calllog import Writer
-from ivr.calls.models import Base, UTCDateTime
+from ivr.platform.db import Writer
+from ivr.platform.sql import Base, UTCDateTime
 
 log = logging.getLogger("ivr.outbox")
 

@@ -24,7 +24,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ivr.calls.models import Base
+from ivr.platform.sql import Base
 from ivr.service_requests.catalogue import Attribute
 
 LINK_KINDS = ("created", "asked", "updated")

@@ -31,8 +31,8 @@ from sqlalchemy import (
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ivr.calls.calllog import Writer
-from ivr.calls.models import Base, UTCDateTime
+from ivr.platform.db import Writer
+from ivr.platform.sql import Base, UTCDateTime
 
 LIVE = ("dialing", "briefing")
 FINAL = ("completed", "cancelled", "failed", "abandoned", "connected", "requeued")

@@ -18,6 +18,7 @@ from ivr.calls import calllog
 from ivr.connect import offers
 from ivr.connect.outcomes import FAILED, language_of
 from ivr.platform import outbox
+from ivr.platform.db import Writer
 from ivr.telephony.adapter import twilio_queue_name
 from ivr.telephony.speech import TAGS, VOICES, language_key
 from ivr.transfers import eido, records
@@ -156,7 +157,7 @@ def menu_target(svc: Services, action: TransferAction) -> DispatchCenter | None:
     return config(svc).for_menu_line(action.line) if action.line else None
 
 
-def menu_handoff(svc: Services, conn: calllog.Writer, call_sid: str, center: DispatchCenter,
+def menu_handoff(svc: Services, conn: Writer, call_sid: str, center: DispatchCenter,
                  action: TransferAction, vars_: Mapping[str, Any], path: tuple[str, ...],
                  now: datetime) -> tuple[str, TransferAction]:
     """The menu's emergency option: record the transfer and its hand-off (marked ``menu``) in

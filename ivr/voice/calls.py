@@ -20,6 +20,7 @@ from ivr.bootstrap import Services
 from ivr.calls import calllog
 from ivr.calls.live import LiveCall
 from ivr.flows import announcements
+from ivr.platform.db import Pending, Writer
 from ivr.platform.phones import mask, normalize
 from ivr.telephony.answers import read_input
 from ivr.telephony.twiml import render
@@ -62,7 +63,7 @@ def incoming(svc: Services, form: Mapping[str, str]) -> Answer:
                                **announcements.call_vars(svc, line.name)}, now, version=version)
     live = LiveCall(sid=sid, line=line.name, state=step.state)
     log.info("call %s from %s on line %s", sid, mask(caller), line.name)
-    pending = calllog.Pending(svc.engine)
+    pending = Pending(svc.engine)
     calllog.open_call(pending, sid=sid, line=line.name, caller=caller, dialed=dialed, at=now,
                       flow=flow.name, flow_version=version, language=step.state.language)
     calllog.add_event(pending, sid, now, "incoming", f"line {line.name}",
@@ -104,7 +105,7 @@ def resume(svc: Services, form: Mapping[str, str], event: str, seq: str | None) 
     if event == "dial":
         return _dial_result(svc, live, form)
     step = engine.resume(flow, live.state, read_input(event, form), now)
-    pending = calllog.Pending(svc.engine)
+    pending = Pending(svc.engine)
     if event == "record" and form.get("RecordingUrl"):
         calllog.add_event(pending, sid, now, "recording", form.get("RecordingUrl", ""),
                           {"seconds": form.get("RecordingDuration")})
@@ -116,7 +117,7 @@ def resume(svc: Services, form: Mapping[str, str], event: str, seq: str | None) 
 
 
 def _perform(
-    svc: Services, conn: calllog.Writer, live: LiveCall, step: Step,
+    svc: Services, conn: Writer, live: LiveCall, step: Step,
 ) -> tuple[LiveCall, str]:
     """Record a step, render its actions, and store the call's new live state."""
     now = svc.clock()
@@ -146,7 +147,7 @@ def _perform(
 
 
 def _settle(
-    svc: Services, conn: calllog.Writer, live: LiveCall, step: Step,
+    svc: Services, conn: Writer, live: LiveCall, step: Step,
 ) -> tuple[LiveCall, Step]:
     """Carry out the hand-offs that resolve at once, until the step ends in something to render.
 
@@ -218,12 +219,12 @@ def _settle(
     raise RuntimeError("hand-offs loop (lines transferring to each other, or overflow to a queue)")
 
 
-def _answer_app(svc: Services, conn: calllog.Writer, live: LiveCall, step: Step,
+def _answer_app(svc: Services, conn: Writer, live: LiveCall, step: Step,
                 action: Lookup | Submit) -> tuple[Step, bool]:
     """A flow asked the app for data (or to make a request): answer, and walk on at once.
 
     Also says whether a submit made what it was asked to."""
-    if isinstance(conn, calllog.Pending):
+    if isinstance(conn, Pending):
         conn.apply(svc.engine)  # the call's row first: the answer may link a request to it
     answered = lookups.answer(svc, live.sid, action, conn)
     now = svc.clock()

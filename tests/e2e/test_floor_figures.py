@@ -13,8 +13,8 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
-from ivr.calls.models import AgentState
 from ivr.floor import audit, reports, wallboard
+from ivr.floor.models import AgentState
 from ivr.sim import answers, hangup, press, wait
 from tests.e2e.conftest import LINE_911
 from tests.e2e.floor import ACCEPT, REJECT, Floor

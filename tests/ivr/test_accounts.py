@@ -14,9 +14,9 @@ from sqlalchemy import create_engine
 
 from ivr.accounts import accounts
 from ivr.accounts.accounts import AccountError
-from ivr.calls.models import Base
 from ivr.cli.main import main
 from ivr.platform.db import transaction
+from ivr.platform.sql import Base
 
 NOW = datetime(2026, 11, 23, 15, 0, tzinfo=UTC)
 PASSWORD = "correct horse battery"

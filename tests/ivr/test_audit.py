@@ -15,9 +15,10 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import insert
 
-from ivr.calls.models import AgentState, Call, CallEvent
+from ivr.calls.models import Call, CallEvent
 from ivr.cli.main import main
 from ivr.floor import audit
+from ivr.floor.models import AgentState
 
 BOTH = ["line:311", "line:911"]
 RANKS = {"emergency": 0, "general": 10}

@@ -1,4 +1,4 @@
-"""The webhooks' gathered SQL writes (calllog.Pending), on the embedded default and the servers."""
+"""The webhooks' gathered SQL writes (Pending), on the embedded default and the servers."""
 
 from __future__ import annotations
 
@@ -9,13 +9,14 @@ from sqlalchemy import select
 
 from ivr.bootstrap import Services
 from ivr.calls import calllog
+from ivr.platform.db import Pending
 
 
 def test_events_gathered_in_a_row_are_one_insert_and_keep_their_order(
         services: Services) -> None:
     sid = "CA" + secrets.token_hex(16)
     at = datetime(2026, 11, 23, 15, 0, tzinfo=UTC)
-    pending = calllog.Pending(services.engine)
+    pending = Pending(services.engine)
     calllog.open_call(pending, sid=sid, line="311", caller="+14105550100",
                       dialed="+14435550311", at=at, flow="311", flow_version=1)
     calllog.add_event(pending, sid, at, "incoming", "line 311", {"flow": "311"})

@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 
 from sqlalchemy import select
 
-from ivr.calls.models import AgentState
 from ivr.floor import statelog as floorlog
+from ivr.floor.models import AgentState
 
 T0 = datetime(2026, 11, 23, 15, 0, tzinfo=UTC).timestamp()
 

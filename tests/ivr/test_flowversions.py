@@ -14,12 +14,12 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import create_engine
 
-from ivr.calls.models import Base
 from ivr.flows.live import SqlFlowStore
 from ivr.flows.records import FlowAudit  # noqa: F401  (its tables join Base.metadata)
 from ivr.flows.store import FlowNotFound, shipped_flows
 from ivr.flows.versions import DraftConflict, FlowMissing, FlowRefused, FlowVersions
 from ivr.platform.db import make_engine, session_factory
+from ivr.platform.sql import Base
 from tests.ivr.flow_support import MAIN_EN, TEXT_311, edited, line_of
 
 T0 = datetime(2026, 11, 23, 15, 0, tzinfo=UTC)

@@ -13,8 +13,8 @@ from sqlalchemy import create_engine
 
 from callflows.actions import Lookup, Submit
 from ivr.calls import calllog
-from ivr.calls.models import Base
 from ivr.platform.db import transaction
+from ivr.platform.sql import Base
 from ivr.service_requests.fields import InvalidRequest
 from ivr.service_requests.links import calls_of_request, link, requests_of_call
 from ivr.service_requests.phone import spoken_date, status_result

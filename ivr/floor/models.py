@@ -1,0 +1,41 @@
+"""The call-takers' state history in SQL (copied from the agents' log stream by `statelog`)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import JSON, BigInteger, Index, Integer, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from ivr.platform.sql import Base, UTCDateTime
+
+
+class AgentState(Base):
+    """One change of a call-taker's presence, as agents/ published it (`ivr.floor.statelog`
+    copies them from Redis): login, offer, accept, break, end of call, end of wrap-up...
+
+    `seq` is agents' per-center event counter, so the order of two changes in the same
+    instant is known; (center, seq, at) makes copying the same event twice harmless. `skills`
+    are the call-taker's skills at that moment (the audit asks whom a waiting call could have
+    gone to).
+    """
+
+    __tablename__ = "agent_states"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    center: Mapped[str] = mapped_column(String(64))
+    seq: Mapped[int] = mapped_column(BigInteger)
+    agent: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    event: Mapped[str] = mapped_column(String(32))
+    state: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str | None] = mapped_column(String(200))
+    call_sid: Mapped[str | None] = mapped_column(String(64))
+    reservation: Mapped[str | None] = mapped_column(String(64))
+    skills: Mapped[list[str] | None] = mapped_column(JSON)
+
+    __table_args__ = (
+        UniqueConstraint("center", "seq", "at", name="uq_agent_states_seq_at"),
+        Index("ix_agent_states_agent", "agent", "seq"),
+        Index("ix_agent_states_at", "center", "at"),
+    )
