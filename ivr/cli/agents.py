@@ -23,11 +23,12 @@ from ivr.accounts.accounts import ROLES, AccountError
 def _session() -> Iterator[tuple[Session, str]]:
     """A unit of work on the configured database, schema brought to head first (so the first
     account can be made before the first `ivr serve`)."""
+    from ivr.bootstrap import prepare_database
     from ivr.cli.main import _settings
-    from ivr.platform.db import make_engine, prepare, session_factory, transaction
+    from ivr.platform.db import make_engine, session_factory, transaction
 
     settings = _settings()
-    prepare(settings.database_url)
+    prepare_database(settings.database_url)
     engine = make_engine(settings.database_url)
     try:
         with transaction(session_factory(engine)) as session:

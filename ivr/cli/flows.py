@@ -27,11 +27,12 @@ def _settings() -> Settings:
 
 def _open() -> tuple[FlowVersions, Engine]:
     """The center's flows (schema migrated, shipped flows imported) and the SQL engine."""
+    from ivr.bootstrap import prepare_database
     from ivr.platform.clock import system_clock
-    from ivr.platform.db import make_engine, prepare, session_factory
+    from ivr.platform.db import make_engine, session_factory
 
     settings = _settings()
-    prepare(settings.database_url)
+    prepare_database(settings.database_url)
     engine = make_engine(settings.database_url)
     versions = FlowVersions(session_factory(engine), settings.center, system_clock)
     versions.ensure_shipped()

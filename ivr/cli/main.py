@@ -60,11 +60,12 @@ def db() -> None:
 @click.option("--revision", default="head", show_default=True)
 def db_upgrade(revision: str) -> None:
     """Create or migrate the schema (Alembic), then load the service catalogue."""
-    from ivr.platform.db import prepare, upgrade
+    from ivr.bootstrap import prepare_database
+    from ivr.platform.db import upgrade
 
     settings = _settings()
     if revision == "head":
-        prepare(settings.database_url)
+        prepare_database(settings.database_url)
     else:
         upgrade(settings.database_url, revision)
     click.echo(f"schema at {revision}")

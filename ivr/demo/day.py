@@ -27,7 +27,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 
 from ivr.app import create_app
-from ivr.bootstrap import Services, bootstrap
+from ivr.bootstrap import Services, bootstrap, prepare_database
 from ivr.calls.models import Call as CallRow
 from ivr.demo import dayprofile
 from ivr.demo import transfers as demo_transfers
@@ -36,7 +36,6 @@ from ivr.demo.floor import Console, Floor, HandleTimes
 from ivr.demo.transfers import ScriptedTransfers
 from ivr.demo.trycall import number_of
 from ivr.platform.config import Settings
-from ivr.platform.db import prepare
 from ivr.sim import Call, Caller, Emulator, NumberConfig, SimClock, WSGITransport, press
 from ivr.sim.patience import Patience
 
@@ -124,7 +123,7 @@ class DemoCenter:
 
     def __init__(self, settings: Settings, start: datetime, seed: int) -> None:
         settings = dataclasses.replace(settings, raw=demo_transfers.configure(settings.raw))
-        prepare(settings.database_url)
+        prepare_database(settings.database_url)
         self.clock = SimClock(start)
         base = settings.public_url
         self.numbers = {name: number_of(settings, name) for name in settings.lines}

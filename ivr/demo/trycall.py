@@ -16,9 +16,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 from ivr.app import create_app
-from ivr.bootstrap import bootstrap
+from ivr.bootstrap import bootstrap, prepare_database
 from ivr.platform.config import Settings
-from ivr.platform.db import prepare
 from ivr.sim import Caller, Emulator, NumberConfig, SimClock, WSGITransport
 from ivr.sim.callers import Item, Window, hangup, press, record, say, silence
 
@@ -55,7 +54,7 @@ def run_call(
     """Place one call and converse through `read`/`write`; returns how the call ended."""
     token = settings.auth_token or secrets.token_hex(16)  # a local trial needs no account
     settings = dataclasses.replace(settings, auth_token=token)
-    prepare(settings.database_url)
+    prepare_database(settings.database_url)
     clock = SimClock(start or datetime.now(UTC))
     services = bootstrap(settings, clock=clock.now)
     app = create_app(services=services)

@@ -1,13 +1,13 @@
 """SQL access: one engine per process, sessions per unit of work, schema through Alembic.
 
 SQLite is the embedded default (WAL mode, so web workers read while one writes); PostgreSQL is
-the production choice. Nothing here knows about calls: each room keeps its own tables (`ivr.calls.models`, ...) on
-`ivr.platform.sql.Base`.
+the production choice. Nothing here knows about calls: each room keeps its own tables
+(`ivr.calls.models`, ...) on `ivr.platform.sql.Base`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
@@ -108,17 +108,18 @@ def upgrade(url: str, revision: str = "head") -> None:
     command.upgrade(alembic_config(url), revision)
 
 
-def prepare(url: str) -> None:
-    """Schema at head, then the data every center starts with (the service catalogue).
+def prepare(url: str, seed: Callable[[Session], None] | None = None) -> None:
+    """Schema at head, then `seed` (the data every center starts with) in one transaction.
 
-    Idempotent and safe when several processes start at once.
+    Idempotent and safe when several processes start at once (so must `seed` be). The
+    composition root names the seed: `ivr.bootstrap.prepare_database`.
     """
-    from ivr.service_requests.service_types import sync_catalogue
-
     upgrade(url)
+    if seed is None:
+        return
     engine = make_engine(url)
     try:
         with transaction(session_factory(engine)) as session:
-            sync_catalogue(session)
+            seed(session)
     finally:
         engine.dispose()

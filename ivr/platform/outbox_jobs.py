@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from dataclasses import dataclass
 from datetime import datetime
 
 import redis
@@ -20,16 +21,46 @@ from rq.job import Job
 from sqlalchemy import Engine
 
 from ivr.platform import outbox
-from ivr.platform.config import Settings, load_settings
+from ivr.platform.config import ConfigError, Settings, load_settings
 from ivr.platform.db import make_engine
 from ivr.platform.jobs import queue as rq_queue
 from ivr.platform.jobs import rq_connection
 from ivr.platform.redisconn import resolve_url
-from ivr.transfers.centers import transfer_config
 
 log = logging.getLogger("ivr.outbox")
 
 ALIVE = ("queued", "started", "scheduled", "deferred")
+
+
+
+@dataclass(frozen=True)
+class DeliveryConfig:
+    """How messages are delivered (keys of ``transfers:``, where hand-offs were the first
+    messages). `lease`: how long a delivery attempt may take before another may start (a
+    worker killed mid-delivery). `backoff`: the retry delays, the last repeated. `queue`: the
+    RQ queue of deliveries (`ivr worker` serves ``ivr-high``)."""
+
+    lease: float = 30.0
+    backoff: tuple[float, ...] = (1.0, 2.0, 5.0, 15.0, 60.0, 300.0)
+    queue: str = "ivr-high"
+
+
+def delivery_config(settings: Settings) -> DeliveryConfig:
+    """Read ``transfers.handoff_lease_seconds``, ``handoff_backoff`` and ``handoff_queue``;
+    `ConfigError` names the fault."""
+    spec = dict(settings.raw.get("transfers") or {})
+    try:
+        backoff = tuple(float(x) for x in spec.get("handoff_backoff") or DeliveryConfig.backoff)
+        lease = float(spec.get("handoff_lease_seconds") or DeliveryConfig.lease)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"transfers.handoff_backoff / handoff_lease_seconds: {exc}") from exc
+    if not backoff or min(backoff) <= 0:
+        raise ConfigError("transfers.handoff_backoff: positive seconds, at least one")
+    if lease <= 0:
+        raise ConfigError("transfers.handoff_lease_seconds must be positive")
+    return DeliveryConfig(lease=lease, backoff=backoff,
+                          queue=str(spec.get("handoff_queue") or DeliveryConfig.queue))
+
 
 _engines: dict[str, Engine] = {}
 _lock = threading.Lock()
@@ -45,13 +76,13 @@ def _engine(url: str) -> Engine:
 def deliver(message_id: int) -> str:
     """The RQ job: one delivery attempt of a message, with this process's settings."""
     settings = load_settings()
-    config = transfer_config(settings)
+    config = delivery_config(settings)
     return outbox.attempt(_engine(settings.database_url), message_id,
-                          lease=config.handoff_lease_seconds, steps=config.handoff_backoff)
+                          lease=config.lease, steps=config.backoff)
 
 
 def queue_name(settings: Settings) -> str:
-    return transfer_config(settings).handoff_queue
+    return delivery_config(settings).queue
 
 
 def _enqueue(q: Queue, conn: redis.Redis, center: str, message_id: int, attempts: int) -> bool:

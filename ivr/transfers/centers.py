@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ivr.platform.config import ConfigError, Settings
+from ivr.platform.outbox_jobs import delivery_config
 
 _NAME = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
 _E164 = re.compile(r"^\+[1-9][0-9]{6,14}$")
@@ -69,20 +70,16 @@ class TransferConfig:
     `ring_seconds`: how long a dispatch line rings before the attempt counts as no answer.
     `menu`: a flow's transfer to a line (``"911"``) goes, at once, to this dispatch center
     instead, with a hand-off marked as coming from the menu (empty: to the line, as before).
-    `handoff_lease_seconds`: how long a delivery attempt may take before another may start
-    (a worker killed mid-delivery). `handoff_backoff`: the retry delays, the last repeated.
     `agency`: this center's own agency id in the hand-offs. `reclassify`: see `Reclassify`.
-    `handoff_queue`: the RQ queue of hand-off deliveries (`ivr worker` serves ``ivr-high``).
+    How hand-offs are delivered (``handoff_lease_seconds``, ``handoff_backoff``,
+    ``handoff_queue``) is the outbox's: `ivr.platform.outbox_jobs.DeliveryConfig`.
     """
 
     ring_seconds: int = 30
     menu: dict[str, str] = field(default_factory=dict)
-    handoff_lease_seconds: float = 30.0
-    handoff_backoff: tuple[float, ...] = (1.0, 2.0, 5.0, 15.0, 60.0, 300.0)
     agency: str = "311.city.example"
     centers: dict[str, DispatchCenter] = field(default_factory=dict)
     reclassify: Reclassify = field(default_factory=Reclassify)
-    handoff_queue: str = "ivr-high"
 
     def center(self, name: str) -> DispatchCenter | None:
         return self.centers.get(name)
@@ -118,9 +115,7 @@ def transfer_config(settings: Settings) -> TransferConfig:
     for line, name in menu.items():
         if name not in centers:
             raise ConfigError(f"transfers.menu: line {line!r} names no dispatch center {name!r}")
-    backoff = tuple(float(x) for x in spec.get("handoff_backoff") or TransferConfig.handoff_backoff)
-    if not backoff or min(backoff) <= 0:
-        raise ConfigError("transfers.handoff_backoff: positive seconds, at least one")
+    delivery_config(settings)  # the hand-offs' delivery settings, checked with the rest
     ring = int(spec.get("ring_seconds") or TransferConfig.ring_seconds)
     if not 5 <= ring <= 600:
         raise ConfigError("transfers.ring_seconds must be between 5 and 600")
@@ -133,9 +128,5 @@ def transfer_config(settings: Settings) -> TransferConfig:
         priority=int(raw.get("priority") or Reclassify.priority),
         skills=tuple(str(s) for s in raw.get("skills") or (f"line:{line}",)))
     return TransferConfig(
-        reclassify=reclassify, handoff_queue=str(spec.get("handoff_queue") or "ivr-high"),
-        ring_seconds=ring, menu=menu,
-        handoff_lease_seconds=float(spec.get("handoff_lease_seconds")
-                                    or TransferConfig.handoff_lease_seconds),
-        handoff_backoff=backoff, agency=agency, centers=centers,
+        reclassify=reclassify, ring_seconds=ring, menu=menu, agency=agency, centers=centers,
     )

@@ -8,6 +8,7 @@ import dataclasses
 import pytest
 
 from ivr.platform.config import ConfigError
+from ivr.platform.outbox_jobs import delivery_config
 from ivr.transfers.centers import secret_env_name, transfer_config
 
 
@@ -20,7 +21,7 @@ def _with(settings, centers=None, transfers=None):  # type: ignore[no-untyped-de
 def test_the_defaults_have_no_center_and_keep_the_menu_on_the_911_line(settings) -> None:
     config = transfer_config(settings)
     assert config.centers == {} and config.menu == {}
-    assert config.ring_seconds == 30 and config.handoff_queue == "ivr-high"
+    assert config.ring_seconds == 30 and delivery_config(settings).queue == "ivr-high"
     assert (config.reclassify.line, config.reclassify.queue_class) == ("311", "general")
 
 
