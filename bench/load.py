@@ -44,13 +44,14 @@ sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import create_engine, select, text  # noqa: E402
 
-from ivr.bootstrap import Services, bootstrap  # noqa: E402
+from ivr.bootstrap import bootstrap  # noqa: E402
 from ivr.calls.models import Call as CallRow  # noqa: E402
 from ivr.demo.dayplan import SKILLS_311, SKILLS_911, TOPIC_KEYS  # noqa: E402
 from ivr.demo.floor import Console, Floor, HandleTimes  # noqa: E402
 from ivr.flows.versions import FlowVersions  # noqa: E402
 from ivr.platform.config import load_settings  # noqa: E402
 from ivr.platform.redisconn import start_embedded, stop_embedded  # noqa: E402
+from ivr.services import Services  # noqa: E402
 from ivr.sim import (  # noqa: E402
     Call,
     Caller,

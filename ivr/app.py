@@ -7,9 +7,10 @@ from typing import Any
 
 from flask import Flask, jsonify
 
-from ivr.bootstrap import Services, bootstrap
+from ivr.bootstrap import bootstrap
 from ivr.platform.clock import Clock
 from ivr.platform.config import Settings, load_settings
+from ivr.services import Services
 from ivr.web.auth import close_request_db
 
 

@@ -1,4 +1,4 @@
-"""The composition root: settings in, wired services out.
+"""The composition root: settings in, wired services (`ivr.services.Services`) out.
 
 Every process (web worker, RQ worker, CLI, emulator-driven tests) builds its services here, so
 adapters are chosen in one place: which Redis, which database, which Twilio REST endpoint,
@@ -8,10 +8,7 @@ which clock.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 
-import redis
-from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 from twilio.request_validator import RequestValidator
 
@@ -28,26 +25,10 @@ from ivr.platform.db import make_engine, prepare, session_factory
 from ivr.platform.floor_config import agent_rules, queue_classes
 from ivr.platform.redisconn import connect
 from ivr.service_requests.service_types import sync_catalogue
+from ivr.services import Services
 from ivr.telephony.adapter import ConnectConfig, TwilioTelephony
+from ivr.voice.hooks import CallPathHooks
 from queues import Queues
-
-
-@dataclass
-class Services:
-    settings: Settings
-    redis: redis.Redis
-    engine: Engine
-    sessions: sessionmaker[Session]
-    flows: FlowStore
-    lines: LineDirectory
-    live: LiveCalls
-    queues: Queues
-    agents: Agents
-    router: Router
-    validator: RequestValidator
-    clock: Clock
-    links: Links  # accepted offers until their call is over (ivr/links.py)
-    telephony: TwilioTelephony  # the phone network, by REST (ivr/telephony.py)
 
 
 def account_contacts(sessions: sessionmaker[Session], settings: Settings) -> Callable[[str], str]:
@@ -91,6 +72,7 @@ def bootstrap(
         clock=clock or system_clock,
         links=Links(client, settings.center),
         telephony=TwilioTelephony(settings, contacts=account_contacts(sessions, settings)),
+        hooks=CallPathHooks(),
     )
 
 

@@ -15,15 +15,12 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 
 from agents import AgentError, State
 from ivr.accounts.accounts import Account
-
-if TYPE_CHECKING:
-    from ivr.bootstrap import Services
+from ivr.services import Services
 
 log = logging.getLogger("ivr.roster")
 

@@ -30,10 +30,11 @@ from agents import (
 )
 from agents.model import Action, State
 from ivr.accounts import roster
-from ivr.bootstrap import Services
 from ivr.connect import bridging, callbacks, offers, outcomes
 from ivr.floor import statelog as floorlog
+from ivr.services import Services
 from ivr.telephony.adapter import PREFIX, url
+from ivr.telephony.safe import safe_twiml
 from ivr.telephony.speech import language_key
 from ivr.voice import calls
 from ivr.voice.routes import answer, services, signed, twiml_response
@@ -252,7 +253,7 @@ def requeue() -> Response:
     def handler(svc: Services, form: Mapping[str, str]) -> calls.Answer:
         link = svc.links.get(rid)
         if link is None:
-            return calls.Answer(str(calls.safe_twiml(svc)))
+            return calls.Answer(str(safe_twiml(svc.settings)))
         return calls.Answer(outcomes.requeue_twiml(svc, link, _now(svc)))
 
     return answer("agent-requeue", handler)

@@ -17,11 +17,12 @@ from collections.abc import Mapping
 from twilio.twiml.voice_response import Dial, VoiceResponse
 
 from agents import TelephonyError
-from ivr.bootstrap import Services
 from ivr.calls.links import Link
 from ivr.connect import callbacks, offers
 from ivr.connect.outcomes import FAILED, close, language_of, on_bridged, requeue_twiml, say
+from ivr.services import Services
 from ivr.telephony.adapter import conference_name, url
+from ivr.telephony.safe import safe_twiml
 from ivr.telephony.speech import language_key
 
 log = logging.getLogger("ivr.bridging")
@@ -203,9 +204,7 @@ def conference_status(svc: Services, rid: str, form: Mapping[str, str], now: flo
     if sid and not link.conference_sid and event != "conference-end":
         svc.links.set(rid, conference_sid=sid)
     if event in ("participant-join", "participant-leave") and link.transfer:
-        from ivr.transfers import events as transfer_events
-
-        transfer_events.participant_event(svc, link, event, form.get("CallSid", ""), now)
+        svc.hooks.participant_event(svc, link, event, form.get("CallSid", ""), now)
     if event == "conference-end" and svc.live.first_time(f"conf-end:{sid}"):
         offers.record(svc, link.call_id, now, "conference-end",
                       form.get("ReasonConferenceEnded", ""), {"conference": sid})
@@ -221,6 +220,4 @@ def caller_ended(svc: Services, call_id: str, now: float) -> None:
 def _back_in_line_unknown(svc: Services) -> str:
     """A dequeue URL for a link Redis does not know (flushed, forged): the caller is real,
     so they get the safe answer (an apology and a human), never silence."""
-    from ivr.voice.calls import safe_twiml
-
-    return str(safe_twiml(svc))
+    return str(safe_twiml(svc.settings))

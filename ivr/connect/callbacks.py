@@ -17,10 +17,10 @@ import logging
 
 from sqlalchemy import select
 
-from ivr.bootstrap import Services
 from ivr.calls import calllog
 from ivr.calls.links import Link, entry_from_json, entry_to_json
 from ivr.connect import offers
+from ivr.services import Services
 from queues import Entry
 
 log = logging.getLogger("ivr.callbacks")

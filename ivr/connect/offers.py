@@ -18,8 +18,8 @@ from typing import Any
 from sqlalchemy import Connection
 
 from agents import Reservation
-from ivr.bootstrap import Services
 from ivr.calls import calllog
+from ivr.services import Services
 
 
 def now_of(svc: Services, now: float | None = None) -> float:

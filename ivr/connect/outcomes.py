@@ -25,15 +25,12 @@ import logging
 from twilio.twiml.voice_response import VoiceResponse
 
 from agents import AgentError, TelephonyError
-from callflows import engine
-from callflows.actions import Input
-from ivr.bootstrap import Services
 from ivr.calls import calllog
 from ivr.calls.links import Link
 from ivr.connect import callbacks, offers
+from ivr.services import Services
 from ivr.telephony.adapter import twilio_queue_name, url
 from ivr.telephony.speech import TAGS, VOICES, language_key
-from ivr.voice.calls import _perform
 
 log = logging.getLogger("ivr.outcomes")
 
@@ -142,9 +139,7 @@ def _ended(svc: Services, link: Link, by: str, now: float) -> None:
     tel = svc.telephony
     if link.transfer:  # a transfer owns the caller now: only the call-taker's leg ends
         if by == "caller":
-            from ivr.transfers import events as transfer_events
-
-            transfer_events.caller_hung_up(svc, link, now)
+            svc.hooks.caller_hung_up(svc, link, now)
         _quietly("hang up agent", tel.end_leg, link.agent_leg)
         return
     if not _quietly("end conference", tel.end_conference, link.call_id, link.conference_sid):
@@ -216,10 +211,7 @@ def requeue_twiml(svc: Services, link: Link, now: float) -> str:
         if pushed.status == "full" and live is not None:
             # The class filled up meanwhile: the flow's overflow step, as for a full queue.
             calllog.add_event(conn, link.call_id, offers.at(now), "queue-full", entry.queue_class)
-            flow = svc.flows.get(live.state.flow, live.state.version)
-            step = engine.resume(flow, live.state, Input(event="overflow"), offers.at(now))
-            _live, twiml = _perform(svc, conn, live.evolve(phase="flow", outcome=None), step)
-            return twiml
+            return svc.hooks.overflow(svc, conn, live, now)
         if pushed.status == "queued":
             calllog.add_event(conn, link.call_id, offers.at(now), "requeued",
                               f"after {link.agent_id}",

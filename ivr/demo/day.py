@@ -27,7 +27,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 
 from ivr.app import create_app
-from ivr.bootstrap import Services, bootstrap, prepare_database
+from ivr.bootstrap import bootstrap, prepare_database
 from ivr.calls.models import Call as CallRow
 from ivr.demo import dayprofile
 from ivr.demo import transfers as demo_transfers
@@ -36,6 +36,7 @@ from ivr.demo.floor import Console, Floor, HandleTimes
 from ivr.demo.transfers import ScriptedTransfers
 from ivr.demo.trycall import number_of
 from ivr.platform.config import Settings
+from ivr.services import Services
 from ivr.sim import Call, Caller, Emulator, NumberConfig, SimClock, WSGITransport, press
 from ivr.sim.patience import Patience
 

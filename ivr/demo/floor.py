@@ -26,8 +26,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from agents import AgentError, Presence, Reservation, TelephonyError
-from ivr.bootstrap import Services
 from ivr.connect import actions as connect
+from ivr.services import Services
 from ivr.sim.call import Call
 from ivr.sim.callers import Party, answers
 from ivr.sim.emulator import Emulator

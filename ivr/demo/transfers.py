@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from agents import TelephonyError
-from ivr.bootstrap import Services
+from ivr.services import Services
 from ivr.sim import Emulator, answers
 from ivr.transfers import actions as transfers
 from ivr.transfers.records import LIVE

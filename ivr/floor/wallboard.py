@@ -17,10 +17,10 @@ from datetime import datetime
 from typing import Any
 
 from agents.model import State
-from ivr.bootstrap import Services
 from ivr.floor import charts, reports
 from ivr.floor import statelog as floorlog
 from ivr.floor.reports import DayReport, Figures, ReportConfig
+from ivr.services import Services
 
 STATES = [s.value for s in State if s is not State.OFFLINE]
 CACHE_SECONDS = 1.0

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import Engine, bindparam, delete, select
 from sqlalchemy.orm import Session, sessionmaker
@@ -20,9 +20,7 @@ from callflows.model import Flow
 from ivr.flows.records import LineAnnouncement
 from ivr.flows.versions import Clock, add_audit
 from ivr.platform.db import reading, transaction
-
-if TYPE_CHECKING:
-    from ivr.bootstrap import Services
+from ivr.services import Services
 
 VAR = "announcement"
 MAX_CHARS = 1000

@@ -42,12 +42,12 @@ from datetime import datetime
 from sqlalchemy.engine import Connection
 
 from agents import AgentError, TelephonyError
-from ivr.bootstrap import Services
 from ivr.calls import calllog, callview
 from ivr.calls.links import Link
 from ivr.connect import offers
 from ivr.connect.outcomes import language_of
 from ivr.platform import outbox, outbox_jobs
+from ivr.services import Services
 from ivr.telephony.speech import language_key
 from ivr.transfers import eido, records
 from ivr.transfers.centers import DispatchCenter, TransferConfig

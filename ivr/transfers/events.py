@@ -20,11 +20,11 @@ from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
 from agents import TelephonyError
-from ivr.bootstrap import Services
 from ivr.calls import calllog
 from ivr.calls.links import Link
 from ivr.calls.models import Call
 from ivr.connect.outcomes import FAILED
+from ivr.services import Services
 from ivr.transfers import records
 from ivr.transfers.centers import TransferConfig, transfer_config
 from ivr.transfers.records import LIVE, Transfer

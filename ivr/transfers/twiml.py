@@ -13,13 +13,14 @@ from sqlalchemy.engine import Connection
 from twilio.twiml.voice_response import Dial, VoiceResponse
 
 from callflows.actions import Transfer as TransferAction
-from ivr.bootstrap import Services
 from ivr.calls import calllog
 from ivr.connect import offers
 from ivr.connect.outcomes import FAILED, language_of
 from ivr.platform import outbox
 from ivr.platform.db import Writer
+from ivr.services import Services
 from ivr.telephony.adapter import twilio_queue_name
+from ivr.telephony.safe import safe_twiml
 from ivr.telephony.speech import TAGS, VOICES, language_key
 from ivr.transfers import eido, records
 from ivr.transfers.centers import DispatchCenter
@@ -69,9 +70,7 @@ def cold_twiml(svc: Services, tid: str) -> str:
     with svc.engine.connect() as conn:
         t = records.get(conn, tid)
     if t is None:
-        from ivr.voice.calls import safe_twiml
-
-        return str(safe_twiml(svc))
+        return str(safe_twiml(svc.settings))
     link = svc.links.get(t.reservation) if t.reservation else None
     response = VoiceResponse()
     say(response, language_of(link), "connecting")
@@ -120,13 +119,11 @@ def cold_result(svc: Services, tid: str, form: Mapping[str, str], now: float) ->
 def requeue_twiml(svc: Services, tid: str, now: float, why: str = "requeued") -> str:
     """Back in line at the front of the call's class (a transfer that failed with nobody to
     come back to), or into the 311 queue (`reclassify`, which pushed it already)."""
-    from ivr.voice.calls import safe_twiml
-
     with svc.engine.connect() as conn:
         t = records.get(conn, tid)
     link = svc.links.get(t.reservation) if t is not None and t.reservation else None
     if t is None or link is None:
-        return str(safe_twiml(svc))
+        return str(safe_twiml(svc.settings))
     entry = link.entry
     queue_class = t.dialed if t.mode == "reclassify" else entry.queue_class
     if t.mode != "reclassify":

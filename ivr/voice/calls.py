@@ -10,19 +10,21 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from twilio.twiml.voice_response import VoiceResponse
 
 from callflows import engine
 from callflows.actions import Enqueue, Gather, Hangup, Input, Lookup, Record, Submit, Transfer
 from callflows.state import Step
-from ivr.bootstrap import Services
 from ivr.calls import calllog
 from ivr.calls.live import LiveCall
 from ivr.flows import announcements
 from ivr.platform.db import Pending, Writer
 from ivr.platform.phones import mask, normalize
+from ivr.services import Services
 from ivr.telephony.answers import read_input
+from ivr.telephony.safe import safe_twiml
 from ivr.telephony.twiml import render
 from ivr.transfers.centers import DispatchCenter
 from ivr.voice import lookups, waiting
@@ -49,7 +51,7 @@ def incoming(svc: Services, form: Mapping[str, str]) -> Answer:
     """A new call: pick the line by the number dialed and start its live flow."""
     sid = form.get("CallSid", "")
     if not sid:
-        return Answer(str(safe_twiml(svc)), "no CallSid")
+        return Answer(str(safe_twiml(svc.settings)), "no CallSid")
     existing = svc.live.get(sid)
     if existing is not None and existing.last_twiml:
         return Answer(existing.last_twiml, "repeated incoming")  # Twilio retried: same answer
@@ -68,10 +70,20 @@ def incoming(svc: Services, form: Mapping[str, str]) -> Answer:
                       flow=flow.name, flow_version=version, language=step.state.language)
     calllog.add_event(pending, sid, now, "incoming", f"line {line.name}",
                       {"flow": flow.name, "version": version})
-    live, twiml = _perform(svc, pending, live, step)
+    live, twiml = perform(svc, pending, live, step)
     pending.apply(svc.engine)
     route_if_queued(svc, live)
     return Answer(twiml)
+
+
+def overflow(svc: Services, conn: Writer, live: LiveCall, now: float) -> str:
+    """The caller was going back in line and their class is full: the flow's overflow step, as
+    for a full queue at the flow's own queue step (recorded in `conn`). Returns its TwiML."""
+    at = datetime.fromtimestamp(now, UTC)
+    flow = svc.flows.get(live.state.flow, live.state.version)
+    step = engine.resume(flow, live.state, Input(event="overflow"), at)
+    _live, twiml = perform(svc, conn, live.evolve(phase="flow", outcome=None), step)
+    return twiml
 
 
 def route_if_queued(svc: Services, live: LiveCall) -> None:
@@ -99,7 +111,7 @@ def resume(svc: Services, form: Mapping[str, str], event: str, seq: str | None) 
         return answer
     expected = ("flow", "transfer") if event == "dial" else ("flow",)  # a Dial's own action
     if seq != str(live.seq) or live.phase not in expected:
-        return Answer(live.last_twiml or str(safe_twiml(svc)), "stale step replayed")
+        return Answer(live.last_twiml or str(safe_twiml(svc.settings)), "stale step replayed")
     flow = svc.flows.get(live.state.flow, live.state.version)
     now = svc.clock()
     if event == "dial":
@@ -110,13 +122,13 @@ def resume(svc: Services, form: Mapping[str, str], event: str, seq: str | None) 
         calllog.add_event(pending, sid, now, "recording", form.get("RecordingUrl", ""),
                           {"seconds": form.get("RecordingDuration")})
         live = live.evolve(outcome="voicemail")
-    live, twiml = _perform(svc, pending, live, step)
+    live, twiml = perform(svc, pending, live, step)
     pending.apply(svc.engine)
     route_if_queued(svc, live)
     return Answer(twiml)
 
 
-def _perform(
+def perform(
     svc: Services, conn: Writer, live: LiveCall, step: Step,
 ) -> tuple[LiveCall, str]:
     """Record a step, render its actions, and store the call's new live state."""
@@ -277,7 +289,7 @@ def _dial_result(svc: Services, live: LiveCall, form: Mapping[str, str]) -> Answ
             return Answer(twiml)
         flow = svc.flows.get(live.state.flow, live.state.version)
         step = engine.resume(flow, live.state, Input(event="transfer-failed"), now)
-        live, twiml = _perform(svc, conn, live.evolve(phase="flow"), step)
+        live, twiml = perform(svc, conn, live.evolve(phase="flow"), step)
     route_if_queued(svc, live)
     return Answer(twiml)
 
@@ -340,32 +352,6 @@ def _record_error(svc: Services, sid: str, kind: str, detail: str) -> None:
                 calllog.add_event(conn, sid, svc.clock(), kind, detail)
     except Exception:  # the record of a failure must never become a second failure
         log.exception("could not record %s for call %s", kind, sid)
-
-
-def safe_twiml(svc: Services) -> VoiceResponse:
-    """The answer when the engine itself failed: an apology, then a human.
-
-    Built from settings alone (no Redis, no SQL, no flow), so it works whatever broke.
-    """
-    response = VoiceResponse()
-    response.say("We are sorry, we are having trouble with this line. Please hold for the next "
-                  "available call-taker.", voice="Polly.Joanna", language="en-US")
-    response.say("Lo sentimos, tenemos problemas con esta línea. Por favor espere al próximo "
-                 "agente disponible.", voice="Polly.Lupe", language="es-US")
-    base = svc.settings.public_url
-    if svc.settings.fallback_number:
-        response.dial(svc.settings.fallback_number, timeout=60)
-    response.enqueue(f"{svc.settings.center}-{svc.settings.fallback_queue}"[:64],
-                     wait_url=f"{base}/voice/fallback/wait", wait_url_method="POST")
-    return response
-
-
-def safe_hold_twiml(svc: Services) -> VoiceResponse:
-    """The safe answer inside a hold loop, where only Say, Play, Pause and the like are allowed."""
-    response = VoiceResponse()
-    response.say("Please stay on the line.", voice="Polly.Joanna", language="en-US")
-    response.pause(length=15)
-    return response
 
 
 def record_failure(svc: Services, form: Mapping[str, str], where: str, exc: BaseException) -> None:

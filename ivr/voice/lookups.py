@@ -19,12 +19,12 @@ from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 
 from callflows.actions import AppStep, Input, Lookup
-from ivr.bootstrap import Services
 from ivr.platform.db import transaction
 from ivr.service_requests import phone as phone_requests
 from ivr.service_requests.fields import RequestError
 from ivr.service_requests.forwarding import forward_of
 from ivr.service_requests.phone import PhoneCall
+from ivr.services import Services
 
 log = logging.getLogger("ivr.lookups")
 

@@ -17,11 +17,11 @@ from twilio.twiml.voice_response import VoiceResponse
 
 from callflows import engine
 from callflows.actions import Input
-from ivr.bootstrap import Services
 from ivr.calls import calllog
 from ivr.calls.live import LiveCall
+from ivr.services import Services
 from ivr.voice import waiting
-from ivr.voice.calls import Answer, _perform, route_if_queued
+from ivr.voice.calls import Answer, perform, route_if_queued
 
 log = logging.getLogger("ivr.queued")
 
@@ -135,7 +135,7 @@ def result(svc: Services, form: Mapping[str, str]) -> Answer:
                           {"wait": round(waited, 1)})
         flow = svc.flows.get(live.state.flow, live.state.version)
         step = engine.resume(flow, live.state, Input(event=event), now)
-        live, twiml = _perform(svc, conn, live.evolve(phase="flow"), step)
+        live, twiml = perform(svc, conn, live.evolve(phase="flow"), step)
     route_if_queued(svc, live)
     return Answer(twiml)
 

@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 
 from flask import Blueprint, Response, current_app, request
-from twilio.twiml.voice_response import VoiceResponse
 
-from ivr.bootstrap import Services
+from ivr.services import Services
+from ivr.telephony.safe import fallback_wait_twiml, safe_hold_twiml, safe_twiml
 from ivr.telephony.signatures import twilio_signed
 from ivr.voice import calls, queued
 
@@ -45,7 +45,7 @@ def answer(
         return twiml_response(handler(svc, form).twiml)
     except Exception as exc:  # the caller must hear a way forward, never an error
         calls.record_failure(svc, form, where, exc)
-        safe = calls.safe_hold_twiml(svc) if wait_context else calls.safe_twiml(svc)
+        safe = safe_hold_twiml() if wait_context else safe_twiml(svc.settings)
         return twiml_response(str(safe))
 
 
@@ -103,15 +103,11 @@ def fallback() -> Response:
     calls.record_failure(svc, request.form, "twilio-fallback",
                          RuntimeError(f"Twilio error {request.form.get('ErrorCode', '?')} on "
                                       f"{request.form.get('ErrorUrl', '?')}"))
-    return twiml_response(str(calls.safe_twiml(svc)))
+    return twiml_response(str(safe_twiml(svc.settings)))
 
 
 @bp.post("/fallback/wait")
 @signed
 def fallback_wait() -> Response:
-    """Hold music for callers parked by the safe answer; needs nothing but settings."""
-    response = VoiceResponse()
-    response.say("Please stay on the line.", voice="Polly.Joanna", language="en-US")
-    response.say("Por favor permanezca en la línea.", voice="Polly.Lupe", language="es-US")
-    response.pause(length=20)
-    return twiml_response(str(response))
+    """Hold music for callers parked by the safe answer; needs nothing but itself."""
+    return twiml_response(str(fallback_wait_twiml()))

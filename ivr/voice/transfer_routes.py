@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, request
 
-from ivr.bootstrap import Services
+from ivr.services import Services
 from ivr.transfers import events as transfer_events
 from ivr.transfers import twiml as transfer_twiml
 from ivr.voice import calls

@@ -28,8 +28,8 @@ from flask import (
 from agents.model import AgentError, State
 from ivr.accounts import accounts
 from ivr.accounts.accounts import Account
-from ivr.bootstrap import Services
 from ivr.platform.phones import mask
+from ivr.services import Services
 from ivr.web import csrf
 from ivr.web.auth import (
     LoginLimiter,

@@ -22,9 +22,9 @@ from flask import Blueprint, Response, current_app, jsonify, request
 from agents import TelephonyError
 from agents.model import Action, AgentError, OfferClosed, Presence, State, TransitionRefused
 from ivr.accounts.accounts import Account
-from ivr.bootstrap import Services
 from ivr.calls import calllog, callview
 from ivr.connect import actions as connect
+from ivr.services import Services
 from ivr.telephony import voicetoken
 from ivr.web import csrf
 from ivr.web.auth import SEES_FLOOR, TAKES_CALLS, require

@@ -12,8 +12,8 @@ from flask import Response, current_app, jsonify, stream_with_context
 
 from agents import Reservation
 from ivr.accounts.accounts import Account
-from ivr.bootstrap import Services
 from ivr.calls import callview
+from ivr.services import Services
 from ivr.telephony import voicetoken
 from ivr.web import sse as console_events
 from ivr.web.auth import SEES_FLOOR, TAKES_CALLS

@@ -20,8 +20,8 @@ from flask import Response, jsonify, request, stream_with_context
 from redis import Redis
 
 from ivr.accounts.accounts import Account
-from ivr.bootstrap import Services
 from ivr.floor import reports, staffing, wallboard
+from ivr.services import Services
 from ivr.web.auth import SEES_FLOOR
 from ivr.web.console_api import bp, current_options, current_services, signed_in
 from ivr.web.errors import ApiError

@@ -26,8 +26,8 @@ from flask import (
 from markupsafe import Markup
 
 from ivr.accounts.accounts import Account
-from ivr.bootstrap import Services
 from ivr.floor import charts, reports, staffing, wallboard
+from ivr.services import Services
 from ivr.web import csrf
 from ivr.web.auth import SEES_FLOOR, current_account, require, secret_key_set
 from ivr.web.auth import request_db as _db

@@ -17,7 +17,6 @@ from callflows.actions import AppStep, Input
 from callflows.errors import FlowError
 from callflows.graph import flow_graph
 from ivr.accounts.accounts import Account
-from ivr.bootstrap import Services
 from ivr.flows import announcements
 from ivr.flows.announcements import AnnouncementRefused
 from ivr.flows.diagram import render_svg
@@ -31,6 +30,7 @@ from ivr.flows.versions import (
     check_text,
 )
 from ivr.platform.clock import local_time
+from ivr.services import Services
 from ivr.voice import lookups
 from ivr.web import console_api
 from ivr.web.auth import SEES_FLOOR, require

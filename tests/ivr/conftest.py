@@ -9,7 +9,8 @@ from flask.testing import FlaskClient
 from twilio.request_validator import RequestValidator
 
 from ivr.app import create_app
-from ivr.bootstrap import Services, bootstrap
+from ivr.bootstrap import bootstrap
+from ivr.services import Services
 from tests.conftest import PUBLIC_URL, TEST_TOKEN
 
 

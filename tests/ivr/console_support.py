@@ -10,9 +10,9 @@ from typing import Any
 from flask.testing import FlaskClient
 
 from ivr.accounts import accounts
-from ivr.bootstrap import Services
 from ivr.calls import calllog
 from ivr.platform.db import transaction
+from ivr.services import Services
 from ivr.sim import answers, press, wait
 
 PASSWORD = "correct horse battery"

@@ -7,9 +7,9 @@ from datetime import UTC, datetime
 
 from sqlalchemy import select
 
-from ivr.bootstrap import Services
 from ivr.calls import calllog
 from ivr.platform.db import Pending
+from ivr.services import Services
 
 
 def test_events_gathered_in_a_row_are_one_insert_and_keep_their_order(

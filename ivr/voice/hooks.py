@@ -1,0 +1,24 @@
+"""`CallPathHooks`: the connect room's `ivr.services.CallHooks`, carried out by the rooms above
+it (transfers for a call a transfer holds, voice for the flow's overflow step). Wired into
+`Services` by `ivr.bootstrap`."""
+
+from __future__ import annotations
+
+from ivr.calls.links import Link
+from ivr.calls.live import LiveCall
+from ivr.platform.db import Writer
+from ivr.services import Services
+from ivr.transfers import events as transfer_events
+from ivr.voice import calls
+
+
+class CallPathHooks:
+    def caller_hung_up(self, svc: Services, link: Link, now: float) -> None:
+        transfer_events.caller_hung_up(svc, link, now)
+
+    def participant_event(self, svc: Services, link: Link, event: str, leg: str,
+                          now: float) -> None:
+        transfer_events.participant_event(svc, link, event, leg, now)
+
+    def overflow(self, svc: Services, conn: Writer, live: LiveCall, now: float) -> str:
+        return calls.overflow(svc, conn, live, now)
