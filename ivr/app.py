@@ -31,7 +31,7 @@ def create_app(
     app.extensions["ivr"] = services
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
 
-    from ivr.connect import actions as connect
+    from ivr.voice import agent_routes
     from ivr.voice import routes as voice
     from ivr.voice import transfer_routes as transfer_hooks
     from ivr.web import (
@@ -55,7 +55,7 @@ def create_app(
     # registered.
     flows_api.attach()
     for blueprint in (
-        voice.bp, connect.bp, transfer_hooks.bp,  # Twilio's webhooks (signed)
+        voice.bp, agent_routes.bp, transfer_hooks.bp,  # Twilio's webhooks (signed)
         open311.bp,  # Open311 GeoReport v2 (API keys)
         console.bp, console_api.bp, console_requests.bp, accounts_api.bp,  # web sessions + CSRF
         admin.bp, flows_console.bp, floor_pages.bp, dispatch_inbox.bp,

@@ -1,23 +1,19 @@
-"""Connecting callers with call-takers: what the console calls, and the webhooks of a call.
+"""Connecting callers with call-takers: what the console calls, and the floor's tick.
 
 The console (or the API) calls `accept`, `reject`, `hang_up`, `hold` and `resume`; every process
 that may free a call-taker calls `route`; one or more processes call `tick` every second (the
-worker runs `ivr.ticker`). Offers are shown from agents' pub/sub events.
+worker runs `ivr.worker`). Offers are shown from agents' pub/sub events.
 
 `accept` goes through agents' `Dispatcher` (state first, in Redis; then the network), with
 Twilio's REST adapter: the caller is dequeued by REST into the conference named for the call and
 the call-taker dialed into it; for a callback the call-taker is dialed, then the resident.
-The webhooks below (``/voice/agent/...``, signed like every Twilio request) carry the call from
-there; `ivr.bridging` holds their logic, `ivr.outcomes` the rules of how a call ends.
+The webhooks (``/voice/agent/...``, `ivr.voice.agent_routes`) carry the call from there;
+`ivr.connect.bridging` holds their logic, `ivr.connect.outcomes` the rules of how a call ends.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
 from contextlib import suppress
-
-from flask import Blueprint, Response, request
-from twilio.twiml.voice_response import VoiceResponse
 
 from agents import (
     AgentError,
@@ -30,16 +26,11 @@ from agents import (
 )
 from agents.model import Action, State
 from ivr.accounts import roster
-from ivr.connect import bridging, callbacks, offers, outcomes
+from ivr.connect import callbacks, offers, outcomes
 from ivr.floor import statelog as floorlog
 from ivr.services import Services
-from ivr.telephony.adapter import PREFIX, url
-from ivr.telephony.safe import safe_twiml
+from ivr.telephony.adapter import url
 from ivr.telephony.speech import language_key
-from ivr.voice import calls
-from ivr.voice.routes import answer, services, signed, twiml_response
-
-bp = Blueprint("connect", __name__, url_prefix=PREFIX)
 
 route = offers.route
 
@@ -202,113 +193,3 @@ def tick(svc: Services, now: float | None = None) -> Tick:
     offers.record_offers(svc, done.offered)
     floorlog.drain(svc.agents, svc.engine)  # the call-takers' state history, into SQL
     return done
-
-
-# -- webhooks ------------------------------------------------------------------------------------
-
-
-def _now(svc: Services) -> float:
-    return svc.clock().timestamp()
-
-
-def _rid() -> str:
-    return request.args.get("resv", "")
-
-
-def _leg(where: str, handler: Callable[[Services, Mapping[str, str]], str]) -> Response:
-    """A call-taker's leg: on failure they hear an apology and the leg ends (never a queue)."""
-    svc = services()
-    try:
-        return twiml_response(handler(svc, request.form))
-    except Exception as exc:
-        calls.record_failure(svc, request.form, where, exc)
-        response = VoiceResponse()
-        response.say("Sorry, this call could not be connected.")
-        response.hangup()
-        return twiml_response(str(response))
-
-
-def _callback(where: str, handler: Callable[[Services, Mapping[str, str]], None]) -> Response:
-    svc = services()
-    try:
-        handler(svc, request.form)
-    except Exception as exc:  # Twilio does not retry a status callback: record, answer 204
-        calls.record_failure(svc, request.form, where, exc)
-    return Response(status=204)
-
-
-@bp.post("/caller")
-@signed
-def caller() -> Response:
-    rid = _rid()
-    return answer("agent-caller", lambda svc, form: calls.Answer(
-        bridging.caller_twiml(svc, rid, _now(svc))))
-
-
-@bp.post("/requeue")
-@signed
-def requeue() -> Response:
-    rid = _rid()
-
-    def handler(svc: Services, form: Mapping[str, str]) -> calls.Answer:
-        link = svc.links.get(rid)
-        if link is None:
-            return calls.Answer(str(safe_twiml(svc.settings)))
-        return calls.Answer(outcomes.requeue_twiml(svc, link, _now(svc)))
-
-    return answer("agent-requeue", handler)
-
-
-@bp.post("/resident")
-@signed
-def resident() -> Response:
-    rid = _rid()
-    return _leg("agent-resident", lambda svc, form: bridging.resident_twiml(svc, rid, _now(svc)))
-
-
-@bp.post("/join")
-@signed
-def join() -> Response:
-    rid = _rid()
-    return _leg("agent-join", lambda svc, form: bridging.agent_twiml(
-        svc, rid, form.get("CallSid", ""), _now(svc)))
-
-
-@bp.post("/hold")
-@signed
-def hold_music() -> Response:
-    lang, who = request.args.get("lang", "en"), request.args.get("who", "caller")
-    return answer("agent-hold", lambda svc, form: calls.Answer(
-        bridging.hold_twiml(svc, lang, who)), wait_context=True)
-
-
-@bp.post("/caller-done")
-@signed
-def caller_done() -> Response:
-    rid = _rid()
-    return answer("agent-caller-done", lambda svc, form: calls.Answer(
-        bridging.caller_left_twiml(svc, rid, form, _now(svc))))
-
-
-@bp.post("/agent-done")
-@signed
-def agent_done() -> Response:
-    rid = _rid()
-    return _leg("agent-done", lambda svc, form: bridging.agent_left_twiml(
-        svc, rid, form, _now(svc)))
-
-
-@bp.post("/leg-status")
-@signed
-def leg_status() -> Response:
-    rid, leg = _rid(), request.args.get("leg", "agent")
-    return _callback("agent-leg-status", lambda svc, form: bridging.leg_status(
-        svc, rid, leg, form, _now(svc)))
-
-
-@bp.post("/conference")
-@signed
-def conference() -> Response:
-    rid = _rid()
-    return _callback("agent-conference", lambda svc, form: bridging.conference_status(
-        svc, rid, form, _now(svc)))

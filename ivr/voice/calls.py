@@ -107,7 +107,7 @@ def resume(svc: Services, form: Mapping[str, str], event: str, seq: str | None) 
         # real, so start them again on their line rather than drop them.
         log.warning("step for unknown call %s: starting its line again", sid or "-")
         answer = incoming(svc, form)
-        _record_error(svc, sid, "unknown-call", f"{event} for a call with no live state")
+        record_error(svc, sid, "unknown-call", f"{event} for a call with no live state")
         return answer
     expected = ("flow", "transfer") if event == "dial" else ("flow",)  # a Dial's own action
     if seq != str(live.seq) or live.phase not in expected:
@@ -294,56 +294,7 @@ def _dial_result(svc: Services, live: LiveCall, form: Mapping[str, str]) -> Answ
     return Answer(twiml)
 
 
-def status_callback(svc: Services, form: Mapping[str, str]) -> None:
-    """Close the call's record from Twilio's status callback (idempotent, any order)."""
-    sid = form.get("CallSid", "")
-    status = form.get("CallStatus", "")
-    if not sid or not status:
-        return
-    try:
-        sequence = int(form.get("SequenceNumber", "0") or 0)
-    except ValueError:
-        sequence = 0
-    if not svc.live.first_time(f"status:{sid}:{sequence}:{status}"):
-        return
-    try:
-        duration = int(form["CallDuration"]) if form.get("CallDuration") else None
-    except ValueError:
-        duration = None
-    live = svc.live.get(sid)
-    now = svc.clock()
-    region = svc.settings.default_region
-    with svc.engine.begin() as conn:
-        dialed = normalize(form.get("To", ""), region)
-        line = live.line if live else svc.lines.for_number(dialed).name
-        calllog.open_call(conn, sid=sid, line=line, caller=normalize(form.get("From", ""), region),
-                          dialed=dialed, at=now)
-        ended = calllog.apply_status(
-            conn, sid, status=status, sequence=sequence, at=now, duration=duration,
-            outcome_if_final=final_outcome(live, status))
-    if ended and live is not None:
-        if live.phase == "queued":
-            from ivr.voice.queued import caller_gone
-
-            with svc.engine.begin() as conn:
-                caller_gone(svc, conn, live)
-        elif live.phase in ("connecting", "connected"):
-            from ivr.connect.bridging import caller_ended
-
-            caller_ended(svc, sid, now.timestamp())
-        svc.live.put(live.evolve(phase="ended"), ttl=3600)
-
-
-def final_outcome(live: LiveCall | None, status: str) -> str:
-    """How a call ended, from where it stood when Twilio said it was over."""
-    if status in ("busy", "failed", "no-answer"):
-        return "failed"
-    if live is None or live.phase in ("flow", "queued", "transfer"):
-        return live.outcome if live and live.outcome == "voicemail" else "abandoned"
-    return live.outcome or "self-service"
-
-
-def _record_error(svc: Services, sid: str, kind: str, detail: str) -> None:
+def record_error(svc: Services, sid: str, kind: str, detail: str) -> None:
     if not sid:
         return
     try:
@@ -352,9 +303,3 @@ def _record_error(svc: Services, sid: str, kind: str, detail: str) -> None:
                 calllog.add_event(conn, sid, svc.clock(), kind, detail)
     except Exception:  # the record of a failure must never become a second failure
         log.exception("could not record %s for call %s", kind, sid)
-
-
-def record_failure(svc: Services, form: Mapping[str, str], where: str, exc: BaseException) -> None:
-    log.error("webhook %s failed for call %s: %s", where, form.get("CallSid", "-"),
-              type(exc).__name__, exc_info=exc)
-    _record_error(svc, form.get("CallSid", ""), "error", f"{where}: {type(exc).__name__}: {exc}")

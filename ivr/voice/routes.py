@@ -1,52 +1,25 @@
-"""The webhooks Twilio calls. Each one is signed, and each one answers valid TwiML, always.
-
-Whatever fails inside (a bug, Redis or SQL unreachable, a state that makes no sense), the caller
-gets the safe answer from `calls.safe_twiml` and the failure is recorded: Twilio's "application
-error" must never reach a resident. Status callbacks answer 204.
+"""The webhooks of a caller's run (``/voice/...``): incoming, each step, the queue's hold loop
+and its end, status callbacks, and Twilio's fallback URL. Each one is signed and answers valid
+TwiML, always (`ivr.voice.webhook`); status callbacks answer 204.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from flask import Blueprint, Response, request
 
-from flask import Blueprint, Response, current_app, request
-
-from ivr.services import Services
-from ivr.telephony.safe import fallback_wait_twiml, safe_hold_twiml, safe_twiml
-from ivr.telephony.signatures import twilio_signed
+from ivr.telephony.safe import fallback_wait_twiml, safe_twiml
 from ivr.voice import calls, queued
+from ivr.voice.status import status_callback
+from ivr.voice.webhook import (
+    answer,
+    record_failure,
+    services,
+    signed,
+    status_answer,
+    twiml_response,
+)
 
 bp = Blueprint("voice", __name__, url_prefix="/voice")
-
-
-def services() -> Services:
-    return current_app.extensions["ivr"]
-
-
-signed = twilio_signed(lambda: (services().validator, services().settings.public_url))
-
-
-def twiml_response(twiml: str) -> Response:
-    return Response(twiml, status=200, mimetype="text/xml")
-
-
-def answer(
-    where: str, handler: Callable[[Services, Mapping[str, str]], calls.Answer],
-    wait_context: bool = False,
-) -> Response:
-    """Run a webhook handler; on any failure answer the safe TwiML and record the failure.
-
-    In a queue's hold loop only a few verbs are allowed (no Enqueue, no Dial): there the safe
-    answer is simply hold music, and the caller stays in line.
-    """
-    svc = services()
-    form = request.form
-    try:
-        return twiml_response(handler(svc, form).twiml)
-    except Exception as exc:  # the caller must hear a way forward, never an error
-        calls.record_failure(svc, form, where, exc)
-        safe = safe_hold_twiml() if wait_context else safe_twiml(svc.settings)
-        return twiml_response(str(safe))
 
 
 @bp.post("/incoming")
@@ -86,13 +59,7 @@ def queue_result() -> Response:
 @bp.post("/status")
 @signed
 def status() -> Response:
-    svc = services()
-    try:
-        calls.status_callback(svc, request.form)
-    except Exception as exc:
-        # Twilio does not retry status callbacks on error; a 500 here would only hide the fault.
-        calls.record_failure(svc, request.form, "status", exc)
-    return Response(status=204)
+    return status_answer("status", status_callback)
 
 
 @bp.post("/fallback")
@@ -100,7 +67,7 @@ def status() -> Response:
 def fallback() -> Response:
     """Twilio's fallback URL: the primary answer failed or timed out (ErrorCode says which)."""
     svc = services()
-    calls.record_failure(svc, request.form, "twilio-fallback",
+    record_failure(svc, request.form, "twilio-fallback",
                          RuntimeError(f"Twilio error {request.form.get('ErrorCode', '?')} on "
                                       f"{request.form.get('ErrorUrl', '?')}"))
     return twiml_response(str(safe_twiml(svc.settings)))

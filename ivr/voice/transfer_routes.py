@@ -1,6 +1,6 @@
 """The webhooks of transfers (``/voice/transfer/...``), signed like every Twilio request.
 
-Callers always get valid TwiML: on any failure inside, the safe answer (`calls.safe_twiml`, or
+Callers always get valid TwiML: on any failure inside, the safe answer (`ivr.telephony.safe`, or
 hold music where only hold verbs are allowed). Status callbacks answer 204. The logic is in
 `ivr.transfer_events` and `ivr.transfer_twiml`.
 """
@@ -13,7 +13,7 @@ from ivr.services import Services
 from ivr.transfers import events as transfer_events
 from ivr.transfers import twiml as transfer_twiml
 from ivr.voice import calls
-from ivr.voice.routes import answer, services, signed
+from ivr.voice.webhook import answer, signed, status_answer
 
 bp = Blueprint("transfer_hooks", __name__, url_prefix=transfer_events.PREFIX)
 
@@ -37,12 +37,9 @@ def hold() -> Response:
 @bp.post("/leg")
 @signed
 def leg() -> Response:
-    svc, tid = services(), _tid()
-    try:
-        transfer_events.leg_status(svc, tid, request.form, _now(svc))
-    except Exception as exc:  # Twilio does not retry a status callback: record, answer 204
-        calls.record_failure(svc, request.form, "transfer-leg", exc)
-    return Response(status=204)
+    tid = _tid()
+    return status_answer("transfer-leg", lambda svc, form: transfer_events.leg_status(
+        svc, tid, form, _now(svc)))
 
 
 @bp.post("/cold")

@@ -1,0 +1,88 @@
+"""What every Twilio webhook of the engine shares: the request's signature check, the services
+of the app, and the answers that never fail (valid TwiML for a caller, 204 for a status
+callback, a clean hang-up for a call-taker's leg), each recording what went wrong.
+
+Whatever fails inside a handler (a bug, Redis or SQL unreachable, a state that makes no sense),
+the caller gets the safe answer (`ivr.telephony.safe`) and the failure is recorded on the call:
+Twilio's "application error" must never reach a resident.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+
+from flask import Response, current_app, request
+from twilio.twiml.voice_response import VoiceResponse
+
+from ivr.services import Services
+from ivr.telephony.safe import safe_hold_twiml, safe_twiml
+from ivr.telephony.signatures import twilio_signed
+from ivr.voice import calls
+
+log = logging.getLogger("ivr.calls")
+
+
+def services() -> Services:
+    return current_app.extensions["ivr"]
+
+
+signed = twilio_signed(lambda: (services().validator, services().settings.public_url))
+
+
+def twiml_response(twiml: str) -> Response:
+    return Response(twiml, status=200, mimetype="text/xml")
+
+
+def answer(
+    where: str, handler: Callable[[Services, Mapping[str, str]], calls.Answer],
+    wait_context: bool = False,
+) -> Response:
+    """Run a webhook handler; on any failure answer the safe TwiML and record the failure.
+
+    In a queue's hold loop only a few verbs are allowed (no Enqueue, no Dial): there the safe
+    answer is simply hold music, and the caller stays in line.
+    """
+    svc = services()
+    form = request.form
+    try:
+        return twiml_response(handler(svc, form).twiml)
+    except Exception as exc:  # the caller must hear a way forward, never an error
+        record_failure(svc, form, where, exc)
+        safe = safe_hold_twiml() if wait_context else safe_twiml(svc.settings)
+        return twiml_response(str(safe))
+
+
+def leg_answer(where: str,
+               handler: Callable[[Services, Mapping[str, str]], str]) -> Response:
+    """A call-taker's leg: on failure they hear an apology and the leg ends (never a queue)."""
+    svc = services()
+    try:
+        return twiml_response(handler(svc, request.form))
+    except Exception as exc:
+        record_failure(svc, request.form, where, exc)
+        response = VoiceResponse()
+        response.say("Sorry, this call could not be connected.")
+        response.hangup()
+        return twiml_response(str(response))
+
+
+def status_answer(where: str,
+                  handler: Callable[[Services, Mapping[str, str]], None]) -> Response:
+    """A status callback: answered 204 whatever happens inside. Twilio does not retry a status
+    callback, so a 500 would only hide the fault; it is recorded instead."""
+    svc = services()
+    try:
+        handler(svc, request.form)
+    except Exception as exc:
+        record_failure(svc, request.form, where, exc)
+    return Response(status=204)
+
+
+def record_failure(svc: Services, form: Mapping[str, str], where: str,
+                   exc: BaseException) -> None:
+    """Log a webhook's failure and write it on the call's record (never a second failure)."""
+    log.error("webhook %s failed for call %s: %s", where, form.get("CallSid", "-"),
+              type(exc).__name__, exc_info=exc)
+    calls.record_error(svc, form.get("CallSid", ""), "error",
+                       f"{where}: {type(exc).__name__}: {exc}")
