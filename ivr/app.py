@@ -11,6 +11,24 @@ from ivr.bootstrap import bootstrap
 from ivr.platform.clock import Clock
 from ivr.platform.config import Settings, load_settings
 from ivr.services import Services
+from ivr.voice import agent_routes
+from ivr.voice import routes as voice
+from ivr.voice import transfer_routes as transfer_hooks
+from ivr.web import (
+    accounts_api,
+    admin,
+    console,
+    console_api,
+    console_live,  # noqa: F401 (its routes are on console_api.bp)
+    console_requests,
+    dispatch_inbox,
+    floor_api,  # noqa: F401 (its routes are on console_api.bp)
+    floor_pages,
+    flows_api,
+    flows_console,
+    open311,
+    transfer_api,  # noqa: F401 (its routes are on console_api.bp)
+)
 from ivr.web.auth import close_request_db
 
 
@@ -30,25 +48,6 @@ def create_app(
         app.config.update(test_config)
     app.extensions["ivr"] = services
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-
-    from ivr.voice import agent_routes
-    from ivr.voice import routes as voice
-    from ivr.voice import transfer_routes as transfer_hooks
-    from ivr.web import (
-        accounts_api,
-        admin,
-        console,
-        console_api,
-        console_live,  # noqa: F401 (its routes are on console_api.bp)
-        console_requests,
-        dispatch_inbox,
-        floor_api,  # noqa: F401 (its routes are on console_api.bp)
-        floor_pages,
-        flows_api,
-        flows_console,
-        open311,
-        transfer_api,  # noqa: F401 (its routes are on console_api.bp)
-    )
 
     # The console API (/api/v1) is one blueprint: console_live, floor_api and transfer_api add
     # their routes to it when imported (above), flows_api nests in it; all before it is first

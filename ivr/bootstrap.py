@@ -14,6 +14,7 @@ from twilio.request_validator import RequestValidator
 
 from agents.presence import Agents
 from agents.routing import Router
+from ivr.accounts.accounts import contact_of
 from ivr.calls.lines import LineDirectory
 from ivr.calls.links import Links
 from ivr.calls.live import LiveCalls
@@ -36,8 +37,6 @@ def account_contacts(sessions: sessionmaker[Session], settings: Settings) -> Cal
     fallback = ConnectConfig.from_settings(settings).contact_of
 
     def contact(agent_id: str) -> str:
-        from ivr.accounts.accounts import contact_of
-
         with sessions() as session:
             return contact_of(session, agent_id) or fallback(agent_id)
 

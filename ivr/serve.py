@@ -15,6 +15,7 @@ from typing import Any
 
 from gunicorn.app.base import BaseApplication
 
+from ivr.app import create_app
 from ivr.bootstrap import prepare_database
 from ivr.platform.config import Settings, ensure_local_secrets
 from ivr.platform.redisconn import start_embedded
@@ -32,9 +33,7 @@ class _Gunicorn(BaseApplication):
             self.cfg.set(key, value)
 
     def load(self):  # type: ignore[no-untyped-def]
-        from ivr.app import create_app
-
-        return create_app()
+        return create_app()  # in each worker, after the fork
 
 
 def gunicorn_options(host: str, port: int, workers: int, threads: int) -> dict[str, Any]:

@@ -1,12 +1,13 @@
-"""The clock of the floor: `connect.tick` once a second, in a thread beside the RQ worker.
+"""`ivr worker`: an RQ worker for the background jobs, and beside it the clock of the floor.
 
-Offers time out, wrap-ups end, reject delays pass and callback retries come due at a time, not
-on a request; something must look. RQ's scheduler works in whole seconds at best and would put a
-job per second through Redis for nothing, so a plain loop does it (`ivr worker` starts one; any
-number of workers may run one: every step of a tick is safe to run from several processes at
-once). RQ stays for real jobs. Tests do not run this: they call `connect.tick(svc, now)` on
-their own virtual clock. Each tick also sweeps the outbox (`ivr.outbox_jobs.sweep`): hand-offs
-whose job was lost or whose retry is due are enqueued again.
+The clock (`run_ticker`) runs `connect.actions.tick` once a second in a thread: offers time out,
+wrap-ups end, reject delays pass and callback retries come due at a time, not on a request;
+something must look. RQ's scheduler works in whole seconds at best and would put a job per
+second through Redis for nothing, so a plain loop does it (any number of workers may run one:
+every step of a tick is safe to run from several processes at once). RQ stays for real jobs.
+Tests do not run the loop: they call `tick(svc, now)` on their own virtual clock. Each tick
+also sweeps the outbox (`ivr.platform.outbox_jobs.sweep`): messages whose job was lost or whose
+retry is due are enqueued again.
 """
 
 from __future__ import annotations
@@ -15,21 +16,36 @@ import logging
 import threading
 import time
 
+from rq import Queue, Worker
+
+from ivr.bootstrap import bootstrap
+from ivr.connect import actions as connect
+from ivr.platform import outbox_jobs
 from ivr.platform.config import Settings
+from ivr.platform.jobs import QUEUE_NAMES, rq_connection
 
 log = logging.getLogger("ivr.ticker")
 
 INTERVAL = 1.0
 
 
-def run(settings: Settings, stop: threading.Event, interval: float = INTERVAL) -> None:
+def run_worker(settings: Settings, burst: bool = False) -> None:
+    """An RQ worker and, unless it is a burst run, the floor's one-second ticker beside it."""
+    conn = rq_connection(settings)
+    worker = Worker([Queue(n, connection=conn) for n in QUEUE_NAMES], connection=conn)
+    stop = None
+    if not burst:
+        _thread, stop = start_ticker(settings)
+    try:
+        worker.work(with_scheduler=True, burst=burst)
+    finally:
+        if stop is not None:
+            stop.set()
+
+
+def run_ticker(settings: Settings, stop: threading.Event, interval: float = INTERVAL) -> None:
     """Tick every `interval` seconds until `stop` is set. A failed tick is logged and the next
     one runs on time (a Redis restart must not stop the floor's clock for good)."""
-    from ivr.bootstrap import bootstrap
-    from ivr.connect import actions as connect
-    from ivr.platform import outbox_jobs
-    from ivr.platform.jobs import rq_connection
-
     svc = bootstrap(settings)
     rq = rq_connection(settings)  # RQ's own connection: pickled payloads, not decoded
     next_at = time.monotonic()
@@ -50,12 +66,12 @@ def run(settings: Settings, stop: threading.Event, interval: float = INTERVAL) -
     svc.engine.dispose()
 
 
-def start(
+def start_ticker(
     settings: Settings, interval: float = INTERVAL,
 ) -> tuple[threading.Thread, threading.Event]:
     """Run the ticker in a daemon thread; set the returned event to stop it."""
     stop = threading.Event()
-    thread = threading.Thread(target=run, args=(settings, stop, interval), name="ivr-ticker",
-                              daemon=True)
+    thread = threading.Thread(target=run_ticker, args=(settings, stop, interval),
+                              name="ivr-ticker", daemon=True)
     thread.start()
     return thread, stop

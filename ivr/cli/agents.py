@@ -17,17 +17,16 @@ from sqlalchemy.orm import Session
 
 from ivr.accounts import accounts
 from ivr.accounts.accounts import ROLES, AccountError
+from ivr.bootstrap import prepare_database
+from ivr.cli import common
+from ivr.platform.db import make_engine, session_factory, transaction
 
 
 @contextmanager
 def _session() -> Iterator[tuple[Session, str]]:
     """A unit of work on the configured database, schema brought to head first (so the first
     account can be made before the first `ivr serve`)."""
-    from ivr.bootstrap import prepare_database
-    from ivr.cli.main import _settings
-    from ivr.platform.db import make_engine, session_factory, transaction
-
-    settings = _settings()
+    settings = common.settings()
     prepare_database(settings.database_url)
     engine = make_engine(settings.database_url)
     try:

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import click
 
+from ivr.cli import common
+from ivr.demo.day import DemoOptions, run_demo
 from ivr.demo.dayplan import DayOptions
 from ivr.demo.floor import HandleTimes
 
@@ -51,9 +53,6 @@ def demo(agents: int, calls: int, storm: bool, storm_at: float, hours: str,
          day: str | None,
          realtime: bool, data_dir: Path | None, chart_path: Path, seed: int) -> None:
     """Run a simulated shift through the real webhooks, then its figures, chart and audit."""
-    from ivr.demo.day import DemoOptions, run_demo
-    from ivr.platform.config import ConfigError, load_settings
-
     try:
         start_hour, end_hour = (int(h) for h in hours.split("-", 1))
         chosen = date.fromisoformat(day) if day else None
@@ -70,9 +69,9 @@ def demo(agents: int, calls: int, storm: bool, storm_at: float, hours: str,
     temporary = data_dir is None
     folder = Path(tempfile.mkdtemp(prefix="ivr-demo-")) if temporary else data_dir
     try:
-        settings = load_settings()
+        settings = common.settings()
         violations = run_demo(settings, folder, options, chart_path, click.echo)
-    except (ConfigError, ValueError) as exc:
+    except ValueError as exc:
         raise click.ClickException(str(exc)) from exc
     finally:
         if temporary:

@@ -3,8 +3,20 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, date, datetime
 
 import click
+from sqlalchemy.exc import SQLAlchemyError
+
+from agents import Agents
+from ivr.cli import common
+from ivr.floor import audit as auditing
+from ivr.floor import reports, statelog
+from ivr.floor import staffing as erlang
+from ivr.platform.db import make_engine
+from ivr.platform.floor_config import agent_rules, queue_classes
+from ivr.platform.redisconn import connect
+from queues import Queues
 
 
 def _percent(value: float) -> str:
@@ -28,8 +40,6 @@ def _percent(value: float) -> str:
 def staffing(calls: float, interval: float, aht: float, target: float, agents: int | None,
              goal: float | None, as_json: bool) -> None:
     """Erlang C: call-takers needed for a goal (--goal), or what --agents achieve."""
-    from ivr.floor import staffing as erlang
-
     if (agents is None) == (goal is None):
         raise click.UsageError("give exactly one of --agents N or --goal PERCENT")
     try:
@@ -59,21 +69,7 @@ def staffing(calls: float, interval: float, aht: float, target: float, agents: i
 def audit(day: str | None) -> None:
     """Check a day's SQL records for the floor's invariants; print each violation with the
     calls involved. Exit status 1 when there is any."""
-    from datetime import UTC, date, datetime
-
-    from sqlalchemy.exc import SQLAlchemyError
-
-    from agents import Agents
-    from ivr.cli.main import _settings
-    from ivr.floor import audit as auditing
-    from ivr.floor import reports
-    from ivr.floor import statelog as floorlog
-    from ivr.platform.db import make_engine
-    from ivr.platform.floor_config import agent_rules, queue_classes
-    from ivr.platform.redisconn import connect
-    from queues import Queues
-
-    settings = _settings()
+    settings = common.settings()
     try:
         chosen = date.fromisoformat(day) if day else \
             reports.local_day(datetime.now(UTC), settings.timezone)
@@ -87,7 +83,7 @@ def audit(day: str | None) -> None:
         try:  # the call-takers' last changes, if Redis is there to give them
             client = connect(settings.redis_url, settings.data_dir)
             queues = Queues(client, settings.center, classes)
-            floorlog.drain(Agents(client, settings.center, queues, agent_rules(settings)),
+            statelog.drain(Agents(client, settings.center, queues, agent_rules(settings)),
                            engine)
         except Exception as exc:  # noqa: BLE001 - the audit of SQL goes on without Redis
             click.echo(f"note: state changes still in Redis not recorded ({exc})", err=True)

@@ -14,24 +14,18 @@ from pathlib import Path
 import click
 from sqlalchemy import Engine
 
+from ivr.bootstrap import prepare_database
+from ivr.cli import common
+from ivr.flows.announcements import AnnouncementRefused, Announcements
+from ivr.flows.live import SqlFlowStore
 from ivr.flows.versions import DraftConflict, FlowMissing, FlowRefused, FlowVersions
-from ivr.platform.config import ConfigError, Settings, load_settings
-
-
-def _settings() -> Settings:
-    try:
-        return load_settings()
-    except ConfigError as exc:
-        raise click.ClickException(str(exc)) from exc
+from ivr.platform.clock import system_clock
+from ivr.platform.db import make_engine, session_factory
 
 
 def _open() -> tuple[FlowVersions, Engine]:
     """The center's flows (schema migrated, shipped flows imported) and the SQL engine."""
-    from ivr.bootstrap import prepare_database
-    from ivr.platform.clock import system_clock
-    from ivr.platform.db import make_engine, session_factory
-
-    settings = _settings()
+    settings = common.settings()
     prepare_database(settings.database_url)
     engine = make_engine(settings.database_url)
     versions = FlowVersions(session_factory(engine), settings.center, system_clock)
@@ -205,11 +199,7 @@ def flows_history(name: str) -> None:
 @ACTOR
 def flows_announce(line: str, texts: tuple[str, ...], off: bool, actor: str | None) -> None:
     """Switch a line's storm or closure message on (every new call hears it) or off."""
-    from ivr.flows.announcements import AnnouncementRefused, Announcements
-    from ivr.flows.live import SqlFlowStore
-    from ivr.platform.clock import system_clock
-
-    settings = _settings()
+    settings = common.settings()
     spec = settings.lines.get(line)
     if spec is None:
         raise click.ClickException(f"no line {line!r}; the lines are "

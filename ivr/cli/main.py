@@ -7,14 +7,18 @@ import sys
 
 import click
 
-from ivr.platform.config import ConfigError, load_settings
-
-
-def _settings():  # type: ignore[no-untyped-def]
-    try:
-        return load_settings()
-    except ConfigError as exc:
-        raise click.ClickException(str(exc)) from exc
+from callflows.check import validate_files
+from ivr.bootstrap import prepare_database
+from ivr.cli import common
+from ivr.cli.agents import agents
+from ivr.cli.demo import demo
+from ivr.cli.floor import audit, staffing
+from ivr.cli.flows import add_commands
+from ivr.demo.trycall import environment_caller, run_call
+from ivr.platform.clock import local_time
+from ivr.platform.db import upgrade
+from ivr.serve import serve as run_service
+from ivr.worker import run_worker
 
 
 @click.group()
@@ -34,21 +38,17 @@ def main() -> None:
               help="Also run an RQ worker (default: on the embedded Redis).")
 def serve(host: str, port: int, workers: int, threads: int, with_worker: bool | None) -> None:
     """Serve the webhooks, API and consoles with gunicorn."""
-    from ivr.serve import serve as run
-
-    settings = _settings()
+    settings = common.settings()
     if with_worker is None:
         with_worker = settings.redis_url == "embedded"
-    run(settings, host, port, workers, threads, with_worker)
+    run_service(settings, host, port, workers, threads, with_worker)
 
 
 @main.command()
 @click.option("--burst", is_flag=True, help="Stop when the queues are empty.")
 def worker(burst: bool) -> None:
     """Run an RQ worker for the background jobs."""
-    from ivr.platform.jobs import run_worker
-
-    run_worker(_settings(), burst=burst)
+    run_worker(common.settings(), burst=burst)
 
 
 @main.group()
@@ -60,10 +60,7 @@ def db() -> None:
 @click.option("--revision", default="head", show_default=True)
 def db_upgrade(revision: str) -> None:
     """Create or migrate the schema (Alembic), then load the service catalogue."""
-    from ivr.bootstrap import prepare_database
-    from ivr.platform.db import upgrade
-
-    settings = _settings()
+    settings = common.settings()
     if revision == "head":
         prepare_database(settings.database_url)
     else:
@@ -80,8 +77,6 @@ def flows() -> None:
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
 def flows_validate(paths: tuple[str, ...]) -> None:
     """Check flow files; print every problem as FILE:LINE: message."""
-    from callflows.check import validate_files
-
     errors = validate_files(list(paths))
     for error in errors:
         click.echo(str(error))
@@ -100,16 +95,13 @@ def flows_validate(paths: tuple[str, ...]) -> None:
                    "holidays); default now.")
 def call(line: str, caller: str | None, max_minutes: float, at: str | None) -> None:
     """Dial LINE (311, 911, ...) from the terminal through the offline emulator."""
-    from ivr.demo.trycall import environment_caller, run_call
-    from ivr.platform.clock import local_time
-
     def read(prompt: str) -> str:
         try:
             return click.prompt(prompt, default="", show_default=False)
         except click.Abort:  # end of input or Ctrl-C: the caller hangs up
             return "h"
 
-    settings = _settings()
+    settings = common.settings()
     try:
         start = local_time(at, settings.timezone) if at else None
     except ValueError as exc:
@@ -121,41 +113,11 @@ def call(line: str, caller: str | None, max_minutes: float, at: str | None) -> N
         raise click.ClickException(str(exc)) from exc
 
 
-def _add_groups() -> None:
-    from ivr.cli.agents import agents
-
-    main.add_command(agents)
-
-
-_add_groups()
-
-
-def _add_flow_commands() -> None:
-    from ivr.cli.flows import add_commands
-
-    add_commands(flows)
-
-
-_add_flow_commands()
-
-
-def _add_floor_commands() -> None:
-    from ivr.cli.floor import audit, staffing
-
-    main.add_command(staffing)
-    main.add_command(audit)
-
-
-_add_floor_commands()
-
-
-def _add_demo_command() -> None:
-    from ivr.cli.demo import demo
-
-    main.add_command(demo)
-
-
-_add_demo_command()
+main.add_command(agents)
+add_commands(flows)
+main.add_command(staffing)
+main.add_command(audit)
+main.add_command(demo)
 
 if __name__ == "__main__":
     main()

@@ -30,12 +30,15 @@ from ivr.app import create_app
 from ivr.bootstrap import bootstrap, prepare_database
 from ivr.calls.models import Call as CallRow
 from ivr.demo import dayprofile
+from ivr.demo import figures as demo_figures
 from ivr.demo import transfers as demo_transfers
 from ivr.demo.dayplan import SKILLS_311, SKILLS_911, Arrival, DayOptions, keys_for, plan
 from ivr.demo.floor import Console, Floor, HandleTimes
 from ivr.demo.transfers import ScriptedTransfers
 from ivr.demo.trycall import number_of
+from ivr.floor import audit, reports
 from ivr.platform.config import Settings
+from ivr.platform.redisconn import stop_embedded
 from ivr.services import Services
 from ivr.sim import Call, Caller, Emulator, NumberConfig, SimClock, WSGITransport, press
 from ivr.sim.patience import Patience
@@ -274,10 +277,6 @@ def run_demo(settings: Settings, data_dir: Path, options: DemoOptions, chart_pat
     problems found (audit violations, calls left without a final state): none expected.
     An embedded Redis the demo started is stopped at the end (its data stays on disk); one
     that an `ivr serve` on the same folder runs is left to it."""
-    from ivr.demo import figures as demo_figures
-    from ivr.floor import audit, reports
-    from ivr.platform.redisconn import stop_embedded
-
     data_dir.mkdir(parents=True, exist_ok=True)
     settings = demo_settings(settings, data_dir)
     tz = ZoneInfo(settings.timezone)

@@ -31,7 +31,9 @@ from datetime import datetime, timedelta
 from sqlalchemy import Engine, select
 
 from ivr.calls.models import Call, CallEvent
+from ivr.floor import statelog
 from ivr.floor.models import AgentState
+from ivr.services import Services
 
 calls_t = Call.__table__
 events_t = CallEvent.__table__
@@ -333,12 +335,10 @@ def ranks_of(classes: Iterable[object]) -> dict[str, int]:
     return {str(c.name): int(c.rank) for c in classes}  # type: ignore[attr-defined]
 
 
-def audit_services(svc: object, start: datetime, end: datetime) -> list[Violation]:
-    """`audit` for a running center (`ivr.bootstrap.Services`): its call-takers' pending
-    changes recorded first, its queue classes' ranks. What the demo and the load test call."""
-    from ivr.floor import statelog as floorlog
-
-    floorlog.drain(svc.agents, svc.engine)  # type: ignore[attr-defined]
-    ranks = ranks_of(svc.queues.classes.values())  # type: ignore[attr-defined]
-    return audit(svc.engine, start, end, ranks,  # type: ignore[attr-defined]
-                 center=svc.settings.center)  # type: ignore[attr-defined]
+def audit_services(svc: Services, start: datetime, end: datetime) -> list[Violation]:
+    """`audit` for a running center: its call-takers' pending changes recorded first, its queue
+    classes' ranks. What the demo and the load test call."""
+    statelog.drain(svc.agents, svc.engine)
+    ranks = ranks_of(svc.queues.classes.values())
+    return audit(svc.engine, start, end, ranks,
+                 center=svc.settings.center)

@@ -13,7 +13,7 @@ import math
 import threading
 import time
 from collections import Counter
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from agents.model import State
@@ -28,6 +28,13 @@ CACHE_SECONDS = 1.0
 
 def report_config(svc: Services) -> ReportConfig:
     return ReportConfig.from_raw(svc.settings.raw, svc.settings.timezone)
+
+
+def day_report(svc: Services, day: date) -> DayReport:
+    """The report of a local day, the call-takers' latest changes recorded first."""
+    floorlog.drain(svc.agents, svc.engine)
+    with svc.engine.connect() as conn:
+        return reports.day_report(conn, day, report_config(svc), svc.settings.center)
 
 
 def class_order(svc: Services) -> list[str]:

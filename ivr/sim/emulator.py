@@ -270,6 +270,7 @@ class Emulator:
     def rest_app(self) -> Any:
         """The WSGI app of Twilio's REST API (`/2010-04-01/Accounts/...`)."""
         if self._rest_app is None:
+            # Loaded on first use: the REST side is werkzeug routing that most runs never serve.
             from ivr.sim.rest import RestApp
 
             self._rest_app = RestApp(self)

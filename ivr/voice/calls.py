@@ -19,6 +19,7 @@ from callflows.actions import Enqueue, Gather, Hangup, Input, Lookup, Record, Su
 from callflows.state import Step
 from ivr.calls import calllog
 from ivr.calls.live import LiveCall
+from ivr.connect import offers
 from ivr.flows import announcements
 from ivr.platform.db import Pending, Writer
 from ivr.platform.phones import mask, normalize
@@ -26,6 +27,7 @@ from ivr.services import Services
 from ivr.telephony.answers import read_input
 from ivr.telephony.safe import safe_twiml
 from ivr.telephony.twiml import render
+from ivr.transfers import twiml as transfer_twiml
 from ivr.transfers.centers import DispatchCenter
 from ivr.voice import lookups, waiting
 
@@ -93,9 +95,7 @@ def route_if_queued(svc: Services, live: LiveCall) -> None:
     and what the console then reads (menu path, topic) must already be in SQL.
     """
     if live.phase == "queued":
-        from ivr.connect.offers import route
-
-        route(svc, svc.clock().timestamp())
+        offers.route(svc, svc.clock().timestamp())
 
 
 def resume(svc: Services, form: Mapping[str, str], event: str, seq: str | None) -> Answer:
@@ -204,8 +204,6 @@ def _settle(
             return live, step
         dispatch = _menu_dispatch(svc, terminal)
         if dispatch is not None:  # the line's emergency option goes to a dispatch center
-            from ivr.transfers import twiml as transfer_twiml
-
             tid, dial = transfer_twiml.menu_handoff(svc, conn, live.sid, dispatch, terminal,
                                                     step.state.vars, step.state.path, now)
             live = live.evolve(extra={**live.extra, "transfer": tid})
@@ -253,8 +251,6 @@ def _menu_dispatch(svc: Services, action: Transfer) -> DispatchCenter | None:
     """The dispatch center (``transfers.menu``) a flow's transfer to a line goes to, if any."""
     if not svc.settings.raw.get("transfers", {}).get("menu"):
         return None
-    from ivr.transfers import twiml as transfer_twiml
-
     return transfer_twiml.menu_target(svc, action)
 
 
@@ -277,8 +273,6 @@ def _dial_result(svc: Services, live: LiveCall, form: Mapping[str, str]) -> Answ
     with svc.engine.begin() as conn:
         calllog.add_event(conn, live.sid, now, "dial-result", status)
         if live.extra.get("transfer"):  # a menu transfer to a dispatch center
-            from ivr.transfers import twiml as transfer_twiml
-
             transfer_twiml.menu_result(svc, conn, str(live.extra["transfer"]), status, now)
         if status in ("completed", "answered"):
             live = live.evolve(phase="done", outcome="transferred", seq=live.seq + 1)

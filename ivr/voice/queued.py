@@ -19,6 +19,8 @@ from callflows import engine
 from callflows.actions import Input
 from ivr.calls import calllog
 from ivr.calls.live import LiveCall
+from ivr.connect import offers
+from ivr.connect.bridging import caller_ended
 from ivr.services import Services
 from ivr.voice import waiting
 from ivr.voice.calls import Answer, perform, route_if_queued
@@ -107,8 +109,6 @@ def result(svc: Services, form: Mapping[str, str]) -> Answer:
             if not kept:
                 out_of_line(svc, sid, now.timestamp(), conn)
             if live.phase in ("connecting", "connected"):
-                from ivr.connect.bridging import caller_ended
-
                 caller_ended(svc, sid, now.timestamp())  # accepted, not yet dequeued
             calllog.add_event(conn, sid, now, "callback" if kept else "abandoned",
                               f"waited {waited:.0f} s", {"wait": round(waited, 1)})
@@ -143,8 +143,6 @@ def result(svc: Services, form: Mapping[str, str]) -> Answer:
 def out_of_line(svc: Services, sid: str, now: float, conn: Connection | None = None) -> bool:
     """Take a call out of line (waiting or offered). A call-taker it was offered to is free at
     once, missed count unchanged, and offered the next call. False when it was not in line."""
-    from ivr.connect import offers
-
     gone = svc.router.reservations.caller_gone(sid, now)
     if gone.status == "offered" and gone.reservation is not None:
         offers.cancelled(svc, gone.reservation, now, conn)

@@ -22,6 +22,8 @@ from typing import Any
 
 from flask import Blueprint, request, session
 
+from ivr.web.errors import error_response
+
 HEADER = "X-CSRF-Token"
 FIELD = "csrf_token"
 SESSION_KEY = "csrf"
@@ -59,8 +61,6 @@ def valid() -> bool:
 
 def refused_json() -> Any:
     """The JSON APIs' answer to a write without this session's token."""
-    from ivr.web.errors import error_response
-
     return error_response(403, "csrf_failed", "the request lacks this session's CSRF token "
                           "(X-CSRF-Token); reload the page")
 

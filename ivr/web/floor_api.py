@@ -47,14 +47,6 @@ def asked_day(svc: Services) -> date:
         raise ApiError(400, "bad_day", f"day {raw[:20]!r} is not a date (YYYY-MM-DD)") from None
 
 
-def day_report(svc: Services, day: date) -> reports.DayReport:
-    from ivr.floor import statelog as floorlog
-
-    floorlog.drain(svc.agents, svc.engine)
-    with svc.engine.connect() as conn:
-        return reports.day_report(conn, day, wallboard.report_config(svc), svc.settings.center)
-
-
 # -- wallboard ----------------------------------------------------------------------------------
 
 
@@ -113,7 +105,7 @@ def wallboard_events(account: Account) -> Response:
 @signed_in(*SEES_FLOOR)
 def report_of_day(account: Account) -> Response:
     svc = current_services()
-    return jsonify(day_report(svc, asked_day(svc)).as_dict())
+    return jsonify(wallboard.day_report(svc, asked_day(svc)).as_dict())
 
 
 COLUMNS = ["offered", "answered", "abandoned", "transfers", "callbacks", "voicemail",
@@ -146,7 +138,7 @@ def csv_tables(report: reports.DayReport) -> dict[str, tuple[list[str], list[lis
 
 def _csv(svc: Services, table: str) -> Response:
     day = asked_day(svc)
-    header, rows = csv_tables(day_report(svc, day))[table]
+    header, rows = csv_tables(wallboard.day_report(svc, day))[table]
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(header)

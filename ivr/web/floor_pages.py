@@ -33,7 +33,7 @@ from ivr.web.auth import SEES_FLOOR, current_account, require, secret_key_set
 from ivr.web.auth import request_db as _db
 from ivr.web.console import CSP, to_login
 from ivr.web.errors import ApiError
-from ivr.web.floor_api import asked_day, day_report, staffing_of_request
+from ivr.web.floor_api import asked_day, staffing_of_request
 
 bp = Blueprint("floor", __name__)
 
@@ -93,7 +93,7 @@ def _chart(report: Any, name: str) -> Markup:
 def reports_page(account: Account) -> Any:
     svc = _svc()
     day = asked_day(svc)
-    report = day_report(svc, day)
+    report = wallboard.day_report(svc, day)
     data = report.as_dict()
     order = [n for n in wallboard.class_order(svc) if n in data["classes"]]
     order += [n for n in data["classes"] if n not in order]
@@ -118,7 +118,7 @@ def staffing_page(account: Account) -> Any:
         except ApiError as exc:
             error = exc.message
     day = asked_day(svc)
-    report = day_report(svc, day)
+    report = wallboard.day_report(svc, day)
     measured = report.as_dict()
     order = [n for n in wallboard.class_order(svc) if n in measured["classes"]]
     predicted = {n: predicted_for(svc, report, n) for n in order}
