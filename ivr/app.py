@@ -11,23 +11,22 @@ from ivr.bootstrap import bootstrap
 from ivr.platform.clock import Clock
 from ivr.platform.config import Settings, load_settings
 from ivr.services import Services
-from ivr.voice import agent_routes
+from ivr.voice import agent_routes, transfer_routes
 from ivr.voice import routes as voice
-from ivr.voice import transfer_routes as transfer_hooks
 from ivr.web import (
     accounts_api,
     admin,
     console,
     console_api,
-    console_live,  # noqa: F401 (its routes are on console_api.bp)
+    console_live,
     console_requests,
     dispatch_inbox,
-    floor_api,  # noqa: F401 (its routes are on console_api.bp)
+    floor_api,
     floor_pages,
     flows_api,
     flows_console,
     open311,
-    transfer_api,  # noqa: F401 (its routes are on console_api.bp)
+    transfer_api,
 )
 from ivr.web.auth import close_request_db
 
@@ -49,15 +48,14 @@ def create_app(
     app.extensions["ivr"] = services
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
 
-    # The console API (/api/v1) is one blueprint: console_live, floor_api and transfer_api add
-    # their routes to it when imported (above), flows_api nests in it; all before it is first
-    # registered.
-    flows_api.attach()
     for blueprint in (
-        voice.bp, agent_routes.bp, transfer_hooks.bp,  # Twilio's webhooks (signed)
+        voice.bp, agent_routes.bp, transfer_routes.bp,  # Twilio's webhooks (signed)
         open311.bp,  # Open311 GeoReport v2 (API keys)
-        console.bp, console_api.bp, console_requests.bp, accounts_api.bp,  # web sessions + CSRF
-        admin.bp, flows_console.bp, floor_pages.bp, dispatch_inbox.bp,
+        # The JSON API under /api/v1 (web sessions + CSRF, ivr.web.kit), one blueprint a face:
+        console_api.bp, console_live.bp, transfer_api.bp, console_requests.bp, flows_api.bp,
+        floor_api.bp, accounts_api.bp,
+        # The pages:
+        console.bp, admin.bp, flows_console.bp, floor_pages.bp, dispatch_inbox.bp,
     ):
         app.register_blueprint(blueprint)
     app.teardown_appcontext(close_request_db)

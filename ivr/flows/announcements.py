@@ -18,7 +18,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from callflows.model import Flow
 from ivr.flows.records import LineAnnouncement
-from ivr.flows.versions import Clock, add_audit
+from ivr.flows.versions import add_audit
+from ivr.platform.clock import Clock
 from ivr.platform.db import reading, transaction
 from ivr.services import Services
 

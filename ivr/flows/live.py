@@ -19,7 +19,8 @@ from callflows.model import Flow
 from callflows.parse import load_flow
 from ivr.flows.records import FlowRecord, FlowVersion
 from ivr.flows.store import FlowNotFound, FlowStore
-from ivr.flows.versions import Clock, FlowVersions, filename_of
+from ivr.flows.versions import FlowVersions, filename_of
+from ivr.platform.clock import Clock
 from ivr.platform.db import reading
 
 # Built once: every new call runs this lookup, and building a select cost more than running it.

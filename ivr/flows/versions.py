@@ -33,12 +33,13 @@ from callflows.parse import parse_flow
 from ivr.flows.diff import FlowDiff, diff
 from ivr.flows.records import FlowAudit, FlowRecord, FlowVersion
 from ivr.flows.store import shipped_flows
+from ivr.platform.clock import Clock
 from ivr.platform.db import transaction
+from ivr.services import Services
 
 log = logging.getLogger("ivr.flows")
 
 MAX_TEXT = 200_000  # characters: a flow is a few hundred lines; this stops a runaway paste
-Clock = Callable[[], datetime]
 
 
 class FlowMissing(LookupError):
@@ -419,3 +420,8 @@ def _shipped_flow(filename: str, text: str) -> Flow:
 
 class _Raced(Exception):
     """The draft or live pointer moved between reading and writing."""
+
+
+def versions_of(svc: Services) -> FlowVersions:
+    """The flow versions of the center `svc` serves, on its clock."""
+    return FlowVersions(svc.sessions, svc.settings.center, svc.clock)

@@ -12,30 +12,21 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import Blueprint, Response, jsonify
+from flask import Response, jsonify
 
 from ivr.accounts import accounts
 from ivr.accounts.accounts import Account, AccountError
-from ivr.web import csrf
 from ivr.web.auth import SEES_FLOOR, require
 from ivr.web.auth import request_db as _db
-from ivr.web.console_api import current_services
 from ivr.web.errors import ApiError, error_response, json_fields
+from ivr.web.kit import api_blueprint, current_services
 
 log = logging.getLogger("ivr.accounts")
 
-bp = Blueprint("accounts_api", __name__, url_prefix="/api/v1/accounts")
+bp = api_blueprint("accounts_api", url_prefix="/api/v1/accounts")
 
 ADMIN = ("admin",)
 FIELDS = {"login", "name", "password", "roles", "skills", "contact"}
-
-
-csrf.protect(bp, csrf.refused_json)
-
-
-@bp.errorhandler(ApiError)
-def _api_error(exc: ApiError) -> Response:
-    return exc.response()
 
 
 @bp.errorhandler(AccountError)

@@ -34,6 +34,7 @@ SESSION_STAMP = "stamp"
 
 TAKES_CALLS = ("call-taker",)
 SEES_FLOOR = ("supervisor", "admin")
+EDITS_FLOWS = SEES_FLOOR  # supervisors and admins
 
 
 SESSION_LIFETIME = timedelta(hours=16)

@@ -5,9 +5,9 @@ through the JSON API (`ivr.console_api`) and the live stream. Sign-in is a plain
 without JavaScript, carries the CSRF field), rate-limited per login and address, and answers
 the same sentence whether the login exists or not.
 
-Console pages send a strict Content-Security-Policy: scripts and styles only from this server
-(the Voice SDK is served from ivr/static/vendor, no CDN), network only to this server and
-Twilio's voice endpoints, no framing.
+Console pages send a strict Content-Security-Policy (`ivr.web.kit.security_headers`): scripts
+and styles only from this server (the Voice SDK is served from ivr/static/vendor, no CDN),
+network only to this server and Twilio's voice endpoints, no framing.
 """
 
 from __future__ import annotations
@@ -16,9 +16,6 @@ import logging
 from typing import Any
 
 from flask import (
-    Blueprint,
-    Response,
-    current_app,
     redirect,
     render_template,
     request,
@@ -44,20 +41,13 @@ from ivr.web.auth import (
 from ivr.web.auth import request_db as _db
 from ivr.web.console_options import console_options
 from ivr.web.errors import ApiError
+from ivr.web.kit import NO_SECRET, current_services, page_blueprint, to_login
 
 log = logging.getLogger("ivr.console")
 
-bp = Blueprint("console", __name__, url_prefix="/console")
+bp = page_blueprint("console", url_prefix="/console")
 
-CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-       "media-src 'self' data: blob: https://*.twilio.com; "
-       "connect-src 'self' https://*.twilio.com wss://*.twilio.com; "
-       "worker-src 'self' blob:; frame-ancestors 'none'; base-uri 'none'; form-action 'self'")
 WRONG = "Wrong login or password."
-
-
-def _svc() -> Services:
-    return current_app.extensions["ivr"]  # type: ignore[no-any-return]
 
 
 def _setup(state: Any) -> None:
@@ -66,16 +56,6 @@ def _setup(state: Any) -> None:
 
 
 bp.record_once(_setup)
-
-
-@bp.after_request
-def security_headers(response: Response) -> Response:
-    """The headers of every console page (other page blueprints register this too)."""
-    response.headers.setdefault("Content-Security-Policy", CSP)
-    response.headers.setdefault("X-Content-Type-Options", "nosniff")
-    response.headers.setdefault("Referrer-Policy", "same-origin")
-    response.headers.setdefault("Cache-Control", "no-store")
-    return response
 
 
 def _login_page(message: str = "", status: int = 200, login: str = "") -> tuple[str, int]:
@@ -90,9 +70,7 @@ def _csrf_refused() -> Any:
 
 
 def _no_secret() -> tuple[str, int]:
-    return render_template("console/unavailable.html",
-                           message="Sign-in is unavailable: IVR_SECRET_KEY is not set on the "
-                                   "server."), 503
+    return render_template("console/unavailable.html", message=NO_SECRET), 503
 
 
 csrf.protect(bp, _csrf_refused)
@@ -105,11 +83,6 @@ def _api_error(exc: ApiError) -> Any:
     if exc.status == 403:
         return render_template("console/unavailable.html", message=exc.message), 403
     return exc.response()
-
-
-def to_login() -> Response:
-    """Where a page sends a browser that is not signed in (every page blueprint's `require`)."""
-    return redirect(url_for("console.login"))  # type: ignore[return-value]
 
 
 @bp.get("/")
@@ -133,7 +106,7 @@ def login() -> Any:
 def login_post() -> Any:
     if not secret_key_set():
         return _no_secret()
-    svc = _svc()
+    svc = current_services()
     options = console_options(svc.settings)
     name = request.form.get("login", "").strip()[:64]
     password = request.form.get("password", "")
@@ -162,7 +135,7 @@ def logout() -> Any:
         return _no_secret()
     account = current_account(_db())
     if account is not None:
-        svc = _svc()
+        svc = current_services()
         presence = svc.agents.get(account.login)
         if presence is not None and presence.state in (State.RESERVED, State.ON_CALL):
             message = ("You have a call offered: accept or reject it before signing out."

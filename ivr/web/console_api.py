@@ -8,8 +8,10 @@ account's roles, and acts for the signed-in account only: no request names a cal
 Errors are ``{"error": {"code": "...", "message": "..."}}`` with a precise 4xx status (502
 ``phone_network_failed`` when Twilio refused what an action needed).
 
-Calls are connected, held and ended through `ivr.connect` (state first in Redis, then Twilio);
-routing goes through `ivr.connect.route`, which also records each offer on the call.
+Calls are connected, held and ended through `ivr.connect.actions` (state first in Redis, then
+Twilio); routing goes through `ivr.connect.offers.route`, which also records each offer on the
+call. The floor's views, the browser phone's token and the live stream are in
+`ivr.web.console_live`; transfers in `ivr.web.transfer_api`.
 """
 
 from __future__ import annotations
@@ -17,126 +19,25 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from flask import Blueprint, Response, current_app, jsonify, request
+from flask import Response, jsonify
 
-from agents import TelephonyError
-from agents.model import Action, AgentError, OfferClosed, Presence, State, TransitionRefused
+from agents.model import Action, OfferClosed, Presence, State, TransitionRefused
 from ivr.accounts.accounts import Account
 from ivr.calls import calllog, callview
 from ivr.connect import actions as connect
-from ivr.services import Services
-from ivr.telephony import voicetoken
-from ivr.web import csrf
-from ivr.web.auth import SEES_FLOOR, TAKES_CALLS, require
-from ivr.web.auth import request_db as _db
-from ivr.web.console_options import ConsoleOptions, console_options
-from ivr.web.errors import ApiError, error_response
+from ivr.web import csrf, kit
+from ivr.web.auth import SEES_FLOOR, TAKES_CALLS
+from ivr.web.calltaker import offer_of, on_call, presence_of
+from ivr.web.errors import ApiError
+from ivr.web.kit import api_blueprint, current_options, current_services, signed_in
 
-bp = Blueprint("console_api", __name__, url_prefix="/api/v1")
+bp = api_blueprint("console_api")
 
 MAX_REASON = 80
-OFFER_ERRORS = {  # OfferClosed.reason -> (status, code)
-    "missing": (409, "offer_closed"),
-    "late": (409, "offer_expired"),
-    "not_yours": (403, "not_your_offer"),
-    "caller_gone": (409, "caller_gone"),
-}
-
-
-def current_services() -> Services:
-    return current_app.extensions["ivr"]  # type: ignore[no-any-return]
-
-
-def current_options() -> ConsoleOptions:
-    return console_options(current_services().settings)
-
-
-csrf.protect(bp, csrf.refused_json)
-
-
-def _read_api_key(state: Any) -> None:
-    key, secret = voicetoken.api_key_from()
-    state.app.config.setdefault("TWILIO_API_KEY", key)
-    state.app.config.setdefault("TWILIO_API_SECRET", secret)
-
-
-bp.record_once(_read_api_key)
-
-
-@bp.errorhandler(ApiError)
-def _api_error(exc: ApiError) -> Response:
-    return exc.response()
-
-
-@bp.errorhandler(TransitionRefused)
-def _refused(exc: TransitionRefused) -> Response:
-    return error_response(409, "state_refused", str(exc), state=exc.state.value)
-
-
-@bp.errorhandler(OfferClosed)
-def _offer_closed(exc: OfferClosed) -> Response:
-    status, code = OFFER_ERRORS.get(exc.reason, (409, "offer_closed"))
-    return error_response(status, code, str(exc))
-
-
-@bp.errorhandler(connect.NotConnected)
-def _not_connected(exc: connect.NotConnected) -> Response:
-    return error_response(409, "not_connected", str(exc))
-
-
-@bp.errorhandler(AgentError)
-def _agent_error(exc: AgentError) -> Response:
-    return error_response(409, "refused", str(exc))
-
-
-@bp.errorhandler(TelephonyError)
-def _network(exc: TelephonyError) -> Response:
-    return error_response(502, "phone_network_failed", f"the phone network refused: {exc}")
-
-
-def signed_in(*roles: str) -> Any:
-    return require(*roles, db=_db)
 
 
 def _now() -> datetime:
     return current_services().clock()
-
-
-def _body() -> dict[str, Any]:
-    data = request.get_json(silent=True)
-    if data is None:
-        return {}
-    if not isinstance(data, dict):
-        raise ApiError(400, "bad_request", "send a JSON object")
-    return data
-
-
-def _text(data: dict[str, Any], name: str, limit: int, required: bool = True) -> str:
-    value = data.get(name, "")
-    if not isinstance(value, str):
-        raise ApiError(400, "bad_request", f"{name} must be a string")
-    value = value.strip()
-    if required and not value:
-        raise ApiError(400, "bad_request", f"{name} is required")
-    if len(value) > limit:
-        raise ApiError(400, "bad_request", f"{name}: at most {limit} characters")
-    return value
-
-
-def presence_of(account: Account) -> Presence:
-    found = current_services().agents.get(account.login)
-    return found if found is not None else Presence(account.login, State.OFFLINE, 0.0)
-
-
-def offer_of(presence: Presence) -> dict[str, Any] | None:
-    if presence.state != State.RESERVED or not presence.reservation_id:
-        return None
-    svc = current_services()
-    reservation = svc.router.reservations.get(presence.reservation_id)
-    if reservation is None:
-        return None
-    with svc.engine.connect() as conn:
-        return callview.describe_offer(conn, reservation, svc.clock().timestamp())
 
 
 def _last_call(account: Account, presence: Presence) -> dict[str, Any] | None:
@@ -214,7 +115,7 @@ def go_available(account: Account) -> Response:
 @bp.post("/presence/break")
 @signed_in(*TAKES_CALLS)
 def go_on_break(account: Account) -> Response:
-    reason = _text(_body(), "reason", MAX_REASON)
+    reason = kit.text(kit.body(), "reason", MAX_REASON)
     current_services().agents.go_on_break(account.login, reason, _now().timestamp())
     return _state_reply(account)
 
@@ -281,14 +182,6 @@ def reject(reservation_id: str, account: Account) -> Response:
 
 # -- the call ------------------------------------------------------------------------------------
 
-def _on_call(account: Account) -> str:
-    presence = presence_of(account)
-    if presence.state != State.ON_CALL or not presence.call_id:
-        raise ApiError(409, "no_active_call", f"{account.login} is not on a call",
-                       state=presence.state.value)
-    return presence.call_id
-
-
 def _last_sid(account: Account) -> str:
     svc = current_services()
     sid = callview.LastCalls(svc.redis, svc.settings.center).get(account.login)
@@ -309,14 +202,14 @@ def current_call(account: Account) -> Response:
 @bp.post("/call/hold")
 @signed_in(*TAKES_CALLS)
 def hold(account: Account) -> Response:
-    connect.hold(current_services(), _on_call(account), _now().timestamp())
+    connect.hold(current_services(), on_call(account), _now().timestamp())
     return _state_reply(account)
 
 
 @bp.post("/call/resume")
 @signed_in(*TAKES_CALLS)
 def resume(account: Account) -> Response:
-    connect.resume(current_services(), _on_call(account), _now().timestamp())
+    connect.resume(current_services(), on_call(account), _now().timestamp())
     return _state_reply(account)
 
 
@@ -324,7 +217,7 @@ def resume(account: Account) -> Response:
 @signed_in(*TAKES_CALLS)
 def end_call(account: Account) -> Response:
     """End my call: wrap-up for me, a goodbye for the caller (`connect.hang_up`)."""
-    _on_call(account)
+    on_call(account)
     connect.hang_up(current_services(), account.login, _now().timestamp())
     _route()
     return _state_reply(account)
@@ -333,10 +226,10 @@ def end_call(account: Account) -> Response:
 @bp.post("/call/notes")
 @signed_in(*TAKES_CALLS)
 def add_note(account: Account) -> Response:
-    text = _text(_body(), "text", callview.MAX_NOTE)
+    note_text = kit.text(kit.body(), "text", callview.MAX_NOTE)
     sid = _last_sid(account)
     with current_services().engine.begin() as conn:
-        note = callview.add_note(conn, sid, _now(), account.login, text)
+        note = callview.add_note(conn, sid, _now(), account.login, note_text)
     presence = presence_of(account)
     response = jsonify(note=note, presence=presence.as_dict(), call=_last_call(account, presence))
     response.status_code = 201
@@ -348,13 +241,13 @@ def add_note(account: Account) -> Response:
 def wrap_up(account: Account) -> Response:
     """Record the disposition of the last call and end wrap-up (available, or on the break
     chosen meanwhile). Allowed after wrap-up ended on its own, to record a late code."""
-    data = _body()
-    code = _text(data, "disposition", 64)
+    data = kit.body()
+    code = kit.text(data, "disposition", 64)
     if code not in current_options().dispositions:
         raise ApiError(400, "unknown_disposition",
                        f"{code!r} is not a disposition; use one of "
                        f"{', '.join(current_options().dispositions)}")
-    note = _text(data, "note", callview.MAX_NOTE, required=False)
+    note = kit.text(data, "note", callview.MAX_NOTE, required=False)
     sid = _last_sid(account)
     presence = presence_of(account)
     if presence.state == State.ON_CALL and presence.call_id == sid:

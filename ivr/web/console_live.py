@@ -1,6 +1,6 @@
 """The console API's read-only views of the floor, the browser phone's token and the live
-stream (`GET /api/v1/events`). Their routes are on `ivr.console_api.bp`, under the same
-sign-in, roles and error format; they are apart only to keep each module to one idea.
+stream (`GET /api/v1/events`): the same sign-in, roles and error format as the rest of the
+console API (`ivr.web.kit`), apart from the actions to keep each module to one idea.
 """
 
 from __future__ import annotations
@@ -15,19 +15,25 @@ from ivr.accounts.accounts import Account
 from ivr.calls import callview
 from ivr.services import Services
 from ivr.telephony import voicetoken
-from ivr.web import sse as console_events
+from ivr.web import sse
 from ivr.web.auth import SEES_FLOOR, TAKES_CALLS
-from ivr.web.console_api import (
-    bp,
-    current_options,
-    current_services,
-    offer_of,
-    presence_of,
-    signed_in,
-)
+from ivr.web.calltaker import offer_of, presence_of
 from ivr.web.errors import ApiError
+from ivr.web.kit import api_blueprint, current_options, current_services, signed_in
+
+bp = api_blueprint("console_live")
 
 RECORD_WAIT = 1.0
+
+
+def _read_api_key(state: Any) -> None:
+    """The browser phone's API key, read from the environment once per app."""
+    key, secret = voicetoken.api_key_from()
+    state.app.config.setdefault("TWILIO_API_KEY", key)
+    state.app.config.setdefault("TWILIO_API_SECRET", secret)
+
+
+bp.record_once(_read_api_key)
 
 
 def _recorded_offer(svc: Services, reservation: Reservation) -> dict[str, Any]:
@@ -87,7 +93,7 @@ def events(account: Account) -> Response:
                 event["offer"] = _recorded_offer(svc, reservation)
         return event
 
-    body = console_events.stream(
+    body = sse.stream(
         svc.redis, svc.agents.channel, agent_id=login if takes else None,
         sees_all=account.has_role(*SEES_FLOOR), snapshot=snapshot, enrich=enrich,
         heartbeat=options.events_heartbeat_seconds, lifetime=options.events_lifetime_seconds)

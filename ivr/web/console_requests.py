@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, Response, jsonify
+from flask import Response, jsonify
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -37,12 +37,12 @@ from ivr.service_requests.service import (
     update_status,
 )
 from ivr.service_requests.service_types import list_services
-from ivr.web import csrf
 from ivr.web.auth import SEES_FLOOR, TAKES_CALLS
-from ivr.web.console_api import current_services, presence_of, signed_in
+from ivr.web.calltaker import presence_of
 from ivr.web.errors import ApiError, error_response, json_fields
+from ivr.web.kit import api_blueprint, current_services, signed_in
 
-bp = Blueprint("console_requests", __name__, url_prefix="/api/v1")
+bp = api_blueprint("console_requests")
 
 # Flow vars worth showing a call-taker: what the phone collected before they answered.
 COLLECTED = ("topic", "service", "request_number", "callback_number", "address_recording",
@@ -53,14 +53,6 @@ _CREATE_FIELDS = {"service_code", "attributes", "description", "address", "lat",
                   "callback_number", "note"}
 _CHANGE_FIELDS = {"service_code", "attributes", "description", "address", "lat", "long",
                   "status", "status_notes", "note"}
-
-
-csrf.protect(bp, csrf.refused_json)
-
-
-@bp.errorhandler(ApiError)
-def _api_error(exc: ApiError) -> Response:
-    return exc.response()
 
 
 @bp.errorhandler(UnknownService)

@@ -1,6 +1,6 @@
 """The supervisors' JSON API of the floor's figures: the wallboard (and its live stream), the
-reports of a day (JSON and CSV) and Erlang C staffing. Routes on `ivr.console_api.bp`
-(``/api/v1``), under the same sign-in, roles and error format; documented in
+reports of a day (JSON and CSV) and Erlang C staffing, under ``/api/v1`` with the same
+sign-in, roles and error format as the console API (`ivr.web.kit`); documented in
 openapi/console.yaml. Supervisors and admins only: the figures name call-takers.
 """
 
@@ -10,41 +10,26 @@ import csv
 import io
 import json
 import logging
-import math
 import time
 from collections.abc import Callable, Iterator
-from datetime import date
 from typing import Any
 
-from flask import Response, jsonify, request, stream_with_context
+from flask import Response, jsonify, stream_with_context
 from redis import Redis
 
 from ivr.accounts.accounts import Account
-from ivr.floor import reports, staffing, wallboard
+from ivr.floor import reports, wallboard
 from ivr.services import Services
 from ivr.web.auth import SEES_FLOOR
-from ivr.web.console_api import bp, current_options, current_services, signed_in
-from ivr.web.errors import ApiError
+from ivr.web.floor_queries import asked_day, staffing_of_request
+from ivr.web.kit import api_blueprint, current_options, current_services, signed_in
 from ivr.web.sse import RETRY_MS, sse
 
+bp = api_blueprint("floor_api")
 log = logging.getLogger("ivr.floor_api")
 
 PUSH_SECONDS = 2.0  # the wallboard's clocks (longest wait) move even when nothing happens
 SETTLE_SECONDS = 0.3  # a burst of presence changes is pushed as one update
-
-
-# -- the day asked for ------------------------------------------------------------------------
-
-
-def asked_day(svc: Services) -> date:
-    """``?day=YYYY-MM-DD`` (the center's local day), today when absent."""
-    raw = request.args.get("day", "").strip()
-    if not raw:
-        return reports.local_day(svc.clock(), svc.settings.timezone)
-    try:
-        return date.fromisoformat(raw)
-    except ValueError:
-        raise ApiError(400, "bad_day", f"day {raw[:20]!r} is not a date (YYYY-MM-DD)") from None
 
 
 # -- wallboard ----------------------------------------------------------------------------------
@@ -166,39 +151,6 @@ def report_agents_csv(account: Account) -> Response:
 
 
 # -- staffing -----------------------------------------------------------------------------------
-
-
-def _number(name: str, *, required: bool = True) -> float | None:
-    raw = request.args.get(name, "").strip()
-    if not raw:
-        if required:
-            raise ApiError(400, "missing_parameter", f"{name} is required")
-        return None
-    try:
-        value = float(raw)
-    except ValueError:
-        raise ApiError(400, "bad_parameter", f"{name} must be a number") from None
-    if not math.isfinite(value) or value < 0:
-        raise ApiError(400, "bad_parameter", f"{name} must be a number >= 0")
-    return value
-
-
-def staffing_of_request() -> staffing.Staffing:
-    """Erlang C for ``calls, interval, aht, target`` and exactly one of ``agents`` or ``goal``
-    (percent) in the query; ApiError 400 naming the parameter otherwise."""
-    calls, interval, aht, target = (_number(n) for n in ("calls", "interval", "aht", "target"))
-    agents, goal = _number("agents", required=False), _number("goal", required=False)
-    if (agents is None) == (goal is None):
-        raise ApiError(400, "agents_or_goal", "give exactly one of agents or goal (percent)")
-    try:
-        load = staffing.Load(calls, interval, aht, target)  # type: ignore[arg-type]
-        if agents is not None:
-            if not agents.is_integer():
-                raise ApiError(400, "bad_parameter", "agents must be a whole number")
-            return staffing.for_agents(load, int(agents))
-        return staffing.for_goal(load, goal / 100)  # type: ignore[operator]
-    except ValueError as exc:
-        raise ApiError(400, "bad_parameter", str(exc)) from None
 
 
 @bp.get("/staffing")

@@ -16,7 +16,6 @@ import os
 from typing import Any
 
 from flask import (
-    Blueprint,
     Response,
     current_app,
     render_template,
@@ -31,17 +30,13 @@ from ivr.services import Services
 from ivr.web import csrf
 from ivr.web.auth import SEES_FLOOR, current_account, require, secret_key_set
 from ivr.web.auth import request_db as _db
-from ivr.web.console import CSP, to_login
 from ivr.web.errors import ApiError
-from ivr.web.floor_api import asked_day, staffing_of_request
+from ivr.web.floor_queries import asked_day, staffing_of_request
+from ivr.web.kit import current_services, page_blueprint, refused_page, to_login
 
-bp = Blueprint("floor", __name__)
+bp = page_blueprint("floor")
 
 METRICS_TOKEN = "IVR_METRICS_TOKEN"
-
-
-def _svc() -> Services:
-    return current_app.extensions["ivr"]  # type: ignore[no-any-return]
 
 
 def _read_token(state: Any) -> None:
@@ -51,24 +46,13 @@ def _read_token(state: Any) -> None:
 bp.record_once(_read_token)
 
 
-@bp.after_request
-def _headers(response: Response) -> Response:
-    if response.mimetype == "text/html":
-        response.headers.setdefault("Content-Security-Policy", CSP)
-    response.headers.setdefault("X-Content-Type-Options", "nosniff")
-    response.headers.setdefault("Referrer-Policy", "same-origin")
-    response.headers.setdefault("Cache-Control", "no-store")
-    return response
-
-
 @bp.errorhandler(ApiError)
 def _api_error(exc: ApiError) -> Any:
     if request.path == "/metrics":
         return Response(f"{exc.message}\n", status=exc.status, mimetype="text/plain")
     if exc.code == "no_secret_key" or exc.status == 403:
-        return render_template("console/unavailable.html", message=exc.message), exc.status
-    return render_template("console/unavailable.html", message=exc.message,
-                           back=url_for("floor.reports_page")), exc.status
+        return refused_page(exc)
+    return refused_page(exc, back=url_for("floor.reports_page"))
 
 
 
@@ -91,7 +75,7 @@ def _chart(report: Any, name: str) -> Markup:
 @bp.get("/console/reports")
 @supervisor()
 def reports_page(account: Account) -> Any:
-    svc = _svc()
+    svc = current_services()
     day = asked_day(svc)
     report = wallboard.day_report(svc, day)
     data = report.as_dict()
@@ -108,7 +92,7 @@ FIELDS = ("calls", "interval", "aht", "target", "agents", "goal")
 @bp.get("/console/staffing")
 @supervisor()
 def staffing_page(account: Account) -> Any:
-    svc = _svc()
+    svc = current_services()
     asked = {k: request.args.get(k, "") for k in FIELDS}
     result: staffing.Staffing | None = None
     error = ""
@@ -174,6 +158,6 @@ def metrics() -> Response:
                            "send the bearer token IVR_METRICS_TOKEN, or sign in")
         if not account.has_role(*SEES_FLOOR):
             raise ApiError(403, "forbidden", "metrics need the role supervisor or admin")
-    text = wallboard.prometheus(wallboard.snapshot(_svc()))
+    text = wallboard.prometheus(wallboard.snapshot(current_services()))
     return Response(text, mimetype="text/plain", content_type="text/plain; version=0.0.4; "
                     "charset=utf-8")

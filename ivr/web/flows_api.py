@@ -1,8 +1,9 @@
 """The supervisors' JSON API for call flows and line announcements (openapi/console.yaml).
 
-It is nested under the console API (``/api/v1``): the same session sign-in, the same CSRF token
-on every POST, the same error shape. Only supervisors and admins may read or change flows; every
-refused attempt is answered 403 and written to the flows' audit and the log.
+It is under ``/api/v1`` with the console API's kit (`ivr.web.kit`): the same session sign-in,
+the same CSRF token on every POST, the same error shape. Only supervisors and admins may read
+or change flows; every refused attempt is answered 403 and written to the flows' audit and the
+log.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
-from flask import Blueprint, Response, jsonify, request
+from flask import Response, jsonify, request
 
 from callflows.actions import AppStep, Input
 from callflows.errors import FlowError
@@ -28,31 +29,18 @@ from ivr.flows.versions import (
     FlowRefused,
     FlowVersions,
     check_text,
+    versions_of,
 )
 from ivr.platform.clock import local_time
 from ivr.services import Services
 from ivr.voice import lookups
-from ivr.web import console_api
-from ivr.web.auth import SEES_FLOOR, require
+from ivr.web import kit
+from ivr.web.auth import EDITS_FLOWS, require
 from ivr.web.auth import request_db as _db
-from ivr.web.console_api import current_services
 from ivr.web.errors import ApiError, error_response
+from ivr.web.kit import api_blueprint, current_services
 
-EDITS_FLOWS = SEES_FLOOR  # supervisors and admins
-
-bp = Blueprint("flows", __name__)
-
-
-def attach() -> None:
-    """Nest this API in the console API (once per process: blueprints are shared by every app,
-    and a blueprint takes no new children after its first registration)."""
-    parent = console_api.bp
-    if not any(child is bp for child, _ in parent._blueprints):
-        parent.register_blueprint(bp)
-
-
-def versions_of(svc: Services) -> FlowVersions:
-    return FlowVersions(svc.sessions, svc.settings.center, svc.clock)
+bp = api_blueprint("flows")
 
 
 def problems_json(errors: list[FlowError]) -> list[dict[str, Any]]:
@@ -98,13 +86,6 @@ def edits_flows(action: str) -> Callable[..., Any]:
         return wrapper
 
     return decorate
-
-
-def _body() -> dict[str, Any]:
-    data = request.get_json(silent=True)
-    if not isinstance(data, dict):
-        raise ApiError(400, "bad_request", "send a JSON object")
-    return data
 
 
 def _int(data: dict[str, Any], key: str, required: bool = True) -> int | None:
@@ -181,7 +162,7 @@ def get_flow(name: str, account: Account) -> Response:
 @bp.post("/flows/<name>/draft")
 @edits_flows("edit-flows")
 def save_draft(name: str, account: Account) -> Response:
-    data = _body()
+    data = kit.body(required=True)
     text, revision = _flow_text(data), _int(data, "revision")
     saved = _ready(current_services()).save_draft(name, text, revision or 0, account.login)
     return jsonify(revision=saved.revision, problems=problems_json(saved.problems))
@@ -190,7 +171,7 @@ def save_draft(name: str, account: Account) -> Response:
 @bp.post("/flows/<name>/check")
 @edits_flows("edit-flows")
 def check_flow(name: str, account: Account) -> Response:
-    flow, problems = check_text(name, _flow_text(_body()))
+    flow, problems = check_text(name, _flow_text(kit.body(required=True)))
     return jsonify(problems=problems_json(problems),
                    graph=flow_graph(flow).to_dict() if flow is not None else None)
 
@@ -247,7 +228,7 @@ def diff(name: str, account: Account) -> Response:
 @bp.post("/flows/<name>/publish")
 @edits_flows("publish-flows")
 def publish(name: str, account: Account) -> Response:
-    data = _body()
+    data = kit.body(required=True)
     note = data.get("note", "")
     if not isinstance(note, str) or len(note) > 500:
         raise ApiError(400, "bad_request", "'note' must be a string of at most 500 characters")
@@ -259,7 +240,7 @@ def publish(name: str, account: Account) -> Response:
 @bp.post("/flows/<name>/rollback")
 @edits_flows("publish-flows")
 def rollback(name: str, account: Account) -> Response:
-    to = _int(_body(), "version", required=False)
+    to = _int(kit.body(required=True), "version", required=False)
     live = _ready(current_services()).rollback(name, account.login, to=to)
     return jsonify(flow=name, live_version=live)
 
@@ -269,7 +250,7 @@ def rollback(name: str, account: Account) -> Response:
 def trial(name: str, account: Account) -> Response:
     """One emulated call of the draft (or a version), answered with `answers` in order."""
     svc = current_services()
-    data = _body()
+    data = kit.body(required=True)
     answers = data.get("answers", [])
     if not isinstance(answers, list) or not all(isinstance(a, str) for a in answers):
         raise ApiError(400, "bad_request", "'answers' must be a list of strings")
@@ -343,7 +324,7 @@ def switch_announcement(line: str, account: Account) -> Response:
     spec = svc.settings.lines.get(line)
     if spec is None:
         raise ApiError(404, "not_found", f"there is no line '{line}'")
-    data = _body()
+    data = kit.body(required=True)
     on = data.get("on")
     if not isinstance(on, bool):
         raise ApiError(400, "bad_request", "'on' must be true or false")

@@ -1,7 +1,7 @@
 """The supervisors' flow pages: the list of flows and lines, and the flow editor.
 
 The pages are static HTML; their script (ivr/static/flows/editor.js) does everything through the
-JSON API of `ivr.flows_api`. Same sign-in, CSRF and Content-Security-Policy as the call-takers'
+JSON API of `ivr.web.flows_api`. Same sign-in, CSRF and Content-Security-Policy as the call-takers'
 console (no inline script or style, nothing from another origin). Anyone signed in without the
 supervisor or admin role is refused, and the refusal is audited.
 """
@@ -10,28 +10,22 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, render_template
+from flask import render_template
 
 from ivr.accounts.accounts import Account
+from ivr.flows.versions import versions_of
 from ivr.web import csrf
+from ivr.web.auth import EDITS_FLOWS, require
 from ivr.web.auth import request_db as _db
-from ivr.web.auth import require
-from ivr.web.console import security_headers, to_login
-from ivr.web.console_api import current_services
 from ivr.web.errors import ApiError
-from ivr.web.flows_api import EDITS_FLOWS, versions_of
+from ivr.web.kit import current_services, page_blueprint, refused_page, to_login
 
-bp = Blueprint("flows_console", __name__, url_prefix="/console/flows")
-
-
-bp.after_request(security_headers)
+bp = page_blueprint("flows_console", url_prefix="/console/flows")
 
 
 @bp.errorhandler(ApiError)
 def _api_error(exc: ApiError) -> Any:
-    message = exc.message if exc.code != "no_secret_key" else \
-        "Sign-in is unavailable: IVR_SECRET_KEY is not set on the server."
-    return render_template("console/unavailable.html", message=message), exc.status
+    return refused_page(exc)
 
 
 

@@ -1,7 +1,7 @@
 """The console API's transfer actions (call-takers) and dispatch inbox (dispatchers).
 
-Their routes are on `ivr.console_api.bp`: same sign-in, CSRF check, roles and error format,
-documented in openapi/console.yaml. Call-takers act on their own current call only;
+The same sign-in, CSRF check, roles and error format as the rest of the console API
+(`ivr.web.kit`), documented in openapi/console.yaml. Call-takers act on their own current call only;
 dispatchers (and supervisors) read transfers with their hand-off and acknowledge them. CAD
 systems that pull use the same endpoints with a dispatcher account.
 """
@@ -17,9 +17,13 @@ from ivr.platform import outbox
 from ivr.transfers import actions as transfers
 from ivr.transfers import eido, records
 from ivr.transfers.records import Transfer
+from ivr.web import kit
 from ivr.web.auth import SEES_FLOOR, TAKES_CALLS
-from ivr.web.console_api import _body, _on_call, _text, bp, current_services, signed_in
+from ivr.web.calltaker import on_call
 from ivr.web.errors import ApiError, error_response
+from ivr.web.kit import api_blueprint, current_services, signed_in
+
+bp = api_blueprint("transfer_api")
 
 DISPATCHERS = ("dispatcher", *SEES_FLOOR)
 MAX_LOCATION = 500
@@ -71,7 +75,7 @@ def dispatch_centers(account: Account) -> Response:
 @signed_in(*TAKES_CALLS)
 def current_transfer(account: Account) -> Response:
     """The latest transfer of my current call (null when none)."""
-    return _reply(_on_call(account))
+    return _reply(on_call(account))
 
 
 @bp.post("/call/transfer")
@@ -79,15 +83,15 @@ def current_transfer(account: Account) -> Response:
 def start_transfer(account: Account) -> Response:
     """Transfer my call to a dispatch center: ``warm`` (I brief the dispatcher first) or
     ``cold`` (blind)."""
-    data = _body()
-    center = _text(data, "center", 32)
-    mode = _text(data, "mode", 8, required=False) or "warm"
-    destination = _text(data, "destination", 16, required=False) or "primary"
-    location = _text(data, "location", MAX_LOCATION, required=False) or None
-    note = _text(data, "note", MAX_NOTE, required=False) or None
+    data = kit.body()
+    center = kit.text(data, "center", 32)
+    mode = kit.text(data, "mode", 8, required=False) or "warm"
+    destination = kit.text(data, "destination", 16, required=False) or "primary"
+    location = kit.text(data, "location", MAX_LOCATION, required=False) or None
+    note = kit.text(data, "note", MAX_NOTE, required=False) or None
     if mode not in ("warm", "cold"):
         raise ApiError(400, "bad_mode", "mode is warm or cold")
-    call_id = _on_call(account)
+    call_id = on_call(account)
     svc = current_services()
     start = transfers.start_warm if mode == "warm" else transfers.start_cold
     start(svc, call_id, account.login, center, destination=destination, location=location,
@@ -101,7 +105,7 @@ def start_transfer(account: Account) -> Response:
 @signed_in(*TAKES_CALLS)
 def complete_transfer(account: Account) -> Response:
     """Hand over: the caller off hold with the dispatcher; I leave the call (wrap-up)."""
-    call_id = _on_call(account)
+    call_id = on_call(account)
     transfers.complete(current_services(), call_id, account.login)
     return _reply(call_id)
 
@@ -109,7 +113,7 @@ def complete_transfer(account: Account) -> Response:
 @bp.post("/call/transfer/cancel")
 @signed_in(*TAKES_CALLS)
 def cancel_transfer(account: Account) -> Response:
-    call_id = _on_call(account)
+    call_id = on_call(account)
     transfers.cancel(current_services(), call_id, account.login)
     return _reply(call_id)
 
@@ -118,7 +122,7 @@ def cancel_transfer(account: Account) -> Response:
 @signed_in(*TAKES_CALLS)
 def secondary_transfer(account: Account) -> Response:
     """After a failed warm transfer: try the center's secondary destination."""
-    call_id = _on_call(account)
+    call_id = on_call(account)
     transfers.retry_secondary(current_services(), call_id, account.login)
     response = _reply(call_id)
     response.status_code = 201
@@ -129,7 +133,7 @@ def secondary_transfer(account: Account) -> Response:
 @signed_in(*TAKES_CALLS)
 def reclassify(account: Account) -> Response:
     """Not an emergency: my 911 call goes to the front of the 311 queue; I leave it."""
-    call_id = _on_call(account)
+    call_id = on_call(account)
     transfers.reclassify(current_services(), call_id, account.login)
     return _reply(call_id)
 

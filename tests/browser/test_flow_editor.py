@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 
-from ivr.web.flows_api import versions_of
+from ivr.flows.versions import versions_of
 from tests.browser import browser_support
 from tests.browser.browser_support import Served, shot
 from tests.ivr.console_support import PASSWORD, add_account

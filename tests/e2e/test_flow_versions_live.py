@@ -7,8 +7,8 @@ in any web process (a second app on the same database stands for a second gunico
 from __future__ import annotations
 
 from ivr.flows import announcements
+from ivr.flows.versions import versions_of
 from ivr.sim import hangup, press, wait
-from ivr.web.flows_api import versions_of
 from tests.e2e.helpers import enqueued
 from tests.e2e.helpers import record as sql_record
 from tests.ivr.flow_support import MAIN_EN, REPORT_EN, TEXT_311, edited

@@ -8,11 +8,11 @@ from flask import Flask
 from sqlalchemy import func, select
 
 from ivr.calls.models import Call
+from ivr.flows.versions import versions_of
 from ivr.platform.db import transaction
 from ivr.service_requests.models import CallRequestLink, ServiceRequest
 from ivr.service_requests.service import create_request
 from ivr.services import Services
-from ivr.web.flows_api import versions_of
 from tests.ivr.console_support import Desk, add_account
 from tests.ivr.flow_support import MAIN_EN, TEXT_311, edited, line_of
 

@@ -4,7 +4,6 @@
 
 (function () {
   const meta = (name) => document.querySelector(`meta[name="${name}"]`).content;
-  const csrf = meta("csrf-token");
   const me = meta("me");
   const isAdmin = meta("is-admin") === "yes";
   const body = document.querySelector("#accounts tbody");
@@ -12,20 +11,8 @@
   const notice = document.getElementById("notice");
   let editing = null; // the login being changed, or null for a new account
 
-  async function api(method, path, data) {
-    const options = { method, headers: { Accept: "application/json" } };
-    if (method !== "GET") {
-      options.headers["Content-Type"] = "application/json";
-      options.headers["X-CSRF-Token"] = csrf;
-      options.body = JSON.stringify(data || {});
-    }
-    const response = await fetch(`/api/v1/accounts${path}`, options);
-    const reply = await response.json().catch(() => ({}));
-    if (!response.ok) {
-      throw new Error((reply.error && reply.error.message) || `error ${response.status}`);
-    }
-    return reply;
-  }
+  const api = (method, path, data) =>  // ivr/static/shared/api.js
+    window.ivr.api.request(method, `/accounts${path}`, data);
 
   function say(text, bad) {
     notice.textContent = text;

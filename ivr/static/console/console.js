@@ -15,32 +15,13 @@
   const LANGUAGES = { en: "English", es: "Spanish · Español" };
 
   const view = {
-    me: meta("agent"), csrf: meta("csrf-token"), presence: null, offer: null, call: null,
+    me: meta("agent"), presence: null, offer: null, call: null,
     dispositions: [], lastEventId: 0, offerSeenAt: 0, skew: 0,
   };
 
   // -- the API --------------------------------------------------------------------------------
 
-  async function api(method, path, body) {
-    const options = { method, credentials: "same-origin", headers: { Accept: "application/json" } };
-    if (method !== "GET") {
-      options.headers["X-CSRF-Token"] = view.csrf;
-      options.headers["Content-Type"] = "application/json";
-      options.body = JSON.stringify(body || {});
-    }
-    const response = await fetch(`/api/v1${path}`, options);
-    let data = null;
-    try { data = await response.json(); } catch (_) { data = null; }
-    if (response.status === 401) { window.location.assign("/console/login"); }
-    if (!response.ok) {
-      const error = (data && data.error) || { code: `http_${response.status}`, message: response.statusText };
-      const failure = new Error(error.message);
-      failure.code = error.code;
-      failure.status = response.status;
-      throw failure;
-    }
-    return data;
-  }
+  const api = window.ivr.api.request;  // ivr/static/shared/api.js
 
   async function act(method, path, body, done) {
     try {
@@ -62,7 +43,8 @@
   async function refresh() {
     try {
       const me = await api("GET", "/me");
-      view.csrf = me.csrf_token;
+      // The session's token as the server has it now: every page script sends the meta tag's.
+      document.querySelector('meta[name="csrf-token"]').content = me.csrf_token;
       serverTime(me.server_time);
       view.presence = me.presence;
       view.call = me.call;

@@ -7,7 +7,6 @@
 
 (() => {
   const $ = (id) => document.getElementById(id);
-  const csrf = () => document.querySelector('meta[name="csrf-token"]').content;
   const COLLECTED = {
     topic: "Topic", service: "Service", request_number: "Request number keyed",
     callback_number: "Callback number", address_recording: "Address (recording)",
@@ -17,22 +16,7 @@
 
   const state = { sid: null, caller: "", services: [], byCode: {}, data: null, editing: null };
 
-  async function api(method, path, body) {
-    const options = { method, credentials: "same-origin", headers: { Accept: "application/json" } };
-    if (method !== "GET") {
-      options.headers["X-CSRF-Token"] = csrf();
-      options.headers["Content-Type"] = "application/json";
-      options.body = JSON.stringify(body || {});
-    }
-    const response = await fetch(`/api/v1${path}`, options);
-    let data = null;
-    try { data = await response.json(); } catch (_) { data = null; }
-    if (!response.ok) {
-      const error = (data && data.error) || { message: response.statusText };
-      throw new Error(error.message || `HTTP ${response.status}`);
-    }
-    return data;
-  }
+  const api = window.ivr.api.request;  // ivr/static/shared/api.js
 
   function el(tag, attrs, ...children) {
     const node = document.createElement(tag);

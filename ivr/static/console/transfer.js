@@ -6,7 +6,6 @@
 
 (() => {
   const $ = (id) => document.getElementById(id);
-  const csrf = () => document.querySelector('meta[name="csrf-token"]').content;
   const STATES = {
     dialing: "Calling the dispatch center… the caller is on hold",
     briefing: "Dispatcher on the line: brief them, then complete",
@@ -18,22 +17,7 @@
     requeued: "Sent to the 311 queue",
   };
 
-  async function api(method, path, body) {
-    const options = { method, credentials: "same-origin", headers: { Accept: "application/json" } };
-    if (method !== "GET") {
-      options.headers["X-CSRF-Token"] = csrf();
-      options.headers["Content-Type"] = "application/json";
-      options.body = JSON.stringify(body || {});
-    }
-    const response = await fetch(`/api/v1${path}`, options);
-    let data = null;
-    try { data = await response.json(); } catch (_) { data = null; }
-    if (!response.ok) {
-      const error = (data && data.error) || { message: response.statusText };
-      throw new Error(error.message);
-    }
-    return data;
-  }
+  const api = window.ivr.api.request;  // ivr/static/shared/api.js
 
   function message(text) {
     const box = $("message");

@@ -5,22 +5,13 @@
 
 (() => {
   const $ = (id) => document.getElementById(id);
-  const csrf = () => document.querySelector('meta[name="csrf-token"]').content;
   const STATES = {
     dialing: "Ringing you", briefing: "Call-taker briefing", completed: "Caller with you",
     connected: "Caller with you", cancelled: "Cancelled", failed: "Failed",
     abandoned: "Caller hung up",
   };
 
-  async function api(method, path) {
-    const options = { method, credentials: "same-origin", headers: { Accept: "application/json" } };
-    if (method !== "GET") options.headers["X-CSRF-Token"] = csrf();
-    const response = await fetch(`/api/v1${path}`, options);
-    if (response.status === 401) window.location.assign("/console/login");
-    const data = await response.json();
-    if (!response.ok) throw new Error((data.error && data.error.message) || response.statusText);
-    return data;
-  }
+  const api = window.ivr.api.request;  // ivr/static/shared/api.js
 
   function el(tag, cls, text) {
     const node = document.createElement(tag);

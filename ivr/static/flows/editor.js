@@ -6,9 +6,7 @@
 
   const $ = (id) => document.getElementById(id);
   const meta = (name) => document.querySelector(`meta[name="${name}"]`).content;
-  const CSRF = meta("csrf-token");
   const FLOW = meta("flow");
-  const BASE = `/api/v1/flows/${encodeURIComponent(FLOW)}`;
 
   const text = $("yaml");
   const gutter = $("gutter");
@@ -18,18 +16,8 @@
   let checkTimer = 0;  // the check of unsaved text, after a pause in typing
   let checkSeq = 0;
 
-  async function call(method, path, body) {
-    const options = { method, headers: { Accept: "application/json" }, credentials: "same-origin" };
-    if (body !== undefined) {
-      options.headers["Content-Type"] = "application/json";
-      options.headers["X-CSRF-Token"] = CSRF;
-      options.body = JSON.stringify(body);
-    }
-    const response = await fetch(BASE + path, options);
-    const type = response.headers.get("Content-Type") || "";
-    const data = type.includes("json") ? await response.json() : await response.text();
-    return { ok: response.ok, status: response.status, data };
-  }
+  const call = (method, path, body) =>  // ivr/static/shared/api.js
+    window.ivr.api.reply(method, `/flows/${encodeURIComponent(FLOW)}${path}`, body);
 
   function el(tag, attrs, ...children) {
     const node = document.createElement(tag);

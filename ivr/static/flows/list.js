@@ -4,18 +4,8 @@
   "use strict";
 
   const $ = (id) => document.getElementById(id);
-  const CSRF = document.querySelector('meta[name="csrf-token"]').content;
 
-  async function call(method, path, body) {
-    const options = { method, headers: { Accept: "application/json" }, credentials: "same-origin" };
-    if (body !== undefined) {
-      options.headers["Content-Type"] = "application/json";
-      options.headers["X-CSRF-Token"] = CSRF;
-      options.body = JSON.stringify(body);
-    }
-    const response = await fetch("/api/v1" + path, options);
-    return { ok: response.ok, status: response.status, data: await response.json() };
-  }
+  const call = window.ivr.api.reply;  // ivr/static/shared/api.js
 
   function el(tag, attrs, ...children) {
     const node = document.createElement(tag);

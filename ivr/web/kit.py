@@ -1,0 +1,148 @@
+"""What every web face shares, so no face reaches into another: the app's services and console
+options, the JSON API's blueprint (under ``/api/v1``, the session's CSRF check, the JSON answer
+to each refusal the rooms below raise), the role check of a signed-in account, reading a
+request's JSON, and the headers and refusal page of the HTML pages.
+
+Sign-in itself is `ivr.web.auth`, the CSRF token `ivr.web.csrf`, the error shape
+`ivr.web.errors`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Response, current_app, redirect, render_template, request, url_for
+
+from agents import TelephonyError
+from agents.model import AgentError, OfferClosed, TransitionRefused
+from ivr.connect.actions import NotConnected
+from ivr.services import Services
+from ivr.web import csrf
+from ivr.web.auth import request_db, require
+from ivr.web.console_options import ConsoleOptions, console_options
+from ivr.web.errors import ApiError, error_response
+
+API_PREFIX = "/api/v1"
+
+OFFER_ERRORS = {  # OfferClosed.reason -> (status, code)
+    "missing": (409, "offer_closed"),
+    "late": (409, "offer_expired"),
+    "not_yours": (403, "not_your_offer"),
+    "caller_gone": (409, "caller_gone"),
+}
+
+CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+       "media-src 'self' data: blob: https://*.twilio.com; "
+       "connect-src 'self' https://*.twilio.com wss://*.twilio.com; "
+       "worker-src 'self' blob:; frame-ancestors 'none'; base-uri 'none'; form-action 'self'")
+NO_SECRET = "Sign-in is unavailable: IVR_SECRET_KEY is not set on the server."
+
+
+def current_services() -> Services:
+    return current_app.extensions["ivr"]  # type: ignore[no-any-return]
+
+
+def current_options() -> ConsoleOptions:
+    return console_options(current_services().settings)
+
+
+def signed_in(*roles: str) -> Any:
+    """Decorator of an API view: a signed-in account with one of `roles` (any account when
+    none is named), passed as ``account``; else 401 or 403 in the API's error shape."""
+    return require(*roles, db=request_db)
+
+
+# -- the JSON API --------------------------------------------------------------------------------
+
+def api_blueprint(name: str, url_prefix: str = API_PREFIX) -> Blueprint:
+    """A blueprint of the JSON API: every state-changing request carries the session's CSRF
+    token, and every refusal is ``{"error": {"code", "message"}}`` with a precise status."""
+    bp = Blueprint(name, __name__, url_prefix=url_prefix)
+    csrf.protect(bp, csrf.refused_json)
+    bp.register_error_handler(ApiError, _api_error)
+    bp.register_error_handler(TransitionRefused, _refused)
+    bp.register_error_handler(OfferClosed, _offer_closed)
+    bp.register_error_handler(NotConnected, _not_connected)
+    bp.register_error_handler(AgentError, _agent_error)
+    bp.register_error_handler(TelephonyError, _network)
+    return bp
+
+
+def _api_error(exc: ApiError) -> Response:
+    return exc.response()
+
+
+def _refused(exc: TransitionRefused) -> Response:
+    return error_response(409, "state_refused", str(exc), state=exc.state.value)
+
+
+def _offer_closed(exc: OfferClosed) -> Response:
+    status, code = OFFER_ERRORS.get(exc.reason, (409, "offer_closed"))
+    return error_response(status, code, str(exc))
+
+
+def _not_connected(exc: NotConnected) -> Response:
+    return error_response(409, "not_connected", str(exc))
+
+
+def _agent_error(exc: AgentError) -> Response:
+    return error_response(409, "refused", str(exc))
+
+
+def _network(exc: TelephonyError) -> Response:
+    return error_response(502, "phone_network_failed", f"the phone network refused: {exc}")
+
+
+def body(required: bool = False) -> dict[str, Any]:
+    """The request's JSON object; {} when there is none (unless `required`); 400 when the
+    body is JSON but not an object."""
+    data = request.get_json(silent=True)
+    if data is None and not required:
+        return {}
+    if not isinstance(data, dict):
+        raise ApiError(400, "bad_request", "send a JSON object")
+    return data
+
+
+def text(data: dict[str, Any], name: str, limit: int, required: bool = True) -> str:
+    """A string field of a JSON body, stripped; 400 naming the field when it is not a string,
+    missing (if `required`) or longer than `limit`."""
+    value = data.get(name, "")
+    if not isinstance(value, str):
+        raise ApiError(400, "bad_request", f"{name} must be a string")
+    value = value.strip()
+    if required and not value:
+        raise ApiError(400, "bad_request", f"{name} is required")
+    if len(value) > limit:
+        raise ApiError(400, "bad_request", f"{name}: at most {limit} characters")
+    return value
+
+
+# -- the pages -----------------------------------------------------------------------------------
+
+def security_headers(response: Response) -> Response:
+    """The headers of every console page: a strict Content-Security-Policy (scripts and styles
+    only from this server, network only to it and Twilio's voice endpoints, no framing)."""
+    response.headers.setdefault("Content-Security-Policy", CSP)
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    response.headers.setdefault("Cache-Control", "no-store")
+    return response
+
+
+def page_blueprint(name: str, url_prefix: str | None = None) -> Blueprint:
+    """A blueprint of HTML pages, with their headers."""
+    bp = Blueprint(name, __name__, url_prefix=url_prefix)
+    bp.after_request(security_headers)
+    return bp
+
+
+def to_login() -> Response:
+    """Where a page sends a browser that is not signed in (every page blueprint's `require`)."""
+    return redirect(url_for("console.login"))  # type: ignore[return-value]
+
+
+def refused_page(exc: ApiError, back: str | None = None) -> tuple[str, int]:
+    """A page's answer to a refusal: the sentence, on the console's page for it."""
+    message = NO_SECRET if exc.code == "no_secret_key" else exc.message
+    return render_template("console/unavailable.html", message=message, back=back), exc.status
