@@ -12,7 +12,7 @@ from ivr.demo import dayprofile
 from ivr.demo.dayplan import TOPIC_KEYS, DayOptions, keys_for, plan
 
 # `../shared/data/` beside the main checkout (a worktree sits one folder deeper).
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 CSV = next((p for p in (ROOT.parent / "shared", ROOT.parent.parent / "shared")
             if (p / "data").is_dir()), ROOT) / "data" / "baltimore-311-sample.csv"
 

@@ -25,7 +25,7 @@ from tests.ivr.handoff_receiver import Receiver
 
 SECRET_NAME = "IVR_DISPATCH_SECRET_TESTPSAP"
 SECRET = "s3cret-" + uuid.uuid4().hex
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 
 
 @pytest.fixture

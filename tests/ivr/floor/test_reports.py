@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from ivr.floor import reports
-from tests.ivr.test_audit import BOTH, Day, answered
+from tests.ivr.floor.test_audit import BOTH, Day, answered
 
 CONFIG = reports.ReportConfig.from_raw({"reports": {"interval_minutes": 15, "service_levels": {
     "emergency": [{"within": 15, "goal": 90}, {"within": 20, "goal": 95}],

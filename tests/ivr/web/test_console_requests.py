@@ -11,7 +11,7 @@ from ivr.calls import calllog
 from ivr.platform.db import transaction
 from ivr.service_requests.service import create_request
 from tests.ivr.console_support import Desk, add_account, fresh_number, queue_call
-from tests.ivr.test_console_api import offered
+from tests.ivr.web.test_console_api import offered
 
 POTHOLE = {"service_code": "pothole", "address": "100 N Holliday St",
            "attributes": {"position": "crosswalk", "size": "large"},

@@ -9,7 +9,7 @@ import pytest
 import yaml
 from flask import Flask
 
-SPEC = Path(__file__).resolve().parents[2] / "openapi" / "console.yaml"
+SPEC = Path(__file__).resolve().parents[3] / "openapi" / "console.yaml"
 METHODS = {"get", "post", "put", "patch", "delete"}
 
 

@@ -8,7 +8,7 @@ from click.testing import CliRunner
 
 from ivr.cli.main import main
 
-FLOWS = Path(__file__).resolve().parents[2] / "ivr" / "flows"
+FLOWS = Path(__file__).resolve().parents[3] / "ivr" / "flows"
 
 
 def test_flows_validate_accepts_the_shipped_flows() -> None:

@@ -29,7 +29,7 @@ from ivr.web import open311
 
 # A copy of the reference schemas (``shared/reference/open311``) travels with the tests, so a
 # checkout anywhere validates against them.
-SCHEMAS = Path(__file__).parents[1] / "data" / "open311"
+SCHEMAS = Path(__file__).parents[2] / "data" / "open311"
 BASE = "https://schemas.open311.test/"
 KEY = "test-open311-key"
 ADDRESS = "3400 GARRISON BLVD, BALTIMORE, MD, 21215"
