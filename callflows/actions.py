@@ -1,9 +1,9 @@
 """What the engine asks the telephony layer to do.
 
-The engine never speaks TwiML: it returns these plain values, and `ivr/twiml.py` renders them.
-A step's action list ends in exactly one *terminal* action: an action that either waits for the
-caller (`Gather`, `Record`) or hands the call on (`Enqueue`, `Transfer`, `Hangup`). `Say`, `Play`
-and `Pause` only ever come before it.
+The engine never speaks TwiML: it returns these plain values, and `ivr/telephony/twiml.py` renders
+them. A step's action list ends in exactly one *terminal* action: an action that either waits for
+the caller (`Gather`, `Record`) or hands the call on (`Enqueue`, `Transfer`, `Hangup`). `Say`,
+`Play` and `Pause` only ever come before it.
 """
 
 from __future__ import annotations

@@ -11,8 +11,7 @@ from ivr.bootstrap import bootstrap
 from ivr.platform.clock import Clock
 from ivr.platform.config import Settings, load_settings
 from ivr.services import Services
-from ivr.voice import agent_routes, transfer_routes
-from ivr.voice import routes as voice
+from ivr.voice import agent_routes, caller_routes, transfer_routes
 from ivr.web import (
     accounts_api,
     admin,
@@ -49,7 +48,7 @@ def create_app(
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
 
     for blueprint in (
-        voice.bp, agent_routes.bp, transfer_routes.bp,  # Twilio's webhooks (signed)
+        caller_routes.bp, agent_routes.bp, transfer_routes.bp,  # Twilio's webhooks (signed)
         open311.bp,  # Open311 GeoReport v2 (API keys)
         # The JSON API under /api/v1 (web sessions + CSRF, ivr.web.kit), one blueprint a face:
         console_api.bp, console_live.bp, transfer_api.bp, console_requests.bp, flows_api.bp,

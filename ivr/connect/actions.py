@@ -27,7 +27,7 @@ from agents import (
 from agents.model import Action, State
 from ivr.accounts import roster
 from ivr.connect import callbacks, offers, outcomes
-from ivr.floor import statelog as floorlog
+from ivr.floor import statelog
 from ivr.services import Services
 from ivr.telephony.adapter import url
 from ivr.telephony.speech import language_key
@@ -191,5 +191,5 @@ def tick(svc: Services, now: float | None = None) -> Tick:
     done = svc.router.tick(now)
     offers.record_missed(svc, "expired", done.expired, now)
     offers.record_offers(svc, done.offered)
-    floorlog.drain(svc.agents, svc.engine)  # the call-takers' state history, into SQL
+    statelog.drain(svc.agents, svc.engine)  # the call-takers' state history, into SQL
     return done

@@ -4,7 +4,7 @@ Each side reaches the conference named for the call through its own webhook: the
 caller (`caller_twiml`), the call-taker's leg once answered (`agent_twiml`), a resident called
 back once answered (`resident_twiml`). Each asks `Links.join`; the second one in makes the call
 ``bridged``. Leaving the conference (the Dial actions) and the legs' status callbacks report the
-end of the link; `ivr.outcomes` decides, once, what that end means.
+end of the link; `ivr.connect.outcomes` decides, once, what that end means.
 
 Callbacks can be late, repeated or out of order; every handler here is idempotent.
 """

@@ -98,7 +98,7 @@ def requeue(svc: Services, entry: Entry, attempt: int, now: float) -> bool:
                     entry.queue_class)
         return False
     # Not atomic with the push: meanwhile a router could offer it unflagged. The "callback"
-    # in its data covers that instant (`connect` reads either).
+    # in its data covers that instant (`ivr.connect.actions` reads either).
     svc.queues.mark_callback(entry.call_id)
     return True
 

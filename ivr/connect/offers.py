@@ -68,7 +68,7 @@ def route(svc: Services, now: float | None = None,
           conn: Connection | None = None) -> list[Reservation]:
     """Make every match possible now and record the offers. Call it whenever a call joined the
     line or a call-taker may have become free (login, end of break, end of wrap-up, a reject,
-    a cancelled offer); `connect.tick` does it every second anyway."""
+    a cancelled offer); `ivr.connect.actions.tick` does it every second anyway."""
     now = now_of(svc, now)
     made = svc.router.route(now)
     record_offers(svc, made, conn)

@@ -12,7 +12,8 @@ Dial actions, the legs' status callbacks, the caller's own status callback and t
   (`requeue_twiml`) and the next call-taker is offered the call; the call-taker is set aside
   (`ConnectConfig.failed_leg_break`), unless they ended it themselves from the console.
 * ``caller-gone``: the caller hung up before the bridge: the call-taker is freed at once.
-* ``resident-failed``: a callback's resident did not answer: retried later (`ivr.callbacks`).
+* ``resident-failed``: a callback's resident did not answer: retried later
+  (`ivr.connect.callbacks`).
 
 Each ending is recorded on the call (``bridged``, ``ended``, ``agent-leg-failed``,
 ``caller-gone``, ``requeued``) with the call-taker, the reservation and the times.

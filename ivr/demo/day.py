@@ -1,12 +1,12 @@
 """`ivr demo`: a shift at the center, through the real application, on a virtual clock.
 
-The emulator places the day's 911 and 311 calls (`ivr.dayplan`) through the real webhooks of
-an in-process app; scripted call-takers (`ivr.simfloor`) take the offers, talk for a drawn
-handle time, warm-transfer a few 311 calls to 911 dispatch (`ivr.demo_transfers`) and wrap up;
+The emulator places the day's 911 and 311 calls (`ivr.demo.dayplan`) through the real webhooks of
+an in-process app; scripted call-takers (`ivr.demo.floor`) take the offers, talk for a drawn
+handle time, warm-transfer a few 311 calls to 911 dispatch (`ivr.demo.transfers`) and wrap up;
 callers who wait longer than their patience hang up in the queue. The app's clock is the
 emulator's: a 12-hour day passes in minutes, or, with `realtime`, at the pace of the wall
 clock (open the wallboard of an `ivr serve` on the same data folder). At the end: the day's
-figures from the SQL records (`ivr.reports`), a chart, and the audit.
+figures from the SQL records (`ivr.floor.reports`), a chart, and the audit.
 """
 
 from __future__ import annotations

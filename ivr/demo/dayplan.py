@@ -1,6 +1,6 @@
 """Who calls when in a simulated day: arrivals, what each caller wants, how long they wait.
 
-Pure: given a day profile (`ivr.dayprofile`), a random generator and the options, it returns
+Pure: given a day profile (`ivr.demo.dayprofile`), a random generator and the options, it returns
 the list of arrivals; the demo and the load test turn them into emulated callers. Arrivals
 follow the profile's hour-of-day shape (a Poisson process within each hour), 311 topics its
 request mix; 911 calls come on their own line with the same shape (a simplification: the data

@@ -4,7 +4,8 @@
 type, channel, time) and keeps only what a simulated day needs; the result ships as
 `ivr/data/day_profile.yaml`, so an installed `ivr demo` needs no CSV. Rebuild it with
 
-    python -m ivr.dayprofile ../shared/data/baltimore-311-sample.csv > ivr/data/day_profile.yaml
+    python -m ivr.demo.dayprofile ../shared/data/baltimore-311-sample.csv \\
+        > ivr/data/day_profile.yaml
 
 Only requests received by phone count (the others never rang a call-taker). The sample's
 timestamps are shifted: its busiest hours fall before dawn. `SHIFT_HOURS` moves them back so
@@ -78,7 +79,7 @@ def load() -> dict[str, Any]:
 def main(argv: list[str]) -> None:
     with open(argv[0], newline="", encoding="utf-8") as f:
         profile = derive(csv.DictReader(f))
-    sys.stdout.write("# Derived by `python -m ivr.dayprofile` (see ivr/dayprofile.py).\n")
+    sys.stdout.write("# Derived by `python -m ivr.demo.dayprofile` (see ivr/demo/dayprofile.py).\n")
     sys.stdout.write(yaml.safe_dump(profile, sort_keys=False))
 
 

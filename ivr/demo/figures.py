@@ -1,4 +1,4 @@
-"""The figures of a demo day, from the SQL records through `ivr.reports` (the same computation
+"""The figures of a demo day, from the SQL records through `ivr.floor.reports` (the same computation
 as the wallboard and the reports, so they agree), as text and as a chart."""
 
 from __future__ import annotations

@@ -1,13 +1,13 @@
 """Scripted warm transfers in `ivr demo`: some 311 calls turn out to be emergencies.
 
-A share of the 311 calls a scripted call-taker takes (gas smell, wires down) are warm-transferred
-to the county's 911 dispatch center, as a call-taker does from the console: `after` seconds into
-the call they start the transfer (the caller on hold, the dispatch line dialed into the call's
-conference), brief the dispatcher for `briefing` seconds once the line answers, then complete
-(they leave; caller and dispatcher stay). The dispatch line is an emulator party. The transfer
-goes through the real `ivr.transfers`, so it is recorded, handed off (EIDO, outbox) and counted
-on the wallboard like any other; a transfer the network refuses, or whose call-taker's phone
-hung up first, ends as the app decides, and is counted here by its final state.
+A share of the 311 calls a scripted call-taker takes (gas smell, wires down) are warm-transferred to
+the county's 911 dispatch center, as a call-taker does from the console: `after` seconds into the
+call they start the transfer (the caller on hold, the dispatch line dialed into the call's
+conference), brief the dispatcher for `briefing` seconds once the line answers, then complete (they
+leave; caller and dispatcher stay). The dispatch line is an emulator party. The transfer goes
+through the real `ivr.transfers.actions`, so it is recorded, handed off (EIDO, outbox) and counted
+on the wallboard like any other; a transfer the network refuses, or whose call-taker's phone hung up
+first, ends as the app decides, and is counted here by its final state.
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ def configure(raw: dict[str, Any]) -> dict[str, Any]:
 
 @dataclass
 class ScriptedTransfers:
-    """An `on_call_started` hook of the demo's floor (see `ivr.simfloor.Floor`)."""
+    """An `on_call_started` hook of the demo's floor (see `ivr.demo.floor.Floor`)."""
 
     svc: Services
     sim: Emulator

@@ -11,7 +11,7 @@
    on a call, in wrap-up, on break or already holding an offer).
 
 Checks 2-4 read the call-takers' state history (``agent_states``, copied from agents' log by
-`ivr.floorlog`): its `seq` orders every change of the center, so "at once" is decided exactly,
+`ivr.floor.statelog`): its `seq` orders every change of the center, so "at once" is decided exactly,
 not by timestamps that may be equal. Waits come from the calls' events. When a waiting call and
 an offer fall in the same instant, the audit gives the router the benefit of the doubt (a call
 queued in that instant may have arrived just after the offer).

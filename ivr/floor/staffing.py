@@ -7,10 +7,10 @@ fractions: the textbook formula's ``A^N / N!`` overflows a float past ~170 call-
 the recursion stays exact for any number (the fractions grow, the result does not). Only the
 final exponential of the service level is a float.
 
-Erlang C knows one queue served first come, first served, with callers who never give up: it
-knows no priorities (a 311 call behind 911 calls waits longer than it predicts) and no
-abandonment (it is pessimistic about waits when callers hang up). `ivr.reports` measures what a
-day really did, for comparison.
+Erlang C knows one queue served first come, first served, with callers who never give up: it knows
+no priorities (a 311 call behind 911 calls waits longer than it predicts) and no abandonment (it is
+pessimistic about waits when callers hang up). `ivr.floor.reports` measures what a day really did,
+for comparison.
 """
 
 from __future__ import annotations

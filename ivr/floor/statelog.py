@@ -3,10 +3,10 @@
 agents/ appends every presence change it publishes to a Redis stream (`agents.keys.Keys.log`)
 inside the same Lua script that makes the change, so nothing is lost between the change and its
 record, and no webhook pays an extra round trip for it. `drain` moves what the stream holds into
-``agent_states`` and then deletes it; `connect.tick` calls it every second (`ivr worker`), the
-audit and the reports call it before they read. Any number of processes may drain at once:
-an event copied twice is ignored by its (center, seq, at) key, and an entry is deleted only once
-it is in SQL.
+``agent_states`` and then deletes it; the floor's tick (`ivr.connect.actions.tick`, every second
+in `ivr worker`), the audit and the reports call it before they read. Any number of processes
+may drain at once: an event copied twice is ignored by its (center, seq, at) key, and an entry
+is deleted only once it is in SQL.
 """
 
 from __future__ import annotations

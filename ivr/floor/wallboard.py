@@ -1,6 +1,6 @@
 """The live wallboard and ``/metrics``: what is happening now (Redis: calls waiting, call-takers
-by state) beside what today did so far (SQL, through `ivr.reports`, the same computation as the
-reports, so the two agree).
+by state) beside what today did so far (SQL, through `ivr.floor.reports`, the same computation as
+the reports, so the two agree).
 
 `snapshot` gives one JSON-able dict; `prometheus` writes the same figures in Prometheus' text
 exposition format (version 0.0.4). A short per-process cache keeps many open wallboards (and a
@@ -17,8 +17,7 @@ from datetime import date, datetime
 from typing import Any
 
 from agents.model import State
-from ivr.floor import charts, reports
-from ivr.floor import statelog as floorlog
+from ivr.floor import charts, reports, statelog
 from ivr.floor.reports import DayReport, Figures, ReportConfig
 from ivr.services import Services
 
@@ -32,7 +31,7 @@ def report_config(svc: Services) -> ReportConfig:
 
 def day_report(svc: Services, day: date) -> DayReport:
     """The report of a local day, the call-takers' latest changes recorded first."""
-    floorlog.drain(svc.agents, svc.engine)
+    statelog.drain(svc.agents, svc.engine)
     with svc.engine.connect() as conn:
         return reports.day_report(conn, day, report_config(svc), svc.settings.center)
 
@@ -60,7 +59,7 @@ def chart_points(report: DayReport, queue_class: str) -> list[charts.Point]:
 
 def compute(svc: Services, now: datetime) -> dict[str, Any]:
     """The wallboard now. Records the call-takers' pending state changes first."""
-    floorlog.drain(svc.agents, svc.engine)
+    statelog.drain(svc.agents, svc.engine)
     config = report_config(svc)
     day = reports.local_day(now, config.timezone)
     with svc.engine.connect() as conn:

@@ -42,7 +42,8 @@ MAX_INPUTS = 60
 MAX_SECONDS = 3600
 
 
-# How a trial answers a flow's lookup (see `ivr.flows_api`): the app's real answer, nothing kept.
+# How a trial answers a flow's lookup (see `ivr.web.flows_api`): the app's real answer, nothing
+# kept.
 LookupAnswer = Callable[[AppStep], Input]
 
 

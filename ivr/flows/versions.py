@@ -8,7 +8,7 @@ The rules a supervisor can rely on:
   the static check finds. Publishing refuses a draft with problems (`FlowRefused`).
 - Published versions are numbered 1, 2, ... and never change. Publishing and rollback move the
   flow's live pointer in one transaction; a call keeps the version it started on
-  (`ivr.flowlive.SqlFlowStore` serves every version ever published).
+  (`ivr.flows.live.SqlFlowStore` serves every version ever published).
 - Every change, and every refused attempt, is written to the audit with who and when; a change
   of text keeps its diff.
 - The flows shipped in ``ivr/flows/`` are imported as version 1 the first time a center starts.

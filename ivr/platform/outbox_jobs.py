@@ -1,5 +1,5 @@
-"""RQ wiring of the outbox (`ivr.outbox`): the delivery job, the nudge after a commit, and the
-sweep that finds every message due (first tries whose job was lost, retries after backoff).
+"""RQ wiring of the outbox (`ivr.platform.outbox`): the delivery job, the nudge after a commit, and
+the sweep that finds every message due (first tries whose job was lost, retries after backoff).
 
 Job ids are ``outbox-<center>-<id>-<attempts>``: a message is enqueued at most once per
 attempt count, however many processes sweep, and a job lost with Redis or with a killed

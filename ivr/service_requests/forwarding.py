@@ -6,11 +6,11 @@ Configured under ``open311.forward`` (``url``: the server's base, e.g.
 ``https://city.example/open311/v2``; ``key_env``: the name of the environment variable holding its
 api_key). Unset: nothing is forwarded.
 
-The message is written to the outbox in the transaction that makes the request, so a request
-that exists is always forwarded, once (its number is the idempotency key), and the worker's
-sweep delivers it within a second, retried with backoff until the city's server answers 2xx.
-The POST is the standard one (form fields, ``api_key`` among them: `ivr.outbox` encodes this
-kind as a form rather than signed JSON), to ``<url>/requests.json``.
+The message is written to the outbox in the transaction that makes the request, so a request that
+exists is always forwarded, once (its number is the idempotency key), and the worker's sweep
+delivers it within a second, retried with backoff until the city's server answers 2xx. The POST is
+the standard one (form fields, ``api_key`` among them: `ivr.platform.outbox` encodes this kind as a
+form rather than signed JSON), to ``<url>/requests.json``.
 """
 
 from __future__ import annotations

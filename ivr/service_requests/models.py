@@ -2,7 +2,7 @@
 the links between calls and the requests they made or asked about.
 
 Plain mapped classes, no behaviour: `ivr.service_requests` checks, numbers and changes requests,
-`ivr.service_types` keeps the catalogue in SQL, `ivr.request_links` joins calls to requests.
+`service_types` keeps the catalogue in SQL, `links` joins calls to requests.
 """
 
 from __future__ import annotations

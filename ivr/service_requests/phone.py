@@ -3,7 +3,7 @@
 A caller checks a request by the digits of its number and hears its status, expected date and
 latest public note in their own language; or files a request with the service's answers, the
 recording of the address they spoke and a callback number, and hears the new number. Either way
-the call is linked to the request (`ivr.request_links`).
+the call is linked to the request (`ivr.service_requests.links`).
 
 The spoken words come back as text per language key (``{"en": "open", "es": "abierta"}``), so the
 flow speaks the caller's language; dates are written out here, not by the locale of the process.
@@ -81,7 +81,7 @@ def file_request(session: Session, call: PhoneCall, args: Mapping[str, str]) -> 
     """Submit `service_request`: args `service`, `address_recording`, `callback` and
     ``attribute:<code>`` answers (empty ones are questions the path did not ask).
 
-    Raises `ivr.request_fields.RequestError` when the request cannot be made as given.
+    Raises `ivr.service_requests.fields.RequestError` when the request cannot be made as given.
     """
     answers = {name[len(ATTRIBUTE):]: value for name, value in args.items()
                if name.startswith(ATTRIBUTE) and value.strip()}

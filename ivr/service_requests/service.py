@@ -2,8 +2,8 @@
 
 The phone flows, the call-taker console and the Open311 API all go through these functions, so a
 request is checked, numbered and recorded the same way whichever door it came in by. Functions take
-a session (the caller owns the transaction, see `ivr.db.transaction`) and the time (`at`), never a
-clock of their own.
+a session (the caller owns the transaction, see `ivr.platform.db.transaction`) and the time (`at`),
+never a clock of their own.
 
 Numbers look like Baltimore's ("26-00012345": two digits of the year, then eight): they are derived
 from the row's autoincrement id inside the creating transaction, so two requests made at the same

@@ -12,8 +12,8 @@ everything after the answer (hold, transfers, the end of the call):
   engine must keep the caller connected through each. The application ends the conference
   itself when a call is over (`end_conference`), and decides then what the caller hears.
 
-This module only speaks REST: which webhook answers which leg, and what a failed leg means for
-the caller, is `ivr.connect`'s business. The URLs it hands Twilio are built by `url`.
+This module only speaks REST: which webhook answers which leg, and what a failed leg means for the
+caller, is the connect room's business (`ivr.connect`). The URLs it hands Twilio are built by `url`.
 Each method raises `TelephonyError` when Twilio (or the network) refuses; the methods that end or
 move a leg treat a leg that is already over as done.
 """

@@ -1,14 +1,14 @@
 """Transfers of a live call to a dispatch center, as the console (or the API) asks for them:
 warm, cold, complete, cancel, the secondary destination; and 911 -> 311 (`reclassify`).
-What Twilio then reports is handled in `ivr.transfer_events`, the TwiML (hold audio, a cold
-transfer's Dial, back in line, the menu's emergency option) in `ivr.transfer_twiml`.
+What Twilio then reports is handled in `ivr.transfers.events`, the TwiML (hold audio, a cold
+transfer's Dial, back in line, the menu's emergency option) in `ivr.transfers.twiml`.
 
 Warm transfer, in the call's conference (the hub every call already has):
 
 1. `start_warm`: the transfer, its first step and its hand-off (outbox) are written in one
    transaction; the caller is put on hold (Participants ``Hold``/``HoldUrl``: they hear
-   `transfer_twiml.hold_twiml`); the dispatch line is added to the conference (Participants
-   create, with a ring timeout and status callbacks to `transfer_events.leg_status`).
+   `ivr.transfers.twiml.hold_twiml`); the dispatch line is added to the conference (Participants
+   create, with a ring timeout and status callbacks to `ivr.transfers.events.leg_status`).
 2. The dispatch line answers (``briefing``): the call-taker briefs the dispatcher.
 3. `complete`: the caller is taken off hold and the call-taker's leg leaves; caller and
    dispatcher stay. `cancel`: the dispatch leg is dropped and the caller is back.
@@ -19,19 +19,19 @@ Warm transfer, in the call's conference (the hub every call already has):
 Every participant joins with ``endConferenceOnExit=false``: TWILIO.md's failure modes (a held
 caller's exit ending the conference; ``endConferenceOnExit`` not changeable while held; a
 call-taker's exit ending it before the far end answers) cannot happen, and the app decides who
-stays from the conference's ``participant-leave`` events (`transfer_events.participant_event`):
+stays from the conference's ``participant-leave`` events (`ivr.transfers.events.participant_event`):
 
 * the held caller hangs up: the transfer is ``abandoned`` (so is the call), the dispatch leg is
   dropped and the conference ended, so neither the call-taker nor the dispatcher talks into a
   dead conference;
 * the call-taker leaves before the dispatcher answers: the caller stays on hold; when the
   dispatcher answers the caller is taken off hold with them; if the line fails instead, the
-  caller goes back in line at the front of their class (`transfer_twiml.requeue_twiml`);
+  caller goes back in line at the front of their class (`ivr.transfers.twiml.requeue_twiml`);
 * the call-taker leaves while briefing: as `complete`;
 * once completed, whichever of caller and dispatcher leaves ends the conference (the caller
   hears a goodbye, never silence).
 
-Each move of a transfer is a conditional UPDATE in SQL (`transfer_records.advance`): webhooks
+Each move of a transfer is a conditional UPDATE in SQL (`ivr.transfers.records.advance`): webhooks
 and console requests race, one wins, the winner does the phone work.
 """
 

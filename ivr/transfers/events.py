@@ -1,9 +1,9 @@
 """What Twilio reports about a transfer: the dispatch leg's status callbacks and the call's
-conference events (see `ivr.transfers` for the whole story), and the helpers every part of the
-transfers uses.
+conference events (see `ivr.transfers.actions` for the whole story), and the helpers every part of
+the transfers uses.
 
 Each report may come late, twice or out of order. Every move of a transfer is a conditional
-UPDATE (`transfer_records.advance`): the first report to make a move does the phone work, the
+UPDATE (`ivr.transfers.records.advance`): the first report to make a move does the phone work, the
 rest change nothing. The conference's join/leave events are a second witness of the dispatch
 leg, beside its own status callbacks.
 """

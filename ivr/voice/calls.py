@@ -1,8 +1,8 @@
 """Running a call through its flow: start, step, hand-off and end.
 
-This is the glue between a webhook and the pure engine. Each function takes the posted form,
-does its Redis and SQL work, and returns the TwiML to answer. The views in `ivr/voice.py` add the
-signature check and the last-resort error answer.
+This is the glue between a webhook and the pure engine. Each function takes the posted form, does
+its Redis and SQL work, and returns the TwiML to answer. The views in `ivr.voice.caller_routes` add
+the signature check and the last-resort error answer.
 """
 
 from __future__ import annotations

@@ -52,7 +52,8 @@ def wait(svc: Services, form: Mapping[str, str]) -> Answer:
         return Answer(str(response))
     queue_sid = form.get("QueueSid", "")
     if queue_sid and live.extra.get("queue_sid") != queue_sid:
-        # Where to dequeue this exact caller from when a call-taker accepts (ivr/connect.py).
+        # Where to dequeue this exact caller from when a call-taker accepts
+        # (ivr/connect/actions.py).
         live = live.evolve(extra={**live.extra, "queue_sid": queue_sid})
         svc.live.put(live)
     queue_class = str(live.extra.get("queue_class", ""))

@@ -2,7 +2,7 @@
 
 Callers always get valid TwiML: on any failure inside, the safe answer (`ivr.telephony.safe`, or
 hold music where only hold verbs are allowed). Status callbacks answer 204. The logic is in
-`ivr.transfer_events` and `ivr.transfer_twiml`.
+`ivr.transfers.events` and `ivr.transfers.twiml`.
 """
 
 from __future__ import annotations

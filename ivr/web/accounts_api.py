@@ -1,4 +1,4 @@
-"""Accounts over the JSON API (/api/v1/accounts) for the admin page (`ivr.admin`).
+"""Accounts over the JSON API (/api/v1/accounts) for the admin page (`ivr.web.admin`).
 
 The same store and checks as `ivr agents ...` (`ivr.accounts`). Admins manage every account;
 supervisors read the list and change call-takers' skills (who takes Spanish calls today is a
@@ -129,7 +129,7 @@ def _set_active(login: str, account: Account, active: bool) -> Response:
 @require(*ADMIN, db=_db)
 def disable(login: str, account: Account) -> Response:
     """Sign-in refused at once, open sessions end, and the worker's next tick logs the
-    call-taker out of the floor (`ivr.roster`)."""
+    call-taker out of the floor (`ivr.accounts.roster`)."""
     return _set_active(login, account, False)
 
 

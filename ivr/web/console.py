@@ -1,7 +1,7 @@
 """The call-takers' console: sign-in, sign-out and the page (ivr/templates/console/).
 
 The page itself is static HTML; its script (ivr/static/console/console.js) reads everything
-through the JSON API (`ivr.console_api`) and the live stream. Sign-in is a plain form (works
+through the JSON API (`ivr.web.console_api`) and the live stream. Sign-in is a plain form (works
 without JavaScript, carries the CSRF field), rate-limited per login and address, and answers
 the same sentence whether the login exists or not.
 

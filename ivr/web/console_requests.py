@@ -2,7 +2,7 @@
 
 During a call (or its wrap-up) a call-taker makes and corrects service requests for the caller,
 sees what the phone flow collected before the call reached them, and the caller's earlier
-requests. Every request made or changed here is linked to the call (`ivr.request_links`).
+requests. Every request made or changed here is linked to the call (`ivr.service_requests.links`).
 
 Same rules as the rest of the console API: the console's signed-in session, the CSRF token in
 ``X-CSRF-Token`` on every change, call-takers act on the call offered to or taken by them only

@@ -10,7 +10,7 @@ from the session (a twelve-hour shift outlives its default hour) and its own err
 A blueprint opts in with `protect(bp, on_failure)`. Only blueprints authenticated by the
 session cookie do: Twilio webhooks are authenticated by their signature and Open311 writes by
 an API key, neither of which a forging site can produce. The session cookie is also
-``SameSite=Lax`` (see `ivr.auth`), a second wall, but not the only one.
+``SameSite=Lax`` (see `ivr.web.auth`), a second wall, but not the only one.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 The wallboard page is static HTML; its script (ivr/static/floor/wallboard.js) renders what the
 live stream ``/api/v1/wallboard/events`` pushes. Reports and staffing are rendered here, charts
-as inline SVG (`ivr.charts`), so they need no script at all. Supervisors and admins only.
+as inline SVG (`ivr.floor.charts`), so they need no script at all. Supervisors and admins only.
 
 ``/metrics`` is for a Prometheus scraper: it answers a supervisor's session, or a bearer token
 equal to ``IVR_METRICS_TOKEN`` from the environment (never from config; without it, sessions

@@ -1,4 +1,4 @@
-"""The graph of a flow (callflows/graph.py) and its diagram (ivr/flowdiagram.py)."""
+"""The graph of a flow (callflows/graph.py) and its diagram (ivr/flows/diagram.py)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""A floor of call-takers for end-to-end tests: `ivr.simfloor` on a test's `Center`."""
+"""A floor of call-takers for end-to-end tests: `ivr.demo.floor` on a test's `Center`."""
 
 from __future__ import annotations
 

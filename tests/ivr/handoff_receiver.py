@@ -1,6 +1,6 @@
 """A dispatch center's hand-off receiver for tests: a real HTTP server on a local port.
 
-It checks every request's signature (`ivr.outbox.verify`, with its own clock), honours the
+It checks every request's signature (`ivr.platform.outbox.verify`, with its own clock), honours the
 idempotency key (a key already processed is answered 200 and not processed again), and can be
 told to fail its first requests (HTTP 503) or to stall its first request until released.
 """

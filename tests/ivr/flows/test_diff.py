@@ -1,4 +1,4 @@
-"""The readable diff of two flow texts (ivr/flowdiff.py)."""
+"""The readable diff of two flow texts (ivr/flows/diff.py)."""
 
 from __future__ import annotations
 

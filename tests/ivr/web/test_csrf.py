@@ -1,4 +1,4 @@
-"""`ivr.csrf` on a small app of its own: the token, where it is read from, what it guards."""
+"""`ivr.web.csrf` on a small app of its own: the token, where it is read from, what it guards."""
 
 from __future__ import annotations
 
