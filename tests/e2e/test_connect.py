@@ -15,6 +15,7 @@ from agents import OfferClosed, TelephonyError
 from ivr.connect import actions as connect
 from ivr.connect.actions import NotConnected
 from ivr.sim import StatusPolicy, answers, busy, hangup, no_answer, press, wait
+from ivr.sim import record as ivr_record
 from tests.e2e.conftest import LINE_911
 from tests.e2e.floor import IGNORE, REJECT, Floor
 from tests.e2e.helpers import events
@@ -161,6 +162,26 @@ def test_a_call_takers_phone_that_fails_puts_the_caller_back_in_line(center, pho
     assert not events(center, second.sid, "offered")  # the first kept its place
     assert not first.application_error
     assert sql_record(center, first.sid).queued_at is not None
+
+
+def test_a_caller_sent_back_to_a_class_that_filled_up_meanwhile_gets_its_overflow_step(
+        center_factory) -> None:
+    """The requeue of a failed leg meets a full class: the connect room hands the caller to the
+    flow's overflow step through the CallHooks seam (voice runs it), never to silence."""
+    center = center_factory(queues={"general": {"rank": 10, "max_size": 1}})
+    floor = Floor(center)
+    floor.login("alice", phone=no_answer())  # rings 20 s, then the leg fails
+    first = center.call([*TO_A_CALL_TAKER, ivr_record(10)])
+    second = center.call(PATIENT, caller="+14105550101", at=8)  # takes the only place meanwhile
+    floor.run(until=IN_LINE_AT + 60)
+    assert kinds(center, first.sid, "agent-leg-failed", "queue-full")[:2] == [
+        ("agent-leg-failed", "no-answer"), ("queue-full", "general")]
+    assert "all of our call-takers are still busy" in first.heard_text()
+    assert "You keep your place in line." not in first.heard_text()
+    assert not first.application_error
+    assert events(center, second.sid, "enqueue")
+    center.run()
+    assert sql_record(center, first.sid).outcome == "voicemail"
 
 
 def test_a_call_taker_who_drops_after_the_bridge_ends_the_call_with_a_goodbye(center) -> None:
