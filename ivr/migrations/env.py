@@ -6,6 +6,7 @@ from sqlalchemy import create_engine, pool
 # Every room's tables join Base.metadata when their module is imported.
 import ivr.accounts.accounts  # noqa: F401
 import ivr.calls.models  # noqa: F401
+import ivr.calls.repairs  # noqa: F401
 import ivr.floor.models  # noqa: F401
 import ivr.flows.records  # noqa: F401
 import ivr.platform.outbox  # noqa: F401
