@@ -7,7 +7,8 @@ second through Redis for nothing, so a plain loop does it (any number of workers
 every step of a tick is safe to run from several processes at once). RQ stays for real jobs.
 Tests do not run the loop: they call `tick(svc, now)` on their own virtual clock. Each tick
 also sweeps the outbox (`ivr.platform.outbox_jobs.sweep`): messages whose job was lost or whose
-retry is due are enqueued again.
+retry is due are enqueued again, and the journal of events kept during an outage is applied
+(`ivr.voice.outage.replay`) once the stores answer again.
 """
 
 from __future__ import annotations
@@ -18,11 +19,13 @@ import time
 
 from rq import Queue, Worker
 
+from ivr.app import create_app
 from ivr.bootstrap import bootstrap
 from ivr.connect import actions as connect
 from ivr.platform import outbox_jobs
 from ivr.platform.config import Settings
 from ivr.platform.jobs import QUEUE_NAMES, rq_connection
+from ivr.voice import outage
 
 log = logging.getLogger("ivr.ticker")
 
@@ -47,6 +50,7 @@ def run_ticker(settings: Settings, stop: threading.Event, interval: float = INTE
     """Tick every `interval` seconds until `stop` is set. A failed tick is logged and the next
     one runs on time (a Redis restart must not stop the floor's clock for good)."""
     svc = bootstrap(settings)
+    app = create_app(services=svc)  # the journal is replayed through the webhooks' own views
     rq = rq_connection(settings)  # RQ's own connection: pickled payloads, not decoded
     next_at = time.monotonic()
     while not stop.is_set():
@@ -58,6 +62,10 @@ def run_ticker(settings: Settings, stop: threading.Event, interval: float = INTE
             outbox_jobs.sweep(settings, svc.engine, svc.clock(), rq)
         except Exception:
             log.exception("outbox sweep failed")
+        try:
+            outage.replay(app)
+        except Exception:
+            log.exception("journal replay failed")
         next_at += interval
         delay = next_at - time.monotonic()
         if delay < 0:  # fell behind (a long tick, a paused process): no burst of catch-ups

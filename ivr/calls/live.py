@@ -7,6 +7,7 @@ document again instead of advancing the call twice.
 
 from __future__ import annotations
 
+import contextlib
 import json
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -76,3 +77,9 @@ class LiveCalls:
     def first_time(self, token: str, ttl: int = LIVE_TTL) -> bool:
         """True the first time `token` is seen: de-duplicates callbacks Twilio sends twice."""
         return bool(self._r.set(f"{self._prefix}seen:{token}", "1", nx=True, ex=ttl))
+
+    def forget(self, token: str) -> None:
+        """Undo `first_time` when the work it guarded failed, so the event can be applied again
+        (from the journal after an outage). Best effort: Redis may be what failed."""
+        with contextlib.suppress(redis.RedisError):
+            self._r.delete(f"{self._prefix}seen:{token}")

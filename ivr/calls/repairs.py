@@ -43,3 +43,14 @@ class Repair(Base):
         Index("ix_repairs_at", "at"),
         Index("ix_repairs_call", "call_sid"),
     )
+
+
+def record(conn: Any, *, at: datetime, kind: str, differed: str, done: str,
+           call_sid: str | None = None, agent_id: str | None = None,
+           data: dict[str, Any] | None = None) -> None:
+    """Write one repair (in the caller's transaction)."""
+    if kind not in REPAIR_KINDS:
+        raise ValueError(f"unknown repair kind {kind!r}")
+    conn.execute(Repair.__table__.insert().values(
+        at=at, kind=kind, call_sid=call_sid, agent_id=agent_id, differed=differed, done=done,
+        data=data))

@@ -15,10 +15,9 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection
-
 from agents import Reservation
 from ivr.calls import calllog
+from ivr.platform.db import Writer
 from ivr.services import Services
 
 
@@ -32,7 +31,7 @@ def at(ts: float) -> datetime:
 
 def record(
     svc: Services, call_id: str, ts: float, kind: str, detail: str = "",
-    data: dict[str, Any] | None = None, conn: Connection | None = None,
+    data: dict[str, Any] | None = None, conn: Writer | None = None,
 ) -> None:
     """One event on the call's record (in `conn`'s transaction when given)."""
     if conn is not None:
@@ -49,14 +48,14 @@ def about(r: Reservation, **more: Any) -> dict[str, Any]:
 
 
 def record_offers(svc: Services, offers: Iterable[Reservation],
-                  conn: Connection | None = None) -> None:
+                  conn: Writer | None = None) -> None:
     for r in offers:
         record(svc, r.call_id, r.offered_at, "offered", r.agent_id,
                about(r, expires_at=r.expires_at), conn)
 
 
 def record_missed(svc: Services, kind: str, missed: Iterable[Reservation], now: float,
-                  conn: Connection | None = None) -> None:
+                  conn: Writer | None = None) -> None:
     """``rejected`` (at `now`) or ``expired`` (at each offer's own deadline)."""
     for r in missed:
         when = r.expires_at if kind == "expired" else now
@@ -65,7 +64,7 @@ def record_missed(svc: Services, kind: str, missed: Iterable[Reservation], now: 
 
 
 def route(svc: Services, now: float | None = None,
-          conn: Connection | None = None) -> list[Reservation]:
+          conn: Writer | None = None) -> list[Reservation]:
     """Make every match possible now and record the offers. Call it whenever a call joined the
     line or a call-taker may have become free (login, end of break, end of wrap-up, a reject,
     a cancelled offer); `ivr.connect.actions.tick` does it every second anyway."""
@@ -75,7 +74,7 @@ def route(svc: Services, now: float | None = None,
     return made
 
 
-def cancelled(svc: Services, r: Reservation, now: float, conn: Connection | None = None) -> None:
+def cancelled(svc: Services, r: Reservation, now: float, conn: Writer | None = None) -> None:
     """The caller left while offered: the call-taker is already free (agents did it); record
     it and offer them the next call."""
     record(svc, r.call_id, now, "offer-cancelled", r.agent_id, about(r), conn)

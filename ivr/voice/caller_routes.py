@@ -5,10 +5,10 @@ TwiML, always (`ivr.voice.webhook`); status callbacks answer 204.
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, request
+from flask import Blueprint, Response, current_app, request
 
 from ivr.telephony.safe import fallback_wait_twiml, safe_twiml
-from ivr.voice import calls, queued
+from ivr.voice import calls, outage, queued
 from ivr.voice.status import status_callback
 from ivr.voice.webhook import (
     answer,
@@ -60,6 +60,18 @@ def queue_result() -> Response:
 @signed
 def status() -> Response:
     return status_answer("status", status_callback)
+
+
+@bp.post("/retry")
+@signed
+def retry() -> Response:
+    """A held caller's redirect during an outage: the webhook it names, asked again."""
+    try:
+        return outage.retry(current_app)
+    except LookupError as exc:
+        svc = services()
+        record_failure(svc, request.form, "retry", exc)
+        return twiml_response(str(safe_twiml(svc.settings)))
 
 
 @bp.post("/fallback")

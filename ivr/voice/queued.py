@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from datetime import datetime
 
-from sqlalchemy import Connection
 from twilio.twiml.voice_response import VoiceResponse
 
 from callflows import engine
@@ -21,6 +21,7 @@ from ivr.calls import calllog
 from ivr.calls.live import LiveCall
 from ivr.connect import offers
 from ivr.connect.bridging import caller_ended
+from ivr.platform.db import Pending, Writer
 from ivr.services import Services
 from ivr.voice import waiting
 from ivr.voice.calls import Answer, perform, route_if_queued
@@ -76,7 +77,7 @@ def option(svc: Services, form: Mapping[str, str]) -> Answer:
         return Answer(str(response))
     now = svc.clock()
     if digits == "1" and _can_call_back(live) and svc.queues.mark_callback(live.sid):
-        with svc.engine.begin() as conn:
+        with svc.engine.begin() as conn:  # nothing but the write inside
             calllog.add_event(conn, live.sid, now, "callback-requested", "keeps place in line")
         svc.live.put(live.evolve(extra={**live.extra, "leave": "callback"}))
         response.leave()
@@ -91,7 +92,11 @@ def option(svc: Services, form: Mapping[str, str]) -> Answer:
 
 
 def result(svc: Services, form: Mapping[str, str]) -> Answer:
-    """The wait is over (Enqueue action): act on Twilio's QueueResult and why the caller left."""
+    """The wait is over (Enqueue action): act on Twilio's QueueResult and why the caller left.
+
+    Once per wait: a replayed result (Twilio retrying, an attacker, the journal after a crash)
+    changes nothing. Redis work first, then the call's record in one short write.
+    """
     sid = form.get("CallSid", "")
     outcome = form.get("QueueResult", "")
     live = svc.live.get(sid)
@@ -99,49 +104,65 @@ def result(svc: Services, form: Mapping[str, str]) -> Answer:
     if live is None:
         out_of_line(svc, sid, now.timestamp())
         return Answer(str(VoiceResponse()))
-    waited = _waited(live, now.timestamp())
-    reason = str(live.extra.get("leave", ""))
     if outcome in ("bridged", "bridging-in-process", "redirected", "redirected-from-bridged"):
         return Answer(str(VoiceResponse()))  # a call-taker has the call; nothing more to say
-    with svc.engine.begin() as conn:
-        calllog.left_queue(conn, sid, now, waited)
-        if outcome == "hangup":
-            kept = reason == "callback"
-            if not kept:
-                out_of_line(svc, sid, now.timestamp(), conn)
-            if live.phase in ("connecting", "connected"):
-                caller_ended(svc, sid, now.timestamp())  # accepted, not yet dequeued
-            calllog.add_event(conn, sid, now, "callback" if kept else "abandoned",
-                              f"waited {waited:.0f} s", {"wait": round(waited, 1)})
-            if not kept:
-                log.info("call %s abandoned after %.0f s in queue", sid, waited)
-            svc.live.put(live.evolve(phase="done", outcome="callback" if kept else "abandoned"))
-            return Answer(str(VoiceResponse()))
-        if outcome == "leave" and reason == "callback":
-            calllog.add_event(conn, sid, now, "callback", f"waited {waited:.0f} s",
-                              {"wait": round(waited, 1)})
-            response = VoiceResponse()
-            last = str(live.state.vars.get("caller", ""))[-4:]
-            waiting.say(response, _language(live), "callback", last=" ".join(last))
-            response.hangup()
-            twiml = str(response)
-            svc.live.put(live.evolve(phase="done", outcome="callback", last_twiml=twiml))
-            return Answer(twiml)
-        # Leaving for voicemail or overflow, or Twilio could not keep the caller in its queue
-        # (queue-full, error): out of our queue too, and on to the flow's next step.
-        out_of_line(svc, sid, now.timestamp(), conn)
-        event = "voicemail" if reason == "voicemail" else "overflow"
-        calllog.add_event(conn, sid, now, f"queue-{event}",
-                          f"{outcome or 'no result'} after {waited:.0f} s",
+    token = f"queue-result:{sid}:{live.extra.get('queued_at', '')}"
+    if not svc.live.first_time(token):
+        return Answer(live.last_twiml if live.phase == "flow" and live.last_twiml
+                      else str(VoiceResponse()), "queue result replayed")
+    try:
+        return _result(svc, live, outcome, now)
+    except Exception:
+        svc.live.forget(token)
+        raise
+
+
+def _result(svc: Services, live: LiveCall, outcome: str, now: datetime) -> Answer:
+    sid = live.sid
+    waited = _waited(live, now.timestamp())
+    reason = str(live.extra.get("leave", ""))
+    pending = Pending(svc.engine)
+    calllog.left_queue(pending, sid, now, waited)
+    if outcome == "hangup":
+        kept = reason == "callback"
+        if not kept:
+            out_of_line(svc, sid, now.timestamp(), pending)
+        if live.phase in ("connecting", "connected"):
+            caller_ended(svc, sid, now.timestamp())  # accepted, not yet dequeued
+        calllog.add_event(pending, sid, now, "callback" if kept else "abandoned",
+                          f"waited {waited:.0f} s", {"wait": round(waited, 1)})
+        if not kept:
+            log.info("call %s abandoned after %.0f s in queue", sid, waited)
+        svc.live.put(live.evolve(phase="done", outcome="callback" if kept else "abandoned"))
+        pending.apply(svc.engine)
+        return Answer(str(VoiceResponse()))
+    if outcome == "leave" and reason == "callback":
+        calllog.add_event(pending, sid, now, "callback", f"waited {waited:.0f} s",
                           {"wait": round(waited, 1)})
-        flow = svc.flows.get(live.state.flow, live.state.version)
-        step = engine.resume(flow, live.state, Input(event=event), now)
-        live, twiml = perform(svc, conn, live.evolve(phase="flow"), step)
+        response = VoiceResponse()
+        last = str(live.state.vars.get("caller", ""))[-4:]
+        waiting.say(response, _language(live), "callback", last=" ".join(last))
+        response.hangup()
+        twiml = str(response)
+        svc.live.put(live.evolve(phase="done", outcome="callback", last_twiml=twiml))
+        pending.apply(svc.engine)
+        return Answer(twiml)
+    # Leaving for voicemail or overflow, or Twilio could not keep the caller in its queue
+    # (queue-full, error): out of our queue too, and on to the flow's next step.
+    out_of_line(svc, sid, now.timestamp(), pending)
+    event = "voicemail" if reason == "voicemail" else "overflow"
+    calllog.add_event(pending, sid, now, f"queue-{event}",
+                      f"{outcome or 'no result'} after {waited:.0f} s",
+                      {"wait": round(waited, 1)})
+    flow = svc.flows.get(live.state.flow, live.state.version)
+    step = engine.resume(flow, live.state, Input(event=event), now)
+    live, twiml = perform(svc, pending, live.evolve(phase="flow"), step)
+    pending.apply(svc.engine)
     route_if_queued(svc, live)
     return Answer(twiml)
 
 
-def out_of_line(svc: Services, sid: str, now: float, conn: Connection | None = None) -> bool:
+def out_of_line(svc: Services, sid: str, now: float, conn: Writer | None = None) -> bool:
     """Take a call out of line (waiting or offered). A call-taker it was offered to is free at
     once, missed count unchanged, and offered the next call. False when it was not in line."""
     gone = svc.router.reservations.caller_gone(sid, now)
@@ -150,7 +171,7 @@ def out_of_line(svc: Services, sid: str, now: float, conn: Connection | None = N
     return gone.status != "unknown"
 
 
-def caller_gone(svc: Services, conn, live: LiveCall) -> None:  # type: ignore[no-untyped-def]
+def caller_gone(svc: Services, conn: Writer, live: LiveCall) -> None:
     """The status callback says the call is over while it was queued: out of line, recorded."""
     now = svc.clock()
     waited = _waited(live, now.timestamp())

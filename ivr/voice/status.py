@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from ivr.calls import calllog
 from ivr.calls.live import LiveCall
 from ivr.connect.bridging import caller_ended
+from ivr.platform.db import Pending
 from ivr.platform.phones import normalize
 from ivr.services import Services
 from ivr.voice.queued import caller_gone
@@ -24,8 +25,17 @@ def status_callback(svc: Services, form: Mapping[str, str]) -> None:
         sequence = int(form.get("SequenceNumber", "0") or 0)
     except ValueError:
         sequence = 0
-    if not svc.live.first_time(f"status:{sid}:{sequence}:{status}"):
+    token = f"status:{sid}:{sequence}:{status}"
+    if not svc.live.first_time(token):
         return
+    try:
+        _apply(svc, form, sid, status, sequence)
+    except Exception:
+        svc.live.forget(token)
+        raise
+
+
+def _apply(svc: Services, form: Mapping[str, str], sid: str, status: str, sequence: int) -> None:
     try:
         duration = int(form["CallDuration"]) if form.get("CallDuration") else None
     except ValueError:
@@ -43,8 +53,9 @@ def status_callback(svc: Services, form: Mapping[str, str]) -> None:
             outcome_if_final=final_outcome(live, status))
     if ended and live is not None:
         if live.phase == "queued":
-            with svc.engine.begin() as conn:
-                caller_gone(svc, conn, live)
+            pending = Pending(svc.engine)  # Redis first, then one short write
+            caller_gone(svc, pending, live)
+            pending.apply(svc.engine)
         elif live.phase in ("connecting", "connected"):
             caller_ended(svc, sid, now.timestamp())
         svc.live.put(live.evolve(phase="ended"), ttl=3600)

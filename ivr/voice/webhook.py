@@ -2,9 +2,10 @@
 of the app, and the answers that never fail (valid TwiML for a caller, 204 for a status
 callback, a clean hang-up for a call-taker's leg), each recording what went wrong.
 
-Whatever fails inside a handler (a bug, Redis or SQL unreachable, a state that makes no sense),
-the caller gets the safe answer (`ivr.telephony.safe`) and the failure is recorded on the call:
-Twilio's "application error" must never reach a resident.
+Whatever fails inside a handler (a bug, a state that makes no sense), the caller gets the safe
+answer (`ivr.telephony.safe`) and the failure is recorded on the call: Twilio's "application
+error" must never reach a resident. When Redis or SQL cannot be reached, nothing is lost either:
+a caller is held and the webhook asked again, an event is journaled (`ivr.voice.outage`).
 """
 
 from __future__ import annotations
@@ -15,10 +16,11 @@ from collections.abc import Callable, Mapping
 from flask import Response, current_app, request
 from twilio.twiml.voice_response import VoiceResponse
 
+from ivr.platform.stores import store_unreachable
 from ivr.services import Services
 from ivr.telephony.safe import safe_hold_twiml, safe_twiml
 from ivr.telephony.signatures import twilio_signed
-from ivr.voice import calls
+from ivr.voice import calls, outage
 
 log = logging.getLogger("ivr.calls")
 
@@ -48,7 +50,17 @@ def answer(
     try:
         return twiml_response(handler(svc, form).twiml)
     except Exception as exc:  # the caller must hear a way forward, never an error
-        record_failure(svc, form, where, exc)
+        if outage.replaying.get():
+            raise
+        if store_unreachable(exc) and not wait_context:
+            if outage.call_over(form):
+                outage.keep_event(svc, exc)
+                return twiml_response(str(VoiceResponse()))
+            held = outage.hold_and_retry(svc, exc)
+            if held is not None:
+                return twiml_response(held)
+        else:
+            record_failure(svc, form, where, exc)
         safe = safe_hold_twiml() if wait_context else safe_twiml(svc.settings)
         return twiml_response(str(safe))
 
@@ -60,6 +72,15 @@ def leg_answer(where: str,
     try:
         return twiml_response(handler(svc, request.form))
     except Exception as exc:
+        if outage.replaying.get():
+            raise
+        if store_unreachable(exc):
+            if outage.call_over(request.form):
+                outage.keep_event(svc, exc)
+                return twiml_response(str(VoiceResponse()))
+            held = outage.hold_and_retry(svc, exc)
+            if held is not None:
+                return twiml_response(held)
         record_failure(svc, request.form, where, exc)
         response = VoiceResponse()
         response.say("Sorry, this call could not be connected.")
@@ -75,7 +96,12 @@ def status_answer(where: str,
     try:
         handler(svc, request.form)
     except Exception as exc:
-        record_failure(svc, request.form, where, exc)
+        if outage.replaying.get():
+            raise
+        if store_unreachable(exc):
+            outage.keep_event(svc, exc)
+        else:
+            record_failure(svc, request.form, where, exc)
     return Response(status=204)
 
 
