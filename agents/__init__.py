@@ -21,13 +21,14 @@ from agents.model import (
 from agents.presence import Agents
 from agents.reservations import Reservations
 from agents.routing import Router, Tick
-from agents.telephony import Telephony, TelephonyError
+from agents.telephony import CallEnded, Telephony, TelephonyError
 
 __all__ = [
     "TRANSITIONS",
     "Action",
     "AgentError",
     "Agents",
+    "CallEnded",
     "CallerGone",
     "Dispatcher",
     "OfferClosed",

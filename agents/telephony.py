@@ -18,6 +18,11 @@ class TelephonyError(Exception):
     did not answer, the REST call failed after its retries)."""
 
 
+class CallEnded(TelephonyError):
+    """The caller's call is over (Twilio knows no such live call): there is nothing to bridge,
+    and the call must be closed, not put back in line."""
+
+
 @runtime_checkable
 class Telephony(Protocol):
     """Connects callers and call-takers. The whole contract:

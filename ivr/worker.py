@@ -23,9 +23,10 @@ from ivr.app import create_app
 from ivr.bootstrap import bootstrap
 from ivr.connect import actions as connect
 from ivr.platform import outbox_jobs
-from ivr.platform.config import Settings
+from ivr.platform.config import Settings, load_settings
 from ivr.platform.jobs import QUEUE_NAMES, rq_connection
-from ivr.voice import outage
+from ivr.platform.jobs import queue as rq_queue
+from ivr.voice import outage, reconcile
 
 log = logging.getLogger("ivr.ticker")
 
@@ -66,12 +67,31 @@ def run_ticker(settings: Settings, stop: threading.Event, interval: float = INTE
             outage.replay(app)
         except Exception:
             log.exception("journal replay failed")
+        try:
+            if reconcile.lease(svc):
+                rq_queue(settings, "ivr-default", rq).enqueue(
+                    reconcile_job, job_timeout=120, result_ttl=60, failure_ttl=3600)
+        except Exception:
+            log.exception("could not schedule the reconciler")
         next_at += interval
         delay = next_at - time.monotonic()
         if delay < 0:  # fell behind (a long tick, a paused process): no burst of catch-ups
             next_at, delay = time.monotonic(), 0.0
         stop.wait(delay)
     svc.engine.dispose()
+
+
+def reconcile_job() -> dict[str, int]:
+    """The reconciler's RQ job (`ivr.voice.reconcile`): one pass against Twilio's REST
+    resources, with this worker's settings. The ticker enqueues it every
+    `reconcile.INTERVAL` seconds (one ticker at a time, by a lease), the first at start-up."""
+    svc = bootstrap(load_settings())
+    try:
+        done = reconcile.reconcile(svc)
+    finally:
+        svc.engine.dispose()
+    return {"twilio_live": done.twilio_live, "ended": len(done.ended),
+            "requeued": len(done.requeued), "freed": len(done.freed)}
 
 
 def start_ticker(

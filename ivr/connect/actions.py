@@ -17,6 +17,7 @@ from contextlib import suppress
 
 from agents import (
     AgentError,
+    CallEnded,
     Dispatcher,
     OfferClosed,
     Presence,
@@ -26,6 +27,7 @@ from agents import (
 )
 from agents.model import Action, State
 from ivr.accounts import roster
+from ivr.calls import calllog, repairs
 from ivr.connect import callbacks, offers, outcomes
 from ivr.floor import statelog
 from ivr.services import Services
@@ -94,6 +96,10 @@ def accept(svc: Services, reservation_id: str, agent_id: str | None = None,
         if exc.reason == "caller_gone":
             offers.route(svc, now)
         raise
+    except CallEnded as exc:  # the caller hung up and Twilio's word of it was lost
+        offers.record(svc, r.call_id, now, "accepted", r.agent_id, offers.about(r))
+        _caller_ended_before_bridge(svc, r, now, str(exc))
+        raise OfferClosed(reservation_id, "caller_gone", str(exc)) from exc
     except Exception as exc:  # TelephonyError, or anything after the state changed
         offers.record(svc, r.call_id, now, "accepted", r.agent_id, offers.about(r))
         if linked.dequeued or callback:
@@ -110,6 +116,30 @@ def _restore(svc: Services, call_id: str) -> None:
     live = svc.live.get(call_id)
     if live is not None and live.phase == "connecting":
         svc.live.put(live.evolve(phase="queued", outcome=None))
+
+
+def _caller_ended_before_bridge(svc: Services, r: Reservation, now: float, why: str) -> None:
+    """An Accept found no caller on the line: the call is closed at once (never requeued, so
+    never offered again) and the call-taker is free for the next call (there was no call to
+    wrap up). Recorded as a repair: the call's own final callback never arrived."""
+    svc.links.close(r.reservation_id, "caller-gone", now, "caller")
+    with suppress(AgentError):
+        svc.agents.end_call(r.agent_id, now, r.call_id)
+    with suppress(AgentError):
+        svc.agents.finish_wrap_up(r.agent_id, now)
+    live = svc.live.get(r.call_id)
+    if live is not None:
+        svc.live.put(live.evolve(phase="ended", outcome="abandoned"))
+    at = offers.at(now)
+    with svc.engine.begin() as conn:
+        if calllog.exists(conn, r.call_id):
+            calllog.add_event(conn, r.call_id, at, "accept-closed", why, offers.about(r))
+            calllog.apply_status(conn, r.call_id, status="completed", sequence=1_000_000,
+                                 at=at, duration=None, outcome_if_final="abandoned")
+        repairs.record(conn, at=at, kind="accept-closed", call_sid=r.call_id,
+                       agent_id=r.agent_id, differed=f"accepted, but {why}",
+                       done="call closed, not requeued; call-taker free")
+    offers.route(svc, now)
 
 
 def _not_dequeued(svc: Services, r: Reservation, now: float, why: str) -> None:

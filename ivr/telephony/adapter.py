@@ -31,7 +31,7 @@ import requests
 from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.rest import Client
 
-from agents import Reservation, TelephonyError
+from agents import CallEnded, Reservation, TelephonyError
 from ivr.platform.config import Settings
 from ivr.telephony.rest import rest_client
 
@@ -156,7 +156,7 @@ class TwilioTelephony:
             except (TwilioException, requests.RequestException) as exc:
                 raise TelephonyError(f"dequeue of {call_id} failed: {exc}") from exc
         if not self.redirect(call_id, target):
-            raise TelephonyError(f"caller {call_id} is no longer on the line")
+            raise CallEnded(f"caller {call_id} is no longer on the line")
 
     def queue_sid(self, queue_class: str) -> str | None:
         """The sid of the Twilio queue of a class, looked up by its name once per process."""

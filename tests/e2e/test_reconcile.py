@@ -1,0 +1,184 @@
+"""The reconciler against the emulator's REST resources (Twilio's truth), end to end.
+
+Faults are made as they happen in production: the app's host refuses connections for a while
+(a restart gap: webhooks and status callbacks are lost, Twilio does not retry them), or Redis
+cannot be reached when a caller arrives (the safe answer parks them in a Twilio queue). Then the
+reconciler runs (`reconcile`, the job the ticker schedules every 15 s) and every difference is
+repaired and recorded.
+"""
+
+from __future__ import annotations
+
+import redis
+from sqlalchemy import select
+
+from agents import OfferClosed
+from ivr.calls.repairs import Repair
+from ivr.connect import actions as connect
+from ivr.sim import answers, hangup, press, wait
+from ivr.sim.transport import TransportError
+from ivr.telephony.safe import fallback_queue_name
+from ivr.voice.reconcile import reconcile
+from tests.e2e.floor import IGNORE, Floor
+from tests.e2e.helpers import events
+from tests.e2e.helpers import record as sql_record
+
+TO_A_CALL_TAKER = [press("1"), press("0")]
+IN_LINE_AT = 42
+
+
+class HostDown:
+    """The app's host refuses connections while `down` (what Twilio sees during a restart)."""
+
+    def __init__(self, center) -> None:  # type: ignore[no-untyped-def]
+        self.inner = center.sim.webhooks.transport
+        self.down = False
+        self.refused = 0
+        center.sim.webhooks.transport = self
+
+    def request(self, method, url, params, headers):  # type: ignore[no-untyped-def]
+        if self.down:
+            self.refused += 1
+            raise TransportError("connection refused")
+        return self.inner.request(method, url, params, headers)
+
+
+def repairs_of(center, sid: str, kind: str | None = None) -> list[Repair]:  # type: ignore[no-untyped-def]
+    """The repairs of one call (the database is shared by the tests of a backend)."""
+    with center.services.sessions() as session:
+        rows = session.scalars(select(Repair).where(Repair.call_sid == sid)
+                               .order_by(Repair.id)).all()
+    return [r for r in rows if kind is None or r.kind == kind]
+
+
+def offered_after_end(center, sid: str) -> list:  # type: ignore[no-untyped-def]
+    ended = sql_record(center, sid).ended_at
+    return [e for e in events(center, sid, "offered") if ended and e[2] and
+            e[2].get("offered_at", 0) > ended.timestamp()]
+
+
+def test_a_caller_lost_in_a_restart_gap_is_ended_and_never_offered(center) -> None:
+    floor = Floor(center)
+    host = HostDown(center)
+    call = center.call([*TO_A_CALL_TAKER, wait(30), hangup()])
+    floor.run(until=IN_LINE_AT + 10)
+    host.down = True  # the caller hangs up while nothing answers: both callbacks are lost
+    floor.run(until=IN_LINE_AT + 40)
+    host.down = False
+    assert call.status == "completed" and host.refused >= 2
+    assert sql_record(center, call.sid).outcome == "live"  # the damage the old code kept
+    floor.run(until=IN_LINE_AT + 70)
+    done = reconcile(center.services)
+    assert done.ended == [call.sid]
+    rec = sql_record(center, call.sid)
+    assert rec.outcome == "abandoned" and rec.twilio_status == "completed"
+    assert rec.ended_at.timestamp() <= center.clock.now().timestamp() - 25  # Twilio's end time
+    [repair] = repairs_of(center, call.sid, "call-ended")
+    assert repair.call_sid == call.sid and "completed at Twilio" in repair.differed
+    floor.login("alice", phone=answers(after=3))
+    floor.run(until=IN_LINE_AT + 100)
+    assert floor.state("alice") == "available"
+    assert not events(center, call.sid, "offered")
+    assert reconcile(center.services).repairs == 0  # repaired once
+
+
+def test_an_accept_whose_caller_is_gone_closes_the_call_at_once(center) -> None:
+    floor = Floor(center)
+    host = HostDown(center)
+    call = center.call([*TO_A_CALL_TAKER, wait(30), hangup()])
+    floor.run(until=IN_LINE_AT + 10)
+    host.down = True
+    floor.run(until=IN_LINE_AT + 40)
+    host.down = False
+    # Before any reconciler pass, a call-taker is offered the dead call and accepts it.
+    floor.login("alice", phone=answers(after=3), console=IGNORE)
+    floor.run(until=IN_LINE_AT + 42)
+    [offer] = [r for r in center.services.router.reservations.all() if r.call_id == call.sid]
+    try:
+        connect.accept(center.services, offer.reservation_id, "alice")
+        raise AssertionError("accepted a call whose caller is gone")
+    except OfferClosed as exc:
+        assert exc.reason == "caller_gone"
+    assert floor.state("alice") == "available"  # no wrap-up of a call that never was
+    rec = sql_record(center, call.sid)
+    assert rec.outcome == "abandoned" and rec.ended_at is not None
+    assert [r.kind for r in repairs_of(center, call.sid)] == ["accept-closed"]
+    floor.run(until=IN_LINE_AT + 80)
+    offers = [e for e in events(center, call.sid, "offered")]
+    assert len(offers) == 1  # closed, not requeued: never offered again
+
+
+def test_a_caller_the_safe_answer_parked_is_brought_back_in_line_and_served(
+        center, monkeypatch) -> None:
+    svc = center.services
+    svc.settings.raw["outage"] = {"hold_seconds": 0}  # straight to the safe answer
+    real_get = svc.live.get
+    down = {"on": True}
+
+    def get(sid):  # type: ignore[no-untyped-def]
+        if down["on"]:
+            raise redis.ConnectionError("Connection refused")
+        return real_get(sid)
+
+    monkeypatch.setattr(svc.live, "get", get)
+    floor = Floor(center)
+    call = center.call([wait(600), hangup()])
+    floor.run(until=30)  # the apology said, the caller waits in the safe queue
+    assert [m.call.sid for q in center.sim.queues.by_sid.values() for m in q.members()
+            if q.friendly_name == fallback_queue_name(svc.settings)] == [call.sid]
+    down["on"] = False
+    floor.run(until=60)
+    done = reconcile(svc)
+    assert done.requeued == [call.sid]
+    [repair] = repairs_of(center, call.sid, "caller-requeued")
+    assert repair.call_sid == call.sid and "general" in repair.done
+    rec = sql_record(center, call.sid)
+    assert rec.queue_class == "general" and rec.queued_at is not None
+    assert rec.queued_at.timestamp() <= center.clock.now().timestamp() - 25  # its own arrival
+    floor.login("alice", phone=answers(after=3, hangup_after=20))
+    floor.run(until=100)
+    assert [k for k, _d, _ in events(center, call.sid, "offered", "accepted", "bridged")] == [
+        "offered", "accepted", "bridged"]
+    assert reconcile(svc).requeued == []  # in line now: left alone
+
+
+def test_a_call_taker_whose_link_redis_lost_is_freed(center) -> None:
+    svc = center.services
+    floor = Floor(center)
+    floor.login("alice", phone=answers(after=3, hangup_after=300))
+    call = center.call([*TO_A_CALL_TAKER, wait(120), hangup()])
+    floor.run(until=IN_LINE_AT + 10)
+    assert svc.agents.get("alice").state.value == "on_call"
+    floor.run(until=IN_LINE_AT + 35)
+    assert reconcile(svc).repairs == 0  # a healthy call, however long, is left alone
+    link = svc.links.for_call(call.sid)
+    svc.redis.delete(svc.links.key(link.reservation_id), svc.links.call_key(call.sid))
+    floor.run(until=IN_LINE_AT + 40)
+    assert floor.state("alice") == "on_call"  # nothing left that would ever end it
+    done = reconcile(svc)
+    assert done.freed == ["alice"] and floor.state("alice") == "wrap_up"
+    [freed] = repairs_of(center, call.sid, "agent-freed")
+    assert freed.agent_id == "alice" and "no open link" in freed.differed
+
+
+def test_a_call_taker_left_on_a_dead_call_goes_to_wrap_up(center) -> None:
+    floor = Floor(center)
+    host = HostDown(center)
+    floor.login("alice", phone=answers(after=3))  # would talk forever
+    call = center.call([*TO_A_CALL_TAKER, wait(40), hangup()])
+    floor.run(until=IN_LINE_AT + 20)
+    assert floor.state("alice") == "on_call"
+    host.down = True  # the caller hangs up: status, conference and leg events all lost
+    floor.run(until=IN_LINE_AT + 60)
+    host.down = False
+    floor.run(until=IN_LINE_AT + 90)
+    assert call.status == "completed" and floor.state("alice") == "on_call"
+    done = reconcile(center.services)
+    # Twilio says the caller's call is over: ended here, which closes its link (the same code
+    # as its lost callback), and the call-taker goes to wrap-up.
+    assert done.ended == [call.sid] and floor.state("alice") == "wrap_up"
+    [ended] = repairs_of(center, call.sid, "call-ended")
+    assert "connected" in ended.differed
+    assert [k for k, _d, _ in events(center, call.sid, "ended")] == ["ended"]
+    floor.run(until=IN_LINE_AT + 130)
+    assert floor.state("alice") == "available"
