@@ -19,5 +19,9 @@ class LineDirectory:
     def for_number(self, dialed: str) -> Line:
         return self._by_number.get(normalize(dialed, self._region), self._default)
 
+    def numbers(self) -> frozenset[str]:
+        """Every number (E.164 or short code) a line answers on."""
+        return frozenset(self._by_number)
+
     def get(self, name: str) -> Line | None:
         return self.lines.get(name)

@@ -6,9 +6,12 @@ import json
 from datetime import UTC, date, datetime
 
 import click
+import requests
 from sqlalchemy.exc import SQLAlchemyError
+from twilio.base.exceptions import TwilioException
 
 from agents import Agents
+from ivr.calls.lines import LineDirectory
 from ivr.cli import common
 from ivr.floor import audit as auditing
 from ivr.floor import reports, statelog
@@ -16,6 +19,7 @@ from ivr.floor import staffing as erlang
 from ivr.platform.db import make_engine
 from ivr.platform.floor_config import agent_rules, queue_classes
 from ivr.platform.redisconn import connect
+from ivr.telephony.rest import rest_client
 from queues import Queues
 
 
@@ -66,7 +70,10 @@ def staffing(calls: float, interval: float, aht: float, target: float, agents: i
 @click.command("audit")
 @click.option("--day", default=None, metavar="YYYY-MM-DD",
               help="The center's local day to audit (default: today).")
-def audit(day: str | None) -> None:
+@click.option("--twilio", "with_twilio", is_flag=True,
+              help="Also hold every call's final state against Twilio's records of the day "
+                   "(REST, with TWILIO_AUTH_TOKEN and the configured account).")
+def audit(day: str | None, with_twilio: bool) -> None:
     """Check a day's SQL records for the floor's invariants; print each violation with the
     calls involved. Exit status 1 when there is any."""
     settings = common.settings()
@@ -87,9 +94,17 @@ def audit(day: str | None) -> None:
                            engine)
         except Exception as exc:  # noqa: BLE001 - the audit of SQL goes on without Redis
             click.echo(f"note: state changes still in Redis not recorded ({exc})", err=True)
+        twilio = None
+        if with_twilio:
+            try:
+                twilio = auditing.twilio_records(rest_client(settings), start, end)
+            except (TwilioException, requests.RequestException) as exc:
+                raise click.ClickException(f"cannot read Twilio's records: {exc}") from exc
         try:
             found = auditing.audit(engine, start, end, auditing.ranks_of(classes),
-                                   center=settings.center)
+                                   center=settings.center, twilio=twilio,
+                                   our_numbers=LineDirectory(settings).numbers(),
+                                   now=datetime.now(UTC))
         except SQLAlchemyError as exc:
             raise click.ClickException(f"cannot read the records: {exc}") from exc
     finally:

@@ -178,8 +178,17 @@ def agent_left_twiml(svc: Services, rid: str, form: Mapping[str, str], now: floa
 def leg_status(svc: Services, rid: str, leg: str, form: Mapping[str, str], now: float) -> None:
     """A status callback of a leg the center placed (``agent`` or ``resident``)."""
     status, sid = form.get("CallStatus", ""), form.get("CallSid", "")
-    if not svc.live.first_time(f"leg:{sid}:{form.get('SequenceNumber', '')}:{status}"):
+    token = f"leg:{sid}:{form.get('SequenceNumber', '')}:{status}"
+    if not svc.live.first_time(token):
         return
+    try:
+        _leg_status(svc, rid, leg, status, sid, now)
+    except Exception:
+        svc.live.forget(token)  # so the journal can apply it again after an outage
+        raise
+
+
+def _leg_status(svc: Services, rid: str, leg: str, status: str, sid: str, now: float) -> None:
     link = svc.links.get(rid)
     if link is None or link.closed:
         return

@@ -10,6 +10,18 @@
 4. ``reserved-while-busy``: no call-taker was offered a call unless available (never while
    on a call, in wrap-up, on break or already holding an offer).
 
+After a fault (`ivr.voice.reconcile` repairs what it finds; these rules see what is left):
+
+5. ``twilio-final-state``: every call's final state agrees with Twilio's (given Twilio's records
+   of the day: `ivr audit --twilio` reads them over REST): nothing live here that Twilio ended,
+   nothing ended here that Twilio still has up, no call of our lines at Twilio without a record.
+6. ``on-call-without-call``: no call-taker stayed on a call more than `STUCK` after it ended.
+7. ``offer-after-end``: no call was offered after it ended.
+8. ``ended-twice``: a call is ended once (a replayed callback changes nothing): no more link
+   ends than bridges (a second abandon is rule 1's).
+9. ``parked-unserved``: no caller the safe answer parked in a Twilio queue was left there:
+   each was brought back in line (or hung up) within `PARKED`.
+
 Checks 2-4 read the call-takers' state history (``agent_states``, copied from agents' log by
 `ivr.floor.statelog`): its `seq` orders every change of the center, so "at once" is decided exactly,
 not by timestamps that may be equal. Waits come from the calls' events. When a waiting call and
@@ -27,6 +39,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import Engine, select
 
@@ -45,7 +58,11 @@ BACK_IN_LINE = ("requeued", "bridge-failed")
 # Events after which a call is no longer waiting.
 LEFT_LINE = ("abandoned", "callback", "queue-voicemail", "queue-overflow", "caller-gone",
              "bridged")
-RELEVANT = ("enqueue", "bridged", *BACK_IN_LINE, *LEFT_LINE)
+RELEVANT = ("enqueue", "bridged", "offered", "ended", "safe-answer", *BACK_IN_LINE, *LEFT_LINE)
+STUCK = timedelta(seconds=30)
+PARKED = timedelta(seconds=120)
+OFFER_SLACK = timedelta(seconds=1)
+LIVE_AT_TWILIO = ("queued", "ringing", "in-progress")
 HOLDING = ("reserved", "on_call")
 INF = math.inf
 SLACK = timedelta(milliseconds=1)
@@ -67,6 +84,18 @@ class Violation:
         return f"{when}{self.rule}: {self.message}{who} [calls: {', '.join(self.calls)}]"
 
 
+@dataclass(frozen=True)
+class TwilioCall:
+    """One call as Twilio's records have it (Calls resource)."""
+
+    sid: str
+    status: str
+    start: datetime | None
+    end: datetime | None
+    to: str = ""
+    inbound: bool = True
+
+
 @dataclass
 class _Call:
     sid: str
@@ -76,13 +105,19 @@ class _Call:
     outcome: str
     skills: frozenset[str] = frozenset()
     kinds: list[tuple[datetime, str]] = field(default_factory=list)
+    details: list[str] = field(default_factory=list)
 
 
 def audit(engine: Engine, start: datetime, end: datetime,
-          ranks: Mapping[str, int] | None = None, center: str | None = None) -> list[Violation]:
+          ranks: Mapping[str, int] | None = None, center: str | None = None,
+          twilio: Mapping[str, TwilioCall] | None = None,
+          our_numbers: Iterable[str] = (), now: datetime | None = None) -> list[Violation]:
     """The violations among the calls that started in [start, end) and the call-takers'
     changes in that span (of `center` only, when given). `ranks`: queue class -> rank (lower
-    is served first); by default ``emergency`` ranks above every other class."""
+    is served first); by default ``emergency`` ranks above every other class. `twilio`:
+    Twilio's records of the span by CallSid (rule 5 runs only with them), `our_numbers` the
+    lines' numbers (a call to one of them at Twilio must have a record here). `now`: the
+    time the records were read (a call-taker still on an ended call is measured to it)."""
     ranks = dict(ranks) if ranks is not None else {"emergency": 0}
     with engine.connect() as conn:
         calls = {r.sid: _Call(r.sid, r.queue_class, r.queued_at, r.ended_at, r.outcome)
@@ -93,12 +128,13 @@ def audit(engine: Engine, start: datetime, end: datetime,
         sids = select(calls_t.c.sid).where(calls_t.c.started_at >= start,
                                            calls_t.c.started_at < end).scalar_subquery()
         for ev in conn.execute(select(events_t.c.call_sid, events_t.c.at, events_t.c.kind,
-                                      events_t.c.data)
+                                      events_t.c.data, events_t.c.detail)
                                .where(events_t.c.call_sid.in_(sids),
                                       events_t.c.kind.in_(RELEVANT))
                                .order_by(events_t.c.id)):
             c = calls[ev.call_sid]
             c.kinds.append((ev.at, ev.kind))
+            c.details.append(ev.detail or "")
             if ev.kind == "enqueue" and ev.data:
                 c.skills = frozenset(ev.data.get("skills") or ())
         # The state before the span matters (was the first offer made to someone available?).
@@ -112,7 +148,105 @@ def audit(engine: Engine, start: datetime, end: datetime,
     out += double_offers(states, start)
     out += busy_offers(states, in_span)
     out += priority(calls, in_span, states, ranks)
+    if twilio is not None:
+        out += twilio_final_states(calls, twilio, set(our_numbers), start, end)
+    out += stuck_on_call(calls, in_span, now)
+    out += offers_after_end(calls.values())
+    out += ended_twice(calls.values())
+    out += parked_unserved(calls.values(), now or end)
     return sorted(out, key=lambda v: (v.at or start, v.rule, v.calls))
+
+
+# -- 5 to 9: fault damage ----------------------------------------------------------------------
+
+
+def twilio_final_states(calls: Mapping[str, _Call], twilio: Mapping[str, TwilioCall],
+                        our_numbers: set[str], start: datetime,
+                        end: datetime) -> list[Violation]:
+    out = []
+    for c in calls.values():
+        tw = twilio.get(c.sid)
+        if tw is None:
+            continue
+        if c.outcome == "live" and tw.status not in LIVE_AT_TWILIO:
+            out.append(Violation("twilio-final-state", f"live here, {tw.status} at Twilio",
+                                 (c.sid,), at=tw.end))
+        elif c.ended_at is not None and tw.status in LIVE_AT_TWILIO:
+            out.append(Violation("twilio-final-state", f"ended here as {c.outcome}, still "
+                                 f"{tw.status} at Twilio", (c.sid,), at=c.ended_at))
+    for tw in twilio.values():
+        if tw.sid not in calls and tw.inbound and tw.to in our_numbers and tw.start and \
+                start <= tw.start < end:
+            out.append(Violation("twilio-final-state", f"a call to {tw.to} that Twilio has "
+                                 f"({tw.status}) has no record here", (tw.sid,), at=tw.start))
+    return out
+
+
+def stuck_on_call(calls: Mapping[str, _Call], in_span: list[AgentState],
+                  until: datetime | None) -> list[Violation]:
+    """Spans on a call that ended: closed ones, and (when `until`, the time the records were
+    read, is known) those still open then."""
+    out = []
+    on: dict[str, AgentState] = {}
+    ends: list[tuple[AgentState, datetime]] = []
+    for s in in_span:
+        current = on.pop(s.agent, None)
+        if current is not None:
+            ends.append((current, s.at))
+        if s.state == "on_call" and s.call_sid:
+            on[s.agent] = s
+    if until is not None:
+        ends += [(s, until) for s in on.values()]
+    for s, left in ends:
+        c = calls.get(s.call_sid or "")
+        if c is None or c.ended_at is None:
+            continue
+        if left - c.ended_at > STUCK:
+            out.append(Violation(
+                "on-call-without-call", f"on the call {(left - c.ended_at).total_seconds():.0f}"
+                " s after it ended", (c.sid,), agent=s.agent, at=c.ended_at))
+    return out
+
+
+def offers_after_end(calls: Iterable[_Call]) -> list[Violation]:
+    out = []
+    for c in calls:
+        if c.ended_at is None:
+            continue
+        late = [at for at, kind in c.kinds if kind == "offered" and at > c.ended_at + OFFER_SLACK]
+        if late:
+            out.append(Violation("offer-after-end", f"offered {len(late)} time(s) after it "
+                                 "ended", (c.sid,), at=late[0]))
+    return out
+
+
+def ended_twice(calls: Iterable[_Call]) -> list[Violation]:
+    out = []
+    for c in calls:
+        kinds = [kind for _at, kind in c.kinds]
+        if kinds.count("ended") > kinds.count("bridged"):
+            out.append(Violation("ended-twice", "ended more than once: "
+                                 f"{kinds.count('ended')} link end(s) for "
+                                 f"{kinds.count('bridged')} bridge(s)", (c.sid,),
+                                 at=c.ended_at))
+    return out
+
+
+def parked_unserved(calls: Iterable[_Call], until: datetime) -> list[Violation]:
+    out = []
+    for c in calls:
+        parked = [at for (at, kind), detail in zip(c.kinds, c.details, strict=True)
+                  if kind == "safe-answer" and detail != "dial"]
+        if not parked:
+            continue
+        served = [at for at, kind in c.kinds if kind in ("enqueue", "offered", "bridged")
+                  and at >= parked[-1]]
+        left = c.ended_at or until
+        if not served and left - parked[-1] > PARKED:
+            out.append(Violation("parked-unserved", "parked by the safe answer for "
+                                 f"{(left - parked[-1]).total_seconds():.0f} s and never "
+                                 "brought back in line", (c.sid,), at=parked[-1]))
+    return out
 
 
 # -- 1 ------------------------------------------------------------------------------------------
@@ -335,10 +469,23 @@ def ranks_of(classes: Iterable[object]) -> dict[str, int]:
     return {str(c.name): int(c.rank) for c in classes}  # type: ignore[attr-defined]
 
 
-def audit_services(svc: Services, start: datetime, end: datetime) -> list[Violation]:
+def audit_services(svc: Services, start: datetime, end: datetime,
+                   twilio: Mapping[str, TwilioCall] | None = None) -> list[Violation]:
     """`audit` for a running center: its call-takers' pending changes recorded first, its queue
-    classes' ranks. What the demo and the load test call."""
+    classes' ranks. What the demo, the load test and the chaos run call."""
     statelog.drain(svc.agents, svc.engine)
     ranks = ranks_of(svc.queues.classes.values())
-    return audit(svc.engine, start, end, ranks,
-                 center=svc.settings.center)
+    return audit(svc.engine, start, end, ranks, center=svc.settings.center, twilio=twilio,
+                 our_numbers=svc.lines.numbers(), now=svc.clock())
+
+
+def twilio_records(client: Any, start: datetime, end: datetime,
+                   limit: int = 100_000) -> dict[str, TwilioCall]:
+    """Twilio's records of the calls started in [start, end) (Calls resource, paged)."""
+    out = {}
+    for c in client.calls.list(start_time_after=start, start_time_before=end, page_size=1000,
+                               limit=limit):
+        out[c.sid] = TwilioCall(sid=c.sid, status=str(c.status), start=c.start_time,
+                                end=c.end_time, to=str(c.to or ""),
+                                inbound=str(c.direction or "").startswith("inbound"))
+    return out

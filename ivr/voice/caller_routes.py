@@ -7,12 +7,13 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, current_app, request
 
-from ivr.telephony.safe import fallback_wait_twiml, safe_twiml
+from ivr.telephony.safe import fallback_wait_twiml
 from ivr.voice import calls, outage, queued
 from ivr.voice.status import status_callback
 from ivr.voice.webhook import (
     answer,
     record_failure,
+    safe_answer,
     services,
     signed,
     status_answer,
@@ -71,7 +72,7 @@ def retry() -> Response:
     except LookupError as exc:
         svc = services()
         record_failure(svc, request.form, "retry", exc)
-        return twiml_response(str(safe_twiml(svc.settings)))
+        return safe_answer(svc, request.form)
 
 
 @bp.post("/fallback")
@@ -82,7 +83,7 @@ def fallback() -> Response:
     record_failure(svc, request.form, "twilio-fallback",
                          RuntimeError(f"Twilio error {request.form.get('ErrorCode', '?')} on "
                                       f"{request.form.get('ErrorUrl', '?')}"))
-    return twiml_response(str(safe_twiml(svc.settings)))
+    return safe_answer(svc, request.form)
 
 
 @bp.post("/fallback/wait")

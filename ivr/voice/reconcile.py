@@ -156,11 +156,12 @@ def _held_by_us(svc: Services, sid: str, now: datetime) -> bool:
 
 def _requeue(svc: Services, sid: str, queue_sid: str, queue_class: str | None, member: Any,
              live: LiveCall | None, now: datetime) -> None:
-    with svc.engine.connect() as conn:
-        call = conn.execute(select(Call).where(Call.sid == sid)).scalars().first()
-        enqueued = conn.execute(
+    with svc.sessions() as session:
+        call = session.get(Call, sid)
+        enqueued = session.scalars(
             select(CallEvent.data).where(CallEvent.call_sid == sid, CallEvent.kind == "enqueue")
-            .order_by(CallEvent.id.desc()).limit(1)).scalars().first() or {}
+            .order_by(CallEvent.id.desc()).limit(1)).first() or {}
+        session.expunge_all()
     line_name = (call.line if call else None) or (live.line if live else None)
     caller = call.caller if call else ""
     if line_name is None:

@@ -16,6 +16,8 @@ from collections.abc import Callable, Mapping
 from flask import Response, current_app, request
 from twilio.twiml.voice_response import VoiceResponse
 
+from ivr.calls import calllog
+from ivr.platform.phones import normalize
 from ivr.platform.stores import store_unreachable
 from ivr.services import Services
 from ivr.telephony.safe import safe_hold_twiml, safe_twiml
@@ -61,8 +63,9 @@ def answer(
                 return twiml_response(held)
         else:
             record_failure(svc, form, where, exc)
-        safe = safe_hold_twiml() if wait_context else safe_twiml(svc.settings)
-        return twiml_response(str(safe))
+        if wait_context:
+            return twiml_response(str(safe_hold_twiml()))
+        return safe_answer(svc, form)
 
 
 def leg_answer(where: str,
@@ -103,6 +106,25 @@ def status_answer(where: str,
         else:
             record_failure(svc, request.form, where, exc)
     return Response(status=204)
+
+
+def safe_answer(svc: Services, form: Mapping[str, str]) -> Response:
+    """The line's safe answer, recorded on the call (the audit's ``parked-unserved`` rule
+    follows a caller parked in the safe queue until the reconciler brings them back)."""
+    how = "dial" if svc.settings.fallback_number else "queue"
+    sid = form.get("CallSid", "")
+    try:
+        if sid:
+            region = svc.settings.default_region
+            with svc.engine.begin() as conn:
+                dialed = normalize(form.get("To", ""), region)
+                calllog.open_call(conn, sid=sid, line=svc.lines.for_number(dialed).name,
+                                  caller=normalize(form.get("From", ""), region),
+                                  dialed=dialed, at=svc.clock())
+                calllog.add_event(conn, sid, svc.clock(), "safe-answer", how)
+    except Exception:  # SQL may be what failed; the caller is answered all the same
+        log.warning("safe answer for call %s not recorded", sid or "-", exc_info=True)
+    return twiml_response(str(safe_twiml(svc.settings)))
 
 
 def record_failure(svc: Services, form: Mapping[str, str], where: str,

@@ -9,16 +9,20 @@ repaired and recorded.
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import redis
 from sqlalchemy import select
 
 from agents import OfferClosed
 from ivr.calls.repairs import Repair
 from ivr.connect import actions as connect
+from ivr.floor.audit import audit_services, twilio_records
 from ivr.sim import answers, hangup, press, wait
 from ivr.sim.transport import TransportError
 from ivr.telephony.safe import fallback_queue_name
 from ivr.voice.reconcile import reconcile
+from tests.e2e.conftest import OPEN_HOURS
 from tests.e2e.floor import IGNORE, Floor
 from tests.e2e.helpers import events
 from tests.e2e.helpers import record as sql_record
@@ -51,10 +55,14 @@ def repairs_of(center, sid: str, kind: str | None = None) -> list[Repair]:  # ty
     return [r for r in rows if kind is None or r.kind == kind]
 
 
-def offered_after_end(center, sid: str) -> list:  # type: ignore[no-untyped-def]
-    ended = sql_record(center, sid).ended_at
-    return [e for e in events(center, sid, "offered") if ended and e[2] and
-            e[2].get("offered_at", 0) > ended.timestamp()]
+def audited(center, *sids: str) -> list[tuple[str, tuple[str, ...]]]:  # type: ignore[no-untyped-def]
+    """The audit of the test's calls, against the emulator's records (as `ivr audit --twilio`)."""
+    svc = center.services
+    start = OPEN_HOURS - timedelta(hours=1)
+    end = center.clock.now() + timedelta(hours=1)
+    found = audit_services(svc, start, end,
+                           twilio=twilio_records(svc.telephony.client, start, end))
+    return [(v.rule, v.calls) for v in found if set(v.calls) & set(sids)]
 
 
 def test_a_caller_lost_in_a_restart_gap_is_ended_and_never_offered(center) -> None:
@@ -68,6 +76,7 @@ def test_a_caller_lost_in_a_restart_gap_is_ended_and_never_offered(center) -> No
     assert call.status == "completed" and host.refused >= 2
     assert sql_record(center, call.sid).outcome == "live"  # the damage the old code kept
     floor.run(until=IN_LINE_AT + 70)
+    assert audited(center, call.sid) == [("twilio-final-state", (call.sid,))]
     done = reconcile(center.services)
     assert done.ended == [call.sid]
     rec = sql_record(center, call.sid)
@@ -80,6 +89,7 @@ def test_a_caller_lost_in_a_restart_gap_is_ended_and_never_offered(center) -> No
     assert floor.state("alice") == "available"
     assert not events(center, call.sid, "offered")
     assert reconcile(center.services).repairs == 0  # repaired once
+    assert audited(center, call.sid) == []
 
 
 def test_an_accept_whose_caller_is_gone_closes_the_call_at_once(center) -> None:
@@ -106,6 +116,7 @@ def test_an_accept_whose_caller_is_gone_closes_the_call_at_once(center) -> None:
     floor.run(until=IN_LINE_AT + 80)
     offers = [e for e in events(center, call.sid, "offered")]
     assert len(offers) == 1  # closed, not requeued: never offered again
+    assert audited(center, call.sid) == []
 
 
 def test_a_caller_the_safe_answer_parked_is_brought_back_in_line_and_served(
@@ -140,6 +151,7 @@ def test_a_caller_the_safe_answer_parked_is_brought_back_in_line_and_served(
     assert [k for k, _d, _ in events(center, call.sid, "offered", "accepted", "bridged")] == [
         "offered", "accepted", "bridged"]
     assert reconcile(svc).requeued == []  # in line now: left alone
+    assert audited(center, call.sid) == []
 
 
 def test_a_call_taker_whose_link_redis_lost_is_freed(center) -> None:
@@ -182,3 +194,4 @@ def test_a_call_taker_left_on_a_dead_call_goes_to_wrap_up(center) -> None:
     assert [k for k, _d, _ in events(center, call.sid, "ended")] == ["ended"]
     floor.run(until=IN_LINE_AT + 130)
     assert floor.state("alice") == "available"
+    assert audited(center, call.sid) == []

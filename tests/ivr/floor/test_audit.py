@@ -258,3 +258,81 @@ def audit_tz(settings):  # type: ignore[no-untyped-def]
     from zoneinfo import ZoneInfo
 
     return ZoneInfo(settings.timezone)
+
+
+# -- fault damage (rules 5-9) ---------------------------------------------------------------------
+
+
+def test_a_call_live_here_that_twilio_ended_and_one_twilio_has_we_never_recorded(
+        day: Day) -> None:
+    day.call("lost", "general", 10, "live", None)  # its final callback never arrived
+    day.call("early", "general", 20, "abandoned", 40)  # ended here, still up at Twilio
+    day.call("fine", None, 30, "self-service", 60)
+    twilio = {
+        day.sid("lost"): audit.TwilioCall(day.sid("lost"), "completed", day.t(5), day.t(70)),
+        day.sid("early"): audit.TwilioCall(day.sid("early"), "in-progress", day.t(15), None),
+        day.sid("fine"): audit.TwilioCall(day.sid("fine"), "completed", day.t(25), day.t(60)),
+        day.sid("unseen"): audit.TwilioCall(day.sid("unseen"), "completed", day.t(50),
+                                            day.t(90), to="+14435550311"),
+        day.sid("other"): audit.TwilioCall(day.sid("other"), "completed", day.t(50),
+                                           day.t(90), to="+15555550000"),
+    }
+    found = audit.audit(day.engine, day.t(-3600), day.t(86400), RANKS, day.center,
+                        twilio=twilio, our_numbers={"+14435550311"})
+    assert [(v.rule, v.calls) for v in found] == [
+        ("twilio-final-state", (day.sid("early"),)),
+        ("twilio-final-state", (day.sid("unseen"),)),
+        ("twilio-final-state", (day.sid("lost"),))]
+    assert "live here, completed at Twilio" in found[2].message
+    assert day.audit() == []  # without Twilio's records the rule cannot tell
+
+
+def test_a_call_taker_left_on_an_ended_call(day: Day) -> None:
+    day.state("ann", 0, "login", "available", skills=BOTH)
+    day.state("bob", 0, "login", "available", skills=BOTH)
+    day.call("gone", "general", 10, "answered", 60)
+    day.event("gone", 13, "bridged", "ann")
+    day.state("ann", 11, "offered", "reserved", "gone", skills=BOTH)
+    day.state("ann", 12, "accepted", "on_call", "gone", skills=BOTH)
+    day.state("ann", 200, "end_call", "wrap_up", "gone", skills=BOTH)  # 140 s after the end
+    day.call("quick", "general", 300, "answered", 360)
+    day.event("quick", 303, "bridged", "bob")
+    day.state("bob", 301, "offered", "reserved", "quick", skills=BOTH)
+    day.state("bob", 302, "accepted", "on_call", "quick", skills=BOTH)
+    day.state("bob", 380, "end_call", "wrap_up", "quick", skills=BOTH)  # 20 s: within slack
+    found = day.audit()
+    assert [(v.rule, v.agent) for v in found] == [("on-call-without-call", "ann")]
+    assert "140 s after it ended" in found[0].message
+
+
+def test_an_offer_after_a_call_ended(day: Day) -> None:
+    day.state("ann", 0, "login", "available", skills=BOTH)
+    day.call("dead", "general", 10, "abandoned", 30)
+    day.event("dead", 50, "offered", "ann")
+    day.event("dead", 52, "offered", "ann")
+    found = day.audit()
+    assert [(v.rule, v.calls) for v in found] == [("offer-after-end", (day.sid("dead"),))]
+    assert "offered 2 time(s)" in found[0].message
+
+
+def test_a_replayed_end_of_a_link(day: Day) -> None:
+    day.state("ann", 0, "login", "available", skills=BOTH)
+    answered(day, "replayed", "ann", 10)
+    day.event("replayed", 109, "ended", "ann")
+    day.event("replayed", 110, "ended", "ann")  # the same end, applied twice
+    assert [v.rule for v in day.audit()] == ["ended-twice"]
+
+
+def test_a_caller_parked_by_the_safe_answer_and_never_brought_back(day: Day) -> None:
+    day.call("parked", None, 10, "abandoned", 400)
+    day.event("parked", 12, "safe-answer")
+    day.call("adopted", None, 20, "abandoned", 400)
+    day.event("adopted", 22, "safe-answer")
+    day.event("adopted", 40, "enqueue")  # the reconciler brought them back in line
+    day.call("human", None, 30, "self-service", 400)
+    with day.engine.begin() as conn:
+        day._event(conn, day.sid("human"), 32, "safe-answer", "dial", {})  # a number was dialed
+    day.call("brief", None, 40, "abandoned", 80)  # hung up within the window
+    day.event("brief", 42, "safe-answer")
+    found = day.audit()
+    assert [(v.rule, v.calls) for v in found] == [("parked-unserved", (day.sid("parked"),))]
