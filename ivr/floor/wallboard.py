@@ -16,7 +16,10 @@ from collections import Counter
 from datetime import date, datetime
 from typing import Any
 
+from sqlalchemy import func, select
+
 from agents.model import State
+from ivr.calls.repairs import REPAIR_KINDS, Repair
 from ivr.floor import charts, reports, statelog
 from ivr.floor.reports import DayReport, Figures, ReportConfig
 from ivr.services import Services
@@ -84,7 +87,25 @@ def compute(svc: Services, now: datetime) -> dict[str, Any]:
         })
     return {"at": now.isoformat(), "day": day.isoformat(),
             "interval_minutes": config.interval_minutes, "classes": classes,
-            "agents_logged_in": len(presences)}
+            "agents_logged_in": len(presences), "repairs": repairs_today(svc, day, config)}
+
+
+def repairs_today(svc: Services, day: date, config: ReportConfig,
+                  latest: int = 5) -> dict[str, Any]:
+    """What the reconciler and the journal repaired today (`ivr.calls.repairs`): a count a
+    kind and the latest few, so a supervisor sees that a fault happened and what it cost."""
+    start, end = reports.day_span(day, config.timezone)
+    table = Repair.__table__
+    span = (table.c.at >= start, table.c.at < end)
+    with svc.engine.connect() as conn:
+        counts = dict(conn.execute(select(table.c.kind, func.count()).where(*span)
+                                   .group_by(table.c.kind)).all())
+        rows = conn.execute(select(table.c.at, table.c.kind, table.c.differed, table.c.done)
+                            .where(*span).order_by(table.c.id.desc()).limit(latest)).all()
+    return {"total": sum(counts.values()),
+            "by_kind": {kind: int(counts.get(kind, 0)) for kind in REPAIR_KINDS},
+            "latest": [{"at": r.at.isoformat(), "kind": r.kind, "differed": r.differed,
+                        "done": r.done} for r in rows]}
 
 
 _cache: dict[str, tuple[float, dict[str, Any]]] = {}
@@ -168,4 +189,8 @@ def prometheus(board: dict[str, Any]) -> str:
     for c in board["classes"]:
         for state, n in c["agents"].items():
             lines.append(f"ivr_agents{_labels(queue_class=c['queue_class'], state=state)} {n}")
+    lines += ["# HELP ivr_repairs_today Differences with Twilio repaired today, by kind "
+              "(the reconciler and the outage journal).", "# TYPE ivr_repairs_today gauge"]
+    for kind, n in board.get("repairs", {}).get("by_kind", {}).items():
+        lines.append(f"ivr_repairs_today{_labels(kind=kind)} {n}")
     return "\n".join(lines) + "\n"

@@ -86,3 +86,38 @@ def test_the_reports_page_draws_the_day_without_a_script(served: Served, page) -
     expect(page.locator("#erlang")).to_contain_text("54")
     expect(page.locator("#no-priorities")).to_contain_text("Erlang C knows no priorities")
     shot(page, "staffing.png")
+
+
+def test_the_wallboard_shows_the_repairs_after_a_fault(served: Served, page) -> None:  # type: ignore[no-untyped-def]
+    """A caller hangs up while the app's host is down (both callbacks lost); the reconciler
+    ends the call; the supervisor sees the repair on the wallboard, pushed live."""
+    from ivr.sim import hangup, press, wait
+    from ivr.voice.reconcile import reconcile
+    from tests.e2e.floor import Floor
+    from tests.e2e.test_reconcile import HostDown
+
+    expect = playwright.expect
+    center, svc = served.center, served.center.services
+    boss = f"sup-{uuid.uuid4().hex[:6]}"
+    add_account(svc, login=boss, roles=("supervisor",))
+    sign_in(page, served.url, boss)
+    page.goto(f"{served.url}/console/wallboard")
+    expect(page.locator("#board-status")).to_have_text("Live")
+    expect(page.locator(".board-repairs h2")).to_have_text("Repairs after faults today")
+    floor = Floor(center)
+    host = HostDown(center)
+    call = center.call([press("1"), press("0"), wait(30), hangup()])
+    floor.run(until=50)
+    host.down = True
+    floor.run(until=90)
+    host.down = False
+    floor.run(until=120)
+    assert reconcile(svc).ended == [call.sid]
+    svc.agents.login("wb-rep", ["line:311"], svc.clock().timestamp())  # a change: pushed now
+    ended = page.locator('[data-figure="repairs-call-ended"] .v')
+    expect(ended).to_be_visible()
+    assert int(ended.inner_text()) >= 1
+    expect(page.locator(".repairs-latest li").first).to_contain_text("completed at Twilio")
+    expect(page.locator("#board > section").first).to_have_class("board-repairs")
+    shot(page, "wallboard-repairs.png")
+    assert page.errors == []  # type: ignore[attr-defined]

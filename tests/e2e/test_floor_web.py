@@ -60,6 +60,8 @@ def test_the_wallboard_the_reports_and_the_csv_agree(day) -> None:  # type: igno
         assert line.startswith("# HELP ") or line.startswith("# TYPE ") or SAMPLE.match(line), line
     answered = report["classes"]["general"]["answered"]
     assert f'ivr_calls_answered_today{{queue_class="general"}} {answered}' in text
+    for kind, n in board["repairs"]["by_kind"].items():  # the wallboard's repairs, the same
+        assert f'ivr_repairs_today{{kind="{kind}"}} {n}' in text
 
     page = boss.client.get(f"/console/reports?day={report['day']}").get_data(as_text=True)
     assert page.count("<svg") == 2 and "carol" in page

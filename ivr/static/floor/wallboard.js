@@ -32,6 +32,35 @@
     return figure;
   }
 
+  const REPAIRS = { "call-ended": "Calls ended (Twilio had ended them)",
+                    "caller-requeued": "Callers brought back in line",
+                    "agent-freed": "Call-takers freed from a dead call",
+                    "accept-closed": "Accepts of a caller already gone",
+                    "journal": "Events applied after an outage",
+                    "journal-set-aside": "Events set aside" };
+
+  // What the reconciler and the outage journal repaired today: a supervisor sees that a
+  // fault happened and what it touched (the latest few, newest first).
+  function repairs(r) {
+    const section = el("section", { class: "board-repairs", "data-total": String(r ? r.total : 0) },
+      el("h2", {}, "Repairs after faults today"));
+    if (!r || !r.total) {
+      section.append(el("p", { class: "muted" }, "None: live state and Twilio agree."));
+      return section;
+    }
+    const tiles = el("div", { class: "tiles" });
+    for (const [kind, label] of Object.entries(REPAIRS)) {
+      if (r.by_kind[kind]) tiles.append(tile(label, r.by_kind[kind], kind === "journal-set-aside" ? "bad" : "", "repairs-" + kind));
+    }
+    const list = el("ul", { class: "repairs-latest" });
+    for (const x of r.latest) {
+      list.append(el("li", {}, el("time", { datetime: x.at }, new Date(x.at).toLocaleTimeString()),
+        " " + x.differed + ": " + x.done));
+    }
+    section.append(tiles, list);
+    return section;
+  }
+
   function render(data) {
     const parts = [];
     for (const c of data.classes) {
@@ -54,6 +83,9 @@
       parts.push(el("section", { class: "board-class", "data-class": c.queue_class },
         el("h2", {}, c.queue_class), tiles, states, chart(c.chart_svg)));
     }
+    // Repairs come first when there are any: a fault today is news for the supervisor.
+    const repaired = repairs(data.repairs);
+    if (data.repairs && data.repairs.total) parts.unshift(repaired); else parts.push(repaired);
     board.replaceChildren(...parts);
     at.textContent = "as of " + new Date(data.at).toLocaleTimeString();
   }
