@@ -29,6 +29,7 @@ from agents import AgentError, TelephonyError
 from ivr.calls import calllog
 from ivr.calls.links import Link
 from ivr.connect import callbacks, offers
+from ivr.platform.db import Pending
 from ivr.services import Services
 from ivr.telephony.adapter import twilio_queue_name, url
 from ivr.telephony.speech import TAGS, VOICES, language_key
@@ -208,11 +209,15 @@ def requeue_twiml(svc: Services, link: Link, now: float) -> str:
     pushed = svc.queues.push(entry.call_id, entry.queue_class, entry.priority, entry.skills,
                              entry.arrival, entry.data, with_position=False)
     language = language_of(link)
+    if pushed.status == "full" and live is not None:
+        # The class filled up meanwhile: the flow's overflow step, as for a full queue. Its
+        # Redis work first, then the record in one short write.
+        pending = Pending(svc.engine)
+        calllog.add_event(pending, link.call_id, offers.at(now), "queue-full", entry.queue_class)
+        twiml = svc.hooks.overflow(svc, pending, live, now)
+        pending.apply(svc.engine)
+        return twiml
     with svc.engine.begin() as conn:
-        if pushed.status == "full" and live is not None:
-            # The class filled up meanwhile: the flow's overflow step, as for a full queue.
-            calllog.add_event(conn, link.call_id, offers.at(now), "queue-full", entry.queue_class)
-            return svc.hooks.overflow(svc, conn, live, now)
         if pushed.status == "queued":
             calllog.add_event(conn, link.call_id, offers.at(now), "requeued",
                               f"after {link.agent_id}",

@@ -57,13 +57,18 @@ def quietly(what: str, fn, *args) -> Any:  # type: ignore[no-untyped-def]
         return None
 
 
-def set_outcome(svc: Services, conn: Connection, call_sid: str, outcome: str) -> None:
-    """The call's outcome, in Redis (for the final status callback) and SQL (if it came)."""
+def set_outcome(conn: Connection, call_sid: str, outcome: str) -> None:
+    """The call's outcome in SQL, if its final status callback came already. Call
+    `live_outcome` too, after the transaction: no Redis round trip inside a write."""
+    if _ended(conn, call_sid):
+        calllog.set_fields(conn, call_sid, outcome=outcome)
+
+
+def live_outcome(svc: Services, call_sid: str, outcome: str) -> None:
+    """The call's outcome in Redis, for its final status callback to record."""
     live = svc.live.get(call_sid)
     if live is not None:
         svc.live.put(live.evolve(outcome=outcome))
-    if _ended(conn, call_sid):
-        calllog.set_fields(conn, call_sid, outcome=outcome)
 
 
 def _ended(conn: Connection, call_sid: str) -> bool:
@@ -127,8 +132,9 @@ def hand_over(svc: Services, t: Transfer, link: Link) -> None:
     conference = link.conference_sid or svc.telephony.conference_sid(link.call_id)
     if conference:
         quietly("caller off hold", svc.telephony.hold, conference, link.caller_leg, False)
+    live_outcome(svc, t.call_sid, "transferred")
     with svc.engine.begin() as conn:
-        set_outcome(svc, conn, t.call_sid, "transferred")
+        set_outcome(conn, t.call_sid, "transferred")
 
 
 def failed(svc: Services, tid: str, why: str, now: float,
@@ -227,8 +233,9 @@ def caller_gone(svc: Services, t: Transfer, now: float) -> None:
         if won:
             calllog.add_event(conn, t.call_sid, at_(now), "abandoned-during-transfer", t.center,
                               {"transfer": t.id})
-            set_outcome(svc, conn, t.call_sid, "abandoned")
+            set_outcome(conn, t.call_sid, "abandoned")
     if won:
+        live_outcome(svc, t.call_sid, "abandoned")
         quietly("drop the dispatch leg", svc.telephony.end_leg, t.leg_sid)
         _end_conference(svc, t)
     elif t.state == "completed" or (current_state(svc, t.id) == "completed"):

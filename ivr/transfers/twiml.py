@@ -24,7 +24,7 @@ from ivr.telephony.safe import safe_twiml
 from ivr.telephony.speech import TAGS, VOICES, language_key
 from ivr.transfers import eido, records
 from ivr.transfers.centers import DispatchCenter
-from ivr.transfers.events import HANDOFF, at_, config, hook_url, set_outcome
+from ivr.transfers.events import HANDOFF, at_, config, hook_url, live_outcome, set_outcome
 
 TEXT = {
     "en": {
@@ -92,6 +92,7 @@ def cold_result(svc: Services, tid: str, form: Mapping[str, str], now: float) ->
     status = form.get("DialCallStatus", "")
     response = VoiceResponse()
     hung_up = form.get("CallStatus") in ("completed", *FAILED)
+    outcome = None
     with svc.engine.begin() as conn:
         t = records.get(conn, tid)
         if t is None:
@@ -100,16 +101,20 @@ def cold_result(svc: Services, tid: str, form: Mapping[str, str], now: float) ->
         if status in ("completed", "answered"):
             records.advance(conn, tid, ("dialing",), "connected", at_(now),
                             "dispatcher answered", answered_at=at_(now))
-            set_outcome(svc, conn, t.call_sid, "transferred")
+            outcome = "transferred"
         elif hung_up:
             if records.advance(conn, tid, ("dialing",), "abandoned", at_(now),
                                "the caller hung up during the transfer"):
                 calllog.add_event(conn, t.call_sid, at_(now), "abandoned-during-transfer",
                                   t.center, {"transfer": tid})
-                set_outcome(svc, conn, t.call_sid, "abandoned")
+                outcome = "abandoned"
         elif records.advance(conn, tid, ("dialing",), "failed", at_(now), status or "failed"):
             calllog.add_event(conn, t.call_sid, at_(now), "transfer-failed", status,
                               {"transfer": tid, "center": t.center})
+        if outcome is not None:
+            set_outcome(conn, t.call_sid, outcome)
+    if outcome is not None:
+        live_outcome(svc, t.call_sid, outcome)
     if status in ("completed", "answered") or hung_up:
         response.hangup()
         return str(response)

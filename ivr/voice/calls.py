@@ -270,20 +270,22 @@ def _dial_result(svc: Services, live: LiveCall, form: Mapping[str, str]) -> Answ
     """A transfer to an outside number ended: done if it connected, else back into the flow."""
     status = form.get("DialCallStatus", "")
     now = svc.clock()
-    with svc.engine.begin() as conn:
+    with svc.engine.begin() as conn:  # SQL only: no Redis round trip inside the write
         calllog.add_event(conn, live.sid, now, "dial-result", status)
         if live.extra.get("transfer"):  # a menu transfer to a dispatch center
             transfer_twiml.menu_result(svc, conn, str(live.extra["transfer"]), status, now)
-        if status in ("completed", "answered"):
-            live = live.evolve(phase="done", outcome="transferred", seq=live.seq + 1)
-            done = VoiceResponse()
-            done.hangup()
-            twiml = str(done)
-            svc.live.put(live.evolve(last_twiml=twiml))
-            return Answer(twiml)
-        flow = svc.flows.get(live.state.flow, live.state.version)
-        step = engine.resume(flow, live.state, Input(event="transfer-failed"), now)
-        live, twiml = perform(svc, conn, live.evolve(phase="flow"), step)
+    if status in ("completed", "answered"):
+        live = live.evolve(phase="done", outcome="transferred", seq=live.seq + 1)
+        done = VoiceResponse()
+        done.hangup()
+        twiml = str(done)
+        svc.live.put(live.evolve(last_twiml=twiml))
+        return Answer(twiml)
+    flow = svc.flows.get(live.state.flow, live.state.version)
+    step = engine.resume(flow, live.state, Input(event="transfer-failed"), now)
+    pending = Pending(svc.engine)
+    live, twiml = perform(svc, pending, live.evolve(phase="flow"), step)
+    pending.apply(svc.engine)
     route_if_queued(svc, live)
     return Answer(twiml)
 

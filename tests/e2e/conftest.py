@@ -9,10 +9,15 @@ from __future__ import annotations
 
 import dataclasses
 import random
+import threading
+import traceback
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
+import redis
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
 
 from ivr.app import create_app
 from ivr.bootstrap import bootstrap
@@ -80,3 +85,48 @@ def center_factory(settings) -> Iterator:  # type: ignore[no-untyped-def]
 @pytest.fixture
 def center(center_factory) -> Center:  # type: ignore[no-untyped-def]
     return center_factory()
+
+
+# -- short write transactions ----------------------------------------------------------------
+
+
+class RedisInsideSqlWrite(AssertionError):
+    """A Redis command was sent while this thread held an SQL write transaction open."""
+
+
+@pytest.fixture(autouse=True)
+def short_sql_writes(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
+    """Fail any Redis command sent while the same thread holds an open SQL write transaction:
+    SQLite's one write lock (and a PostgreSQL row lock) must never wait on a network round
+    trip (the mass hang-up of bench/load.py timed out behind such a transaction)."""
+    local = threading.local()
+    seen: list[str] = []
+
+    def writing() -> set[int]:
+        if not hasattr(local, "writing"):
+            local.writing = set()
+        return local.writing
+
+    def before(conn, cursor, statement, *_):  # type: ignore[no-untyped-def]
+        if statement.lstrip()[:6].lower() in ("insert", "update", "delete"):
+            writing().add(id(conn))
+
+    def ended(conn, *_):  # type: ignore[no-untyped-def]
+        writing().discard(id(conn))
+
+    listeners = (("before_cursor_execute", before), ("commit", ended), ("rollback", ended))
+    for name, fn in listeners:
+        event.listen(Engine, name, fn)
+    real = redis.Redis.execute_command
+
+    def execute_command(self, *args, **options):  # type: ignore[no-untyped-def]
+        if writing():
+            seen.append(f"{args[0]} inside an SQL write:\n" + "".join(traceback.format_stack()))
+            raise RedisInsideSqlWrite(seen[-1])
+        return real(self, *args, **options)
+
+    monkeypatch.setattr(redis.Redis, "execute_command", execute_command)
+    yield seen
+    for name, fn in listeners:
+        event.remove(Engine, name, fn)
+    assert not seen, seen[0]
