@@ -18,6 +18,7 @@ import pytest
 import redis
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from twilio.http.http_client import TwilioHttpClient
 
 from ivr.app import create_app
 from ivr.bootstrap import bootstrap
@@ -90,15 +91,17 @@ def center(center_factory) -> Center:  # type: ignore[no-untyped-def]
 # -- short write transactions ----------------------------------------------------------------
 
 
-class RedisInsideSqlWrite(AssertionError):
-    """A Redis command was sent while this thread held an SQL write transaction open."""
+class RoundTripInsideSqlWrite(AssertionError):
+    """A Redis command or a Twilio REST request was sent while this thread held an SQL write
+    transaction open."""
 
 
 @pytest.fixture(autouse=True)
 def short_sql_writes(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
-    """Fail any Redis command sent while the same thread holds an open SQL write transaction:
-    SQLite's one write lock (and a PostgreSQL row lock) must never wait on a network round
-    trip (the mass hang-up of bench/load.py timed out behind such a transaction)."""
+    """Fail any Redis command or Twilio REST request sent while the same thread holds an open
+    SQL write transaction: SQLite's one write lock (and a PostgreSQL row lock) must never wait
+    on a network round trip (the mass hang-up of bench/load.py timed out behind such a
+    transaction)."""
     local = threading.local()
     seen: list[str] = []
 
@@ -117,15 +120,19 @@ def short_sql_writes(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
     listeners = (("before_cursor_execute", before), ("commit", ended), ("rollback", ended))
     for name, fn in listeners:
         event.listen(Engine, name, fn)
-    real = redis.Redis.execute_command
+    def guarded(real, what):  # type: ignore[no-untyped-def]
+        def call(self, *args, **options):  # type: ignore[no-untyped-def]
+            if writing():
+                seen.append(f"{what} {args[0]} inside an SQL write:\n"
+                            + "".join(traceback.format_stack()))
+                raise RoundTripInsideSqlWrite(seen[-1])
+            return real(self, *args, **options)
+        return call
 
-    def execute_command(self, *args, **options):  # type: ignore[no-untyped-def]
-        if writing():
-            seen.append(f"{args[0]} inside an SQL write:\n" + "".join(traceback.format_stack()))
-            raise RedisInsideSqlWrite(seen[-1])
-        return real(self, *args, **options)
-
-    monkeypatch.setattr(redis.Redis, "execute_command", execute_command)
+    monkeypatch.setattr(redis.Redis, "execute_command",
+                        guarded(redis.Redis.execute_command, "Redis"))
+    monkeypatch.setattr(TwilioHttpClient, "request",
+                        guarded(TwilioHttpClient.request, "Twilio REST"))
     yield seen
     for name, fn in listeners:
         event.remove(Engine, name, fn)
