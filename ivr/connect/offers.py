@@ -70,8 +70,26 @@ def route(svc: Services, now: float | None = None,
     a cancelled offer); `ivr.connect.actions.tick` does it every second anyway."""
     now = now_of(svc, now)
     made = svc.router.route(now)
+    if conn is None:  # a Twilio round trip never runs inside an SQL write
+        made = [r for r in made if still_there(svc, r)]
     record_offers(svc, made, conn)
     return made
+
+
+def still_there(svc: Services, r: Reservation) -> bool:
+    """Is the caller of this fresh offer still on the line? Asked of Twilio before the offer
+    is recorded, so a caller whose hang-up never reached us (a lost final status callback, a
+    restart gap) is never offered: the call is ended here at once as Twilio ended it, which
+    withdraws the offer and offers the call-taker the next call. A callback's caller has hung
+    up on purpose, so it is not asked about; if Twilio cannot be asked, the caller counts as
+    there (the Accept finds out)."""
+    if r.callback:
+        return True
+    ended = svc.telephony.ended(r.call_id)
+    if ended is None:
+        return True
+    svc.hooks.ended_at_twilio(svc, ended, f"when offered to {r.agent_id}")
+    return False
 
 
 def cancelled(svc: Services, r: Reservation, now: float, conn: Writer | None = None) -> None:

@@ -10,8 +10,8 @@ declares the two seams through which lower rooms reach upper ones without import
   SQL; tests may use the in-memory `FlowStore`);
 * `CallHooks`: what the connect room needs from the rooms above it when a caller hangs up
   while a transfer holds the call, when a conference participant event arrives during a
-  transfer, and when a caller going back in line finds the queue full. `ivr.voice.hooks`
-  implements it.
+  transfer, when a caller going back in line finds the queue full, and when a call Twilio
+  has ended turns up live here (its final callback lost). `ivr.voice.hooks` implements it.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ from ivr.calls.live import LiveCall, LiveCalls
 from ivr.platform.clock import Clock
 from ivr.platform.config import Settings
 from ivr.platform.db import Writer
-from ivr.telephony.adapter import TwilioTelephony
+from ivr.telephony.adapter import EndedCall, TwilioTelephony
 from queues import Queues
 
 
@@ -62,6 +62,10 @@ class CallHooks(Protocol):
     def overflow(self, svc: Services, conn: Writer, live: LiveCall, now: float) -> str:
         """The caller went back in line and the class was full: the flow's overflow step,
         recorded in `conn`; returns its TwiML."""
+
+    def ended_at_twilio(self, svc: Services, call: EndedCall, found: str) -> None:
+        """Twilio says the call is over but its final status callback never came: end it here
+        through that callback's own code, and record the repair (`found`: where)."""
 
 
 @dataclass

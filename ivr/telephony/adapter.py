@@ -24,6 +24,7 @@ import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
 
@@ -38,6 +39,19 @@ from ivr.telephony.rest import rest_client
 log = logging.getLogger("ivr.telephony")
 
 PREFIX = "/voice/agent"
+LIVE_STATUSES = ("queued", "ringing", "in-progress")
+
+
+@dataclass(frozen=True)
+class EndedCall:
+    """Twilio's record of a call that is over: what its lost final status callback carried."""
+
+    sid: str
+    status: str
+    end_time: datetime | None
+    from_: str
+    to: str
+    duration: str
 LEG_EVENTS = ["initiated", "ringing", "answered", "completed"]
 LIVE_CONFERENCE = ("init", "in-progress")
 
@@ -295,6 +309,24 @@ class TwilioTelephony:
                                      status_callback_method="POST",
                                      status_callback_event=LEG_EVENTS))
         return str(participant.call_sid)
+
+    def ended(self, call_id: str) -> EndedCall | None:
+        """Twilio's record of `call_id` if it is over; None while it is up, when Twilio does
+        not know it, or when Twilio cannot be asked (the caller is then taken to be there)."""
+        try:
+            call = self.client.calls(call_id).fetch()
+        except (TwilioException, requests.RequestException) as exc:
+            if not (isinstance(exc, TwilioRestException) and exc.status == 404):
+                log.warning("could not ask Twilio whether %s is up: %s", call_id, exc)
+            return None
+        if call.status in LIVE_STATUSES:
+            return None
+        end = call.end_time
+        if isinstance(end, datetime) and end.tzinfo is None:
+            end = end.replace(tzinfo=UTC)
+        return EndedCall(call_id, str(call.status), end if isinstance(end, datetime) else None,
+                         str(getattr(call, "_from", "") or ""), str(call.to or ""),
+                         str(call.duration or ""))
 
     def _rest(self, what: str, fn: Callable[[], Any]) -> Any:
         try:

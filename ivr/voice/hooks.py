@@ -1,5 +1,6 @@
 """`CallPathHooks`: the connect room's `ivr.services.CallHooks`, carried out by the rooms above
-it (transfers for a call a transfer holds, voice for the flow's overflow step). Wired into
+it (transfers for a call a transfer holds, voice for the flow's overflow step and for a call
+whose final status callback was lost). Wired into
 `Services` by `ivr.bootstrap`."""
 
 from __future__ import annotations
@@ -8,8 +9,9 @@ from ivr.calls.links import Link
 from ivr.calls.live import LiveCall
 from ivr.platform.db import Writer
 from ivr.services import Services
+from ivr.telephony.adapter import EndedCall
 from ivr.transfers import events as transfer_events
-from ivr.voice import calls
+from ivr.voice import calls, reconcile
 
 
 class CallPathHooks:
@@ -22,3 +24,6 @@ class CallPathHooks:
 
     def overflow(self, svc: Services, conn: Writer, live: LiveCall, now: float) -> str:
         return calls.overflow(svc, conn, live, now)
+
+    def ended_at_twilio(self, svc: Services, call: EndedCall, found: str) -> None:
+        reconcile.end_as_twilio_did(svc, call, found)

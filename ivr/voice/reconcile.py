@@ -23,11 +23,10 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
-from twilio.base.exceptions import TwilioRestException
 
 from agents.model import State
 from callflows.state import CallState
@@ -37,7 +36,7 @@ from ivr.calls.models import Call, CallEvent
 from ivr.connect import offers
 from ivr.connect.outcomes import close
 from ivr.services import Services
-from ivr.telephony.adapter import twilio_queue_name
+from ivr.telephony.adapter import LIVE_STATUSES, EndedCall, twilio_queue_name
 from ivr.telephony.safe import fallback_queue_name
 from ivr.voice.status import status_callback
 
@@ -46,7 +45,6 @@ log = logging.getLogger("ivr.reconcile")
 INTERVAL = 15.0
 GRACE = 20.0
 MAX_FETCH = 50
-LIVE_STATUSES = ("queued", "ringing", "in-progress")
 LIST_LIMIT = 5000
 
 
@@ -94,28 +92,30 @@ def _end_what_twilio_ended(svc: Services, twilio_live: set[str], now: datetime, 
                                    Call.started_at >= since, Call.started_at <= settled)
             .order_by(Call.started_at).limit(LIST_LIMIT)).scalars().all()
     for sid in [s for s in ours if s not in twilio_live][:max_fetch]:
-        try:
-            call = svc.telephony.client.calls(sid).fetch()
-        except TwilioRestException as exc:
-            if exc.status == 404:
-                continue  # Twilio never had it (a test's own call, another account): not ours
-            raise
-        if call.status in LIVE_STATUSES:
-            continue  # started since the list was read
-        ended_at = _aware(call.end_time) or now
-        form = {"CallSid": sid, "CallStatus": str(call.status), "SequenceNumber": "1000000",
-                "From": str(getattr(call, "_from", "") or ""), "To": str(call.to or ""),
-                "CallDuration": str(call.duration or "")}
-        live = svc.live.get(sid)
-        status_callback(replace(svc, clock=lambda at=ended_at: at), form)
-        with svc.engine.begin() as conn:
-            repairs.record(
-                conn, at=now, kind="call-ended", call_sid=sid,
-                differed=f"live here ({live.phase if live else 'no live state'}), "
-                         f"{call.status} at Twilio since {ended_at:%H:%M:%S}",
-                done="ended with its final status; out of line and off its call-taker",
-                data={"twilio_status": str(call.status)})
+        ended = svc.telephony.ended(sid)
+        if ended is None:
+            continue  # up (started since the list was read), or not Twilio's (a test's own)
+        end_as_twilio_did(svc, ended, "by the reconciler")
         done.ended.append(sid)
+
+
+def end_as_twilio_did(svc: Services, call: EndedCall, found: str) -> None:
+    """End a call Twilio has ended through its lost final status callback's own code, at
+    Twilio's end time (out of line, its link closed, its call-taker to wrap-up; a callback that
+    comes late after all changes nothing), and record the repair."""
+    now = svc.clock()
+    ended_at = call.end_time or now
+    form = {"CallSid": call.sid, "CallStatus": call.status, "SequenceNumber": "1000000",
+            "From": call.from_, "To": call.to, "CallDuration": call.duration}
+    live = svc.live.get(call.sid)
+    status_callback(replace(svc, clock=lambda at=ended_at: at), form)
+    with svc.engine.begin() as conn:
+        repairs.record(
+            conn, at=now, kind="call-ended", call_sid=call.sid,
+            differed=f"live here ({live.phase if live else 'no live state'}), "
+                     f"{call.status} at Twilio since {ended_at:%H:%M:%S}; found {found}",
+            done="ended with its final status; out of line and off its call-taker",
+            data={"twilio_status": call.status})
 
 
 # -- callers parked in a Twilio queue that none of ours holds ----------------------------------
@@ -251,12 +251,6 @@ def _free_call_takers(svc: Services, twilio_live: set[str], now: datetime, grace
                 differed=f"on call {ts - presence.since:.0f} s: {why}",
                 done=f"call closed; now {after.state if after else 'unknown'}")
         done.freed.append(presence.agent_id)
-
-
-def _aware(value: Any) -> datetime | None:
-    if isinstance(value, datetime):
-        return value if value.tzinfo else value.replace(tzinfo=UTC)
-    return None
 
 
 def lease(svc: Services, seconds: float = INTERVAL) -> bool:
