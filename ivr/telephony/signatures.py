@@ -32,7 +32,9 @@ def public_url_of(req: Request, public_url: str) -> str:
 
 def signature_valid(req: Request, public_url: str, validator: RequestValidator) -> bool:
     signature = req.headers.get("X-Twilio-Signature", "")
-    if not signature:
+    # A real signature is base64 (ASCII); anything else is refused here, before
+    # `hmac.compare_digest`, which raises TypeError on a non-ASCII str.
+    if not signature or not signature.isascii():
         return False
     # The MultiDict itself: twilio's validator reads repeated names with getlist().
     params = req.form if req.method == "POST" else {}
