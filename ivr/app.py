@@ -8,6 +8,7 @@ from typing import Any
 from flask import Flask, jsonify
 
 from ivr.bootstrap import bootstrap
+from ivr.platform import logsafe
 from ivr.platform.clock import Clock
 from ivr.platform.config import Settings, load_settings
 from ivr.services import Services
@@ -46,6 +47,7 @@ def create_app(
         app.config.update(test_config)
     app.extensions["ivr"] = services
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logsafe.install()
 
     for blueprint in (
         caller_routes.bp, agent_routes.bp, transfer_routes.bp,  # Twilio's webhooks (signed)
