@@ -119,7 +119,8 @@ def login_post() -> Any:
     account = accounts.authenticate(_db(), name, password)
     if account is None:
         count = limiter.failed(name, address)
-        log.info("failed sign-in %d for a login from %s", count, mask(address))
+        log.info("failed sign-in %d for a login from %s", count,
+                 mask(address, svc.settings.log_key))
         return _login_page(WRONG, 401, name)
     limiter.succeeded(name, address)
     sign_in(account)
