@@ -6,6 +6,7 @@ import logging
 from typing import Any
 
 from flask import Flask, jsonify
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from ivr.bootstrap import bootstrap
 from ivr.platform import logsafe
@@ -29,6 +30,7 @@ from ivr.web import (
     transfer_api,
 )
 from ivr.web.auth import close_request_db
+from ivr.web.console_options import trusted_proxies
 
 
 def create_app(
@@ -46,6 +48,9 @@ def create_app(
     if test_config:
         app.config.update(test_config)
     app.extensions["ivr"] = services
+    proxies = trusted_proxies(services.settings)
+    if proxies:  # the client's address and scheme, as the trusted proxies forwarded them
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)  # type: ignore[method-assign]
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     logsafe.install()
 

@@ -8,8 +8,11 @@ Roles are checked by `require`, on every console page and API action. No action 
 call-taker id from the request: whom an action is for is always the signed-in account, so a
 call-taker can never act for another.
 
-Failed logins are counted in Redis per (login, client address), whether the login exists or not,
-and refused for a while past a limit; the answer never says whether a login exists.
+Failed logins are counted in Redis twice, per login (from any address: a password guessed slowly
+from many addresses) and per client address (over every login: one password tried on many
+logins), whether the login exists or not; past either limit sign-in is refused for a while, and
+the answer never says whether a login exists. The client address is the TCP peer's, or, behind
+``web.trusted_proxies`` proxies, the one they forwarded (werkzeug's ProxyFix, see `ivr.app`).
 """
 
 from __future__ import annotations
@@ -119,41 +122,49 @@ def require(*roles: str, db: Callable[[], Session],
 
 @dataclass(frozen=True)
 class LoginLimiter:
-    """At most `max_failures` failed logins per (login, address) in `window` seconds.
+    """At most `max_failures` failed logins per login (from any address) and
+    `address_max_failures` per client address (over all logins) in `window` seconds.
 
-    The key holds a hash of the pair, not the login itself: Redis never lists who tried what.
-    The window starts at the first failure and is not extended by later ones, so a person who
-    mistyped waits at most `window` seconds.
+    The keys hold hashes, not logins or addresses: Redis never lists who tried what. A window
+    starts at its first failure and is not extended by later ones, so a person who mistyped
+    waits at most `window` seconds. A success forgets its login's failures but not its
+    address's: one account of one's own must not reset a spray over every other login.
     """
 
     redis: Redis
     center: str
     max_failures: int = 5
     window: int = 900
+    address_max_failures: int = 20
 
-    def key(self, login: str, address: str) -> str:
-        digest = hashlib.sha256(f"{login.strip().lower()}\0{address}".encode()).hexdigest()
-        return f"web:{{{self.center}}}:login-failures:{digest[:32]}"
+    def _key(self, kind: str, value: str) -> str:
+        digest = hashlib.sha256(f"{kind}\0{value}".encode()).hexdigest()
+        return f"web:{{{self.center}}}:login-failures:{kind}:{digest[:32]}"
+
+    def keys(self, login: str, address: str) -> tuple[str, str]:
+        return self._key("login", login.strip().lower()), self._key("address", address)
 
     def blocked(self, login: str, address: str) -> bool:
-        count = self.redis.get(self.key(login, address))
-        return count is not None and int(count) >= self.max_failures  # type: ignore[arg-type]
+        by_login, by_address = self.redis.mget(self.keys(login, address))
+        return ((by_login is not None and int(by_login) >= self.max_failures)
+                or (by_address is not None and int(by_address) >= self.address_max_failures))
 
     def failed(self, login: str, address: str) -> int:
-        key = self.key(login, address)
+        """Count a failure on both; returns the login's count."""
         pipe = self.redis.pipeline(transaction=True)
-        pipe.set(key, 0, ex=self.window, nx=True)  # the window starts with the first failure
-        pipe.incr(key)
-        _, count = pipe.execute()
-        return int(count)
+        for key in self.keys(login, address):
+            pipe.set(key, 0, ex=self.window, nx=True)  # the window starts with the first failure
+            pipe.incr(key)
+        _, by_login, _, _ = pipe.execute()
+        return int(by_login)
 
     def succeeded(self, login: str, address: str) -> None:
-        self.redis.delete(self.key(login, address))
+        self.redis.delete(self.keys(login, address)[0])
 
 
 def client_address() -> str:
-    """The address failures are counted against. Behind a proxy, the app should be wrapped in
-    werkzeug's ProxyFix so this is the client's, not the proxy's."""
+    """The address failures are counted against: the client's, once ProxyFix (configured by
+    ``web.trusted_proxies``) has taken it from the trusted proxies' X-Forwarded-For."""
     return request.remote_addr or "-"
 
 

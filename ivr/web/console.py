@@ -111,7 +111,7 @@ def login_post() -> Any:
     name = request.form.get("login", "").strip()[:64]
     password = request.form.get("password", "")
     limiter = LoginLimiter(svc.redis, svc.settings.center, options.login_max_failures,
-                           options.login_window_seconds)
+                           options.login_window_seconds, options.address_max_failures)
     address = client_address()
     if limiter.blocked(name, address):
         return _login_page("Too many failed sign-ins. Wait a few minutes and try again.",

@@ -19,6 +19,7 @@ class ConsoleOptions:
     break_reasons: tuple[str, ...]
     login_max_failures: int
     login_window_seconds: int
+    address_max_failures: int
     events_heartbeat_seconds: float
     events_lifetime_seconds: float
     voice_token_ttl: int
@@ -37,6 +38,7 @@ def console_options(settings: Settings) -> ConsoleOptions:
             break_reasons=tuple(str(r) for r in raw.get("break_reasons") or ("Break",)),
             login_max_failures=int(raw.get("login_max_failures", 5)),
             login_window_seconds=int(raw.get("login_window_seconds", 900)),
+            address_max_failures=int(raw.get("address_max_failures", 20)),
             events_heartbeat_seconds=float(raw.get("events_heartbeat_seconds", 15)),
             events_lifetime_seconds=float(raw.get("events_lifetime_seconds", 300)),
             voice_token_ttl=int(raw.get("voice_token_ttl", 3600)),
@@ -57,3 +59,12 @@ def _dispositions(spec: Any) -> dict[str, str]:
         code = str(item["code"]).strip()
         out[code] = str(item.get("label") or code)
     return out
+
+
+def trusted_proxies(settings: Settings) -> int:
+    """``web.trusted_proxies``: how many proxies in front of the app append to X-Forwarded-For
+    (0: none; the header is then ignored, as any client could write it)."""
+    value = (settings.raw.get("web") or {}).get("trusted_proxies", 0)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ConfigError(f"web.trusted_proxies must be a whole number >= 0, not {value!r}")
+    return value

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime
 
 from flask import Flask
@@ -59,7 +60,7 @@ def test_a_wrong_password_and_an_unknown_login_get_the_same_answer(app: Flask, s
     assert client.get("/api/v1/me").status_code == 401
 
 
-def test_failed_sign_ins_are_limited_per_login_and_address(app: Flask, services) -> None:  # type: ignore[no-untyped-def]
+def test_failed_sign_ins_are_limited_per_login(app: Flask, services) -> None:  # type: ignore[no-untyped-def]
     login = add_account(services)
     other = add_account(services)
     client = app.test_client()
@@ -72,11 +73,56 @@ def test_failed_sign_ins_are_limited_per_login_and_address(app: Flask, services)
     for _ in range(5):
         sign_in(client, "nobody-" + login, "bad password")
     assert sign_in(client, "nobody-" + login, "bad password").status_code == 429
-    # another login from the same address, and the same login from elsewhere, are not blocked
+    # another login from the same address is not blocked; the same login from elsewhere is
     assert sign_in(app.test_client(), other).status_code == 302
     elsewhere = app.test_client()
     elsewhere.environ_base["REMOTE_ADDR"] = "10.1.2.3"
-    assert sign_in(elsewhere, login).status_code == 302
+    assert sign_in(elsewhere, login).status_code == 429
+
+
+def _from(app: Flask, address: str, forwarded: str | None = None):  # type: ignore[no-untyped-def]
+    client = app.test_client()
+    client.environ_base["REMOTE_ADDR"] = address
+    if forwarded is not None:
+        client.environ_base["HTTP_X_FORWARDED_FOR"] = forwarded
+    return client
+
+
+def test_one_try_on_each_of_many_logins_is_limited_per_address(app: Flask, services) -> None:  # type: ignore[no-untyped-def]
+    real = add_account(services)
+    sprayer = _from(app, "192.0.2.7")
+    answers = [sign_in(sprayer, f"user{i}-{real}", "Winter2026!").status_code for i in range(30)]
+    assert answers[:20] == [401] * 20 and set(answers[20:]) == {429}
+    # the address is refused even with a right password; other addresses are not
+    assert sign_in(sprayer, real).status_code == 429
+    assert sign_in(_from(app, "192.0.2.8"), real).status_code == 302
+    # a success of one's own does not reset the address's count
+    assert sign_in(_from(app, "192.0.2.7"), "nobody-" + real, "x").status_code == 429
+
+
+def test_x_forwarded_for_is_ignored_without_trusted_proxies(app: Flask, services) -> None:  # type: ignore[no-untyped-def]
+    add_account(services)
+    for i in range(20):
+        client = _from(app, "192.0.2.9", forwarded=f"198.51.100.{i}")
+        assert sign_in(client, f"spray{i}", "x").status_code == 401
+    # writing another X-Forwarded-For does not make a new client
+    assert sign_in(_from(app, "192.0.2.9", "198.51.100.250"), "spray", "x").status_code == 429
+
+
+def test_behind_trusted_proxies_each_client_is_its_forwarded_address(services) -> None:  # type: ignore[no-untyped-def]
+    services.settings = dataclasses.replace(
+        services.settings, raw={**services.settings.raw, "web": {"trusted_proxies": 1}})
+    app = create_app(services=services)
+    login = add_account(services)
+    proxy = "10.0.0.2"  # every request comes through the one load balancer
+    for i in range(20):
+        assert sign_in(_from(app, proxy, "203.0.113.66"), f"spray{i}", "x").status_code == 401
+    assert sign_in(_from(app, proxy, "203.0.113.66"), login).status_code == 429
+    # another client behind the same proxy is not locked out by the sprayer
+    assert sign_in(_from(app, proxy, "203.0.113.67"), login).status_code == 302
+    # only the last hop is trusted: a client writing its own X-Forwarded-For gains nothing
+    spoofed = _from(app, proxy, "198.51.100.1, 203.0.113.66")
+    assert sign_in(spoofed, login).status_code == 429
 
 
 def test_a_success_forgets_the_failures(app: Flask, services) -> None:  # type: ignore[no-untyped-def]
