@@ -52,7 +52,9 @@ WRONG = "Wrong login or password."
 
 def _setup(state: Any) -> None:
     services: Services = state.app.extensions["ivr"]
-    configure_cookies(state.app, console_options(services.settings).secure_cookies)
+    options = console_options(services.settings)
+    configure_cookies(state.app, options.secure_cookies, options.session_idle,
+                      options.session_max_age)
 
 
 bp.record_once(_setup)
@@ -123,7 +125,8 @@ def login_post() -> Any:
                  mask(address, svc.settings.log_key))
         return _login_page(WRONG, 401, name)
     limiter.succeeded(name, address)
-    sign_in(account)
+    sign_in(_db(), account)
+    _db().commit()
     log.info("%s signed in", account.login)
     return redirect(url_for("console.page"))
 
@@ -150,5 +153,6 @@ def logout() -> Any:
             except AgentError:
                 log.warning("could not log %s out of the queues", account.login)
         log.info("%s signed out", account.login)
-    sign_out()
+    sign_out(_db())
+    _db().commit()
     return redirect(url_for("console.login", out=1))

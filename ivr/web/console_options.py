@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from ivr.calls.callview import DEFAULT_DISPOSITIONS
@@ -24,6 +25,8 @@ class ConsoleOptions:
     events_lifetime_seconds: float
     voice_token_ttl: int
     secure_cookies: bool
+    session_idle: timedelta = timedelta(hours=2)
+    session_max_age: timedelta = timedelta(hours=12)
 
 
 def console_options(settings: Settings) -> ConsoleOptions:
@@ -43,6 +46,8 @@ def console_options(settings: Settings) -> ConsoleOptions:
             events_lifetime_seconds=float(raw.get("events_lifetime_seconds", 300)),
             voice_token_ttl=int(raw.get("voice_token_ttl", 3600)),
             secure_cookies=bool(secure),
+            session_idle=timedelta(minutes=float(raw.get("session_idle_minutes", 120))),
+            session_max_age=timedelta(hours=float(raw.get("session_max_hours", 12))),
         )
     except (TypeError, ValueError) as exc:
         raise ConfigError(f"console settings: {exc}") from exc

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import dataclasses
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import update
 
 from ivr.accounts import accounts
+from ivr.accounts.sessions import WebSession
 from ivr.app import create_app
 from ivr.platform.db import transaction
 from tests.ivr.console_support import (
@@ -229,3 +232,77 @@ def test_signing_out_waits_for_an_offered_call_to_be_settled(app: Flask, service
     assert "accept or reject it before" in refused.get_data(as_text=True)
     assert desk.get("/me").status_code == 200
     assert services.agents.get(login).state == "reserved"
+
+
+def _replay(app: Flask, cookie: str) -> FlaskClient:
+    """A browser (or an attacker) holding a copy of a session cookie taken earlier."""
+    client = app.test_client()
+    client.set_cookie("ivr_session", cookie, domain="localhost")
+    return client
+
+
+def test_a_cookie_saved_before_signing_out_is_worth_nothing_after(app: Flask, services) -> None:  # type: ignore[no-untyped-def]
+    login = add_account(services)
+    desk = Desk(app.test_client(), login)
+    saved = desk.client.get_cookie("ivr_session").value
+    thief = _replay(app, saved)
+    assert thief.get("/api/v1/me").status_code == 200  # the copy works while the session does
+    out = desk.client.post("/console/logout", data={"csrf_token": desk.token})
+    assert out.status_code == 302
+    thief = _replay(app, saved)
+    assert thief.get("/api/v1/me").status_code == 401
+    refused = thief.post("/api/v1/presence/available", json={},
+                         headers={"X-CSRF-Token": desk.token})
+    assert refused.status_code == 401
+    assert services.agents.get(login) is None or services.agents.get(login).state == "offline"
+
+
+def test_a_changed_password_or_a_disable_ends_saved_cookies_too(app: Flask, services) -> None:  # type: ignore[no-untyped-def]
+    login = add_account(services)
+    desk = Desk(app.test_client(), login)
+    saved = desk.client.get_cookie("ivr_session").value
+    with transaction(services.sessions) as session:
+        accounts.update(session, login, now=datetime.now(UTC), password="a new long password")
+        # the same password again: the stamp in the old cookie would match, the session does not
+        accounts.update(session, login, now=datetime.now(UTC), password=PASSWORD)
+    assert _replay(app, saved).get("/api/v1/me").status_code == 401
+    again = Desk(app.test_client(), login)
+    saved = again.client.get_cookie("ivr_session").value
+    with transaction(services.sessions) as session:
+        accounts.update(session, login, now=datetime.now(UTC), active=False)
+        accounts.update(session, login, now=datetime.now(UTC), active=True)
+    assert _replay(app, saved).get("/api/v1/me").status_code == 401
+
+
+def test_an_admin_signs_an_account_out_everywhere(app: Flask, services) -> None:  # type: ignore[no-untyped-def]
+    login = add_account(services)
+    laptop, desk_pc = Desk(app.test_client(), login), Desk(app.test_client(), login)
+    admin = Desk(app.test_client(), add_account(services, roles=("admin",)))
+    supervisor = Desk(app.test_client(), add_account(services, roles=("supervisor",)))
+    assert admin.post(f"/accounts/{login}/sign-out", token="").status_code == 403  # CSRF
+    assert supervisor.post(f"/accounts/{login}/sign-out").status_code == 403
+    assert laptop.get("/me").status_code == 200
+    done = admin.post(f"/accounts/{login}/sign-out")
+    assert done.status_code == 200 and done.get_json() == {"login": login, "sessions_ended": 2}
+    assert laptop.get("/me").status_code == 401 and desk_pc.get("/me").status_code == 401
+    assert admin.get("/me").status_code == 200
+    assert admin.post("/accounts/nobody-at-all/sign-out").status_code == 404
+    assert Desk(app.test_client(), login).get("/me").status_code == 200  # may sign in again
+
+
+def test_a_session_ends_after_its_absolute_lifetime_even_if_used(app: Flask, services) -> None:  # type: ignore[no-untyped-def]
+    login = add_account(services)
+    desk = Desk(app.test_client(), login)
+    assert desk.get("/me").status_code == 200
+    with transaction(services.sessions) as session:
+        mine = update(WebSession).where(
+            WebSession.account_id == accounts.get(session, login).id)
+    with transaction(services.sessions) as session:  # signed in 11 h 59 min ago: still good
+        session.execute(mine.values(
+            created_at=datetime.now(UTC) - timedelta(hours=11, minutes=59)))
+    assert desk.get("/me").status_code == 200
+    with transaction(services.sessions) as session:  # 12 h ago: over, however busy it was
+        session.execute(mine.values(
+            created_at=datetime.now(UTC) - timedelta(hours=12, seconds=1)))
+    assert desk.get("/me").status_code == 401
+    assert app.config["PERMANENT_SESSION_LIFETIME"] == timedelta(hours=2)  # the idle limit
