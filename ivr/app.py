@@ -31,6 +31,7 @@ from ivr.web import (
 )
 from ivr.web.auth import close_request_db
 from ivr.web.console_options import trusted_proxies
+from ivr.web.kit import api_http_error, app_headers
 
 
 def create_app(
@@ -65,6 +66,9 @@ def create_app(
     ):
         app.register_blueprint(blueprint)
     app.teardown_appcontext(close_request_db)
+    app.register_error_handler(404, api_http_error)
+    app.register_error_handler(405, api_http_error)
+    app.after_request(app_headers(services.settings.public_url.startswith("https://")))
 
     @app.get("/healthz")
     def healthz():  # type: ignore[no-untyped-def]
