@@ -60,6 +60,7 @@ def twilio_signed(get_validator: Callable[[], tuple[RequestValidator, str]]) -> 
                 abort(403)
             return view(*args, **kwargs)
 
+        wrapper.ivr_twilio_signed = True  # type: ignore[attr-defined]  # read by the route table
         return wrapper
 
     return decorate

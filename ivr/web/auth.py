@@ -144,6 +144,7 @@ def require(*roles: str, db: Callable[[], Session],
                                f"{account.login} has {', '.join(account.roles)}")
             return view(*args, account=account, **kwargs)
 
+        wrapper.ivr_roles = roles  # type: ignore[attr-defined]  # read by the route table
         return wrapper
 
     return decorate
