@@ -30,14 +30,45 @@ def line_of(node: Node) -> int:
 _FAST_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
+# No real flow nests deeper than a dozen levels. PyYAML composes recursively: a hostile file of
+# thousands of '[' would reach Python's recursion limit (a RecursionError, not a line number).
+MAX_DEPTH = 64
+
+
+def too_deep(text: str) -> int | None:
+    """The line where `text` first nests deeper than `MAX_DEPTH`, else None.
+
+    Walks the parser's events, which come from a loop, not a recursion; a syntax error ends the
+    walk (the composer reports it).
+    """
+    depth = 0
+    try:
+        for event in yaml.parse(text, Loader=_FAST_LOADER):
+            if isinstance(event, yaml.CollectionStartEvent):
+                depth += 1
+                if depth > MAX_DEPTH:
+                    return event.start_mark.line + 1
+            elif isinstance(event, yaml.CollectionEndEvent):
+                depth -= 1
+    except yaml.YAMLError:
+        return None
+    return None
+
+
 def compose(text: str, report: Report) -> Node | None:
     """The document's root node, or None after reporting a syntax error with its line."""
+    deep = too_deep(text)
+    if deep is not None:
+        report(deep, f"the YAML nests more than {MAX_DEPTH} levels deep; a flow never needs that")
+        return None
     try:
         return yaml.compose(text, Loader=_FAST_LOADER)  # libyaml: several times faster
     except yaml.YAMLError:
         pass  # the pure-Python parser below says what is wrong more clearly
     try:
         return yaml.compose(text, Loader=yaml.SafeLoader)
+    except RecursionError:  # a nesting too_deep could not see past a syntax error
+        report(1, "YAML syntax error: the file nests too deeply to read")
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         problem = exc.problem or exc.context or "the file is not valid YAML"

@@ -6,8 +6,10 @@ import logging
 from typing import Any
 
 from flask import Flask, jsonify
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from ivr.bootstrap import bootstrap
+from ivr.platform import logsafe
 from ivr.platform.clock import Clock
 from ivr.platform.config import Settings, load_settings
 from ivr.services import Services
@@ -28,6 +30,8 @@ from ivr.web import (
     transfer_api,
 )
 from ivr.web.auth import close_request_db
+from ivr.web.console_options import trusted_proxies
+from ivr.web.kit import api_http_error, app_headers
 
 
 def create_app(
@@ -45,7 +49,11 @@ def create_app(
     if test_config:
         app.config.update(test_config)
     app.extensions["ivr"] = services
+    proxies = trusted_proxies(services.settings)
+    if proxies:  # the client's address and scheme, as the trusted proxies forwarded them
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)  # type: ignore[method-assign]
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logsafe.install()
 
     for blueprint in (
         caller_routes.bp, agent_routes.bp, transfer_routes.bp,  # Twilio's webhooks (signed)
@@ -58,6 +66,9 @@ def create_app(
     ):
         app.register_blueprint(blueprint)
     app.teardown_appcontext(close_request_db)
+    app.register_error_handler(404, api_http_error)
+    app.register_error_handler(405, api_http_error)
+    app.after_request(app_headers(services.settings.public_url.startswith("https://")))
 
     @app.get("/healthz")
     def healthz():  # type: ignore[no-untyped-def]

@@ -22,7 +22,7 @@ from rq import Queue, Worker
 from ivr.app import create_app
 from ivr.bootstrap import bootstrap
 from ivr.connect import actions as connect
-from ivr.platform import outbox_jobs
+from ivr.platform import logsafe, outbox_jobs
 from ivr.platform.config import Settings, load_settings
 from ivr.platform.jobs import QUEUE_NAMES, rq_connection
 from ivr.platform.jobs import queue as rq_queue
@@ -35,6 +35,7 @@ INTERVAL = 1.0
 
 def run_worker(settings: Settings, burst: bool = False) -> None:
     """An RQ worker and, unless it is a burst run, the floor's one-second ticker beside it."""
+    logsafe.install()  # jobs replay webhooks and log what they carried
     conn = rq_connection(settings)
     worker = Worker([Queue(n, connection=conn) for n in QUEUE_NAMES], connection=conn)
     stop = None

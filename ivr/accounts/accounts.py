@@ -22,6 +22,7 @@ from sqlalchemy import JSON, Boolean, Integer, String, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from ivr.accounts import sessions
 from ivr.platform.phones import normalize
 from ivr.platform.sql import Base, UTCDateTime
 
@@ -225,6 +226,10 @@ def update(
         account.contact = check_contact(contact, region)
     if active is not None:
         account.active = active
+    if password is not None or active is False:
+        # The stamp signs such sessions out too; the rows say so on the server as well.
+        sessions.revoke_all(session, account.id, now,
+                            "password-changed" if password is not None else "disabled")
     account.updated_at = now
     session.flush()
     return account

@@ -105,7 +105,7 @@ def _name_in(text: str) -> str | None:
 
     try:
         data = yaml.safe_load(text)
-    except yaml.YAMLError:
+    except (yaml.YAMLError, RecursionError):  # the import's own check says what is wrong
         return None
     name = data.get("flow") if isinstance(data, dict) else None
     return str(name) if name is not None else None

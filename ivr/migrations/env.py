@@ -5,6 +5,7 @@ from sqlalchemy import create_engine, pool
 
 # Every room's tables join Base.metadata when their module is imported.
 import ivr.accounts.accounts  # noqa: F401
+import ivr.accounts.sessions  # noqa: F401
 import ivr.calls.models  # noqa: F401
 import ivr.calls.repairs  # noqa: F401
 import ivr.floor.models  # noqa: F401

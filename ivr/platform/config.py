@@ -56,6 +56,7 @@ class Settings:
     fallback_number: str | None
     fallback_queue: str
     secret_key: str
+    log_key: str = field(repr=False, default="")
     raw: dict[str, Any] = field(repr=False, compare=False, default_factory=dict)
 
 
@@ -145,8 +146,38 @@ def _settings_from_tree(tree: dict[str, Any], env: dict[str, str]) -> Settings:
         fallback_number=fallback.get("number"),
         fallback_queue=str(fallback.get("queue") or "general"),
         secret_key=env.get("IVR_SECRET_KEY") or "",
+        log_key=env.get("IVR_LOG_KEY") or local_log_key(data_dir),
         raw=tree,
     )
+
+
+LOG_KEY_FILE = "log.key"
+
+
+def local_log_key(data_dir: Path) -> str:
+    """The key of the log masks when ``IVR_LOG_KEY`` is not set: made once, at random, and kept
+    in the data directory (mode 0600), so masks stay the same across restarts and processes of
+    one machine. Several machines of one center share ``IVR_LOG_KEY`` through the environment.
+    """
+    path = data_dir / LOG_KEY_FILE
+    try:
+        return path.read_text("ascii").strip()
+    except FileNotFoundError:
+        pass
+    except OSError as exc:
+        raise ConfigError(f"cannot read the log key {path}: {exc.strerror}") from exc
+    key = secrets.token_hex(32)
+    try:
+        data_dir.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # another process made it first: theirs is the key
+        return path.read_text("ascii").strip()
+    except OSError as exc:
+        raise ConfigError(f"cannot make the log key {path}: {exc.strerror}; "
+                          "set IVR_LOG_KEY") from exc
+    with os.fdopen(fd, "w", encoding="ascii") as out:
+        out.write(key + "\n")
+    return key
 
 
 def ensure_local_secrets(env: dict[str, str] | os._Environ[str] = os.environ) -> list[str]:

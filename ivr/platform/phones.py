@@ -7,6 +7,7 @@ Twilio sends E.164 for real numbers but anonymous or short-code callers arrive a
 from __future__ import annotations
 
 import hashlib
+import hmac
 from functools import lru_cache
 
 import phonenumbers
@@ -29,13 +30,15 @@ def normalize(number: str, region: str = "US") -> str:
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
 
 
-def mask(number: str) -> str:
-    """What logs may show of a caller's number: a short stable hash and the last two digits.
+def mask(number: str, key: str) -> str:
+    """What logs may show of a caller's number: a short keyed hash and the last two digits.
 
     The hash lets an operator follow one caller through the logs without the logs holding the
-    number itself.
+    number itself. It is an HMAC under the center's log key (``IVR_LOG_KEY``, see
+    `ivr.platform.config.log_key`): without the key a mask cannot be reversed by trying every
+    number of an area code, and the logs of two centers cannot be joined on it.
     """
     if not number:
         return "-"
-    digest = hashlib.sha256(number.encode()).hexdigest()[:8]
+    digest = hmac.new(key.encode(), number.encode(), hashlib.sha256).hexdigest()[:12]
     return f"#{digest}..{number[-2:]}"

@@ -23,7 +23,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from ivr.calls.models import Call
-from ivr.platform.phones import mask, normalize
+from ivr.platform.phones import normalize
 from ivr.service_requests import fields
 from ivr.service_requests import forwarding as request_forwarding
 from ivr.service_requests.fields import (
@@ -104,8 +104,8 @@ def create_request(
     session.flush()
     if forward is not None:
         request_forwarding.add(session, forward, request, at)
-    log.info("service request %s made (%s, by %s) for %s", request.number, service.code, channel,
-             mask(request.callback_number or ""))
+    # The request's number is the handle in the logs; its callback number stays in SQL.
+    log.info("service request %s made (%s, by %s)", request.number, service.code, channel)
     return request
 
 

@@ -32,7 +32,9 @@ def public_url_of(req: Request, public_url: str) -> str:
 
 def signature_valid(req: Request, public_url: str, validator: RequestValidator) -> bool:
     signature = req.headers.get("X-Twilio-Signature", "")
-    if not signature:
+    # A real signature is base64 (ASCII); anything else is refused here, before
+    # `hmac.compare_digest`, which raises TypeError on a non-ASCII str.
+    if not signature or not signature.isascii():
         return False
     # The MultiDict itself: twilio's validator reads repeated names with getlist().
     params = req.form if req.method == "POST" else {}
@@ -58,6 +60,7 @@ def twilio_signed(get_validator: Callable[[], tuple[RequestValidator, str]]) -> 
                 abort(403)
             return view(*args, **kwargs)
 
+        wrapper.ivr_twilio_signed = True  # type: ignore[attr-defined]  # read by the route table
         return wrapper
 
     return decorate

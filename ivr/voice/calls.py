@@ -66,7 +66,7 @@ def incoming(svc: Services, form: Mapping[str, str]) -> Answer:
     step = engine.start(flow, {"caller": caller, "line": line.name, "dialed": dialed,
                                **announcements.call_vars(svc, line.name)}, now, version=version)
     live = LiveCall(sid=sid, line=line.name, state=step.state)
-    log.info("call %s from %s on line %s", sid, mask(caller), line.name)
+    log.info("call %s from %s on line %s", sid, mask(caller, svc.settings.log_key), line.name)
     pending = Pending(svc.engine)
     calllog.open_call(pending, sid=sid, line=line.name, caller=caller, dialed=dialed, at=now,
                       flow=flow.name, flow_version=version, language=step.state.language)

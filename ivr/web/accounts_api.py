@@ -14,9 +14,9 @@ from typing import Any
 
 from flask import Response, jsonify
 
-from ivr.accounts import accounts
+from ivr.accounts import accounts, sessions
 from ivr.accounts.accounts import Account, AccountError
-from ivr.web.auth import SEES_FLOOR, require
+from ivr.web.auth import SEES_FLOOR, require, wall_clock
 from ivr.web.auth import request_db as _db
 from ivr.web.errors import ApiError, error_response, json_fields
 from ivr.web.kit import api_blueprint, current_services
@@ -137,3 +137,16 @@ def disable(login: str, account: Account) -> Response:
 @require(*ADMIN, db=_db)
 def enable(login: str, account: Account) -> Response:
     return _set_active(login, account, True)
+
+
+@bp.post("/<login>/sign-out")
+@require(*ADMIN, db=_db)
+def sign_out_everywhere(login: str, account: Account) -> Response:
+    """End every web session of the account, wherever it was opened (a lost laptop, a shared
+    desk); the account stays enabled and may sign in again."""
+    target = _found(login)
+    ended = sessions.revoke_all(_db(), target.id, wall_clock(), "signed-out-by-admin")
+    _db().commit()
+    log.info("account %s signed out everywhere by %s (%d session(s))", target.login,
+             account.login, ended)
+    return jsonify(login=target.login, sessions_ended=ended)

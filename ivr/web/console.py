@@ -52,7 +52,9 @@ WRONG = "Wrong login or password."
 
 def _setup(state: Any) -> None:
     services: Services = state.app.extensions["ivr"]
-    configure_cookies(state.app, console_options(services.settings).secure_cookies)
+    options = console_options(services.settings)
+    configure_cookies(state.app, options.secure_cookies, options.session_idle,
+                      options.session_max_age)
 
 
 bp.record_once(_setup)
@@ -111,7 +113,7 @@ def login_post() -> Any:
     name = request.form.get("login", "").strip()[:64]
     password = request.form.get("password", "")
     limiter = LoginLimiter(svc.redis, svc.settings.center, options.login_max_failures,
-                           options.login_window_seconds)
+                           options.login_window_seconds, options.address_max_failures)
     address = client_address()
     if limiter.blocked(name, address):
         return _login_page("Too many failed sign-ins. Wait a few minutes and try again.",
@@ -119,10 +121,12 @@ def login_post() -> Any:
     account = accounts.authenticate(_db(), name, password)
     if account is None:
         count = limiter.failed(name, address)
-        log.info("failed sign-in %d for a login from %s", count, mask(address))
+        log.info("failed sign-in %d for a login from %s", count,
+                 mask(address, svc.settings.log_key))
         return _login_page(WRONG, 401, name)
     limiter.succeeded(name, address)
-    sign_in(account)
+    sign_in(_db(), account)
+    _db().commit()
     log.info("%s signed in", account.login)
     return redirect(url_for("console.page"))
 
@@ -149,5 +153,6 @@ def logout() -> Any:
             except AgentError:
                 log.warning("could not log %s out of the queues", account.login)
         log.info("%s signed out", account.login)
-    sign_out()
+    sign_out(_db())
+    _db().commit()
     return redirect(url_for("console.login", out=1))

@@ -161,3 +161,8 @@ def metrics() -> Response:
     text = wallboard.prometheus(wallboard.snapshot(current_services()))
     return Response(text, mimetype="text/plain", content_type="text/plain; version=0.0.4; "
                     "charset=utf-8")
+
+
+# The checks above, as the route table (`ivr.web.routes_table`) shows them.
+metrics.ivr_roles = SEES_FLOOR  # type: ignore[attr-defined]
+metrics.ivr_also = "or the bearer token IVR_METRICS_TOKEN"  # type: ignore[attr-defined]

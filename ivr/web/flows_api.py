@@ -83,6 +83,7 @@ def edits_flows(action: str) -> Callable[..., Any]:
                                f"{account.login} has {', '.join(account.roles)}")
             return view(*args, account=account, **kwargs)
 
+        wrapper.ivr_roles = EDITS_FLOWS  # type: ignore[attr-defined]  # the route table
         return wrapper
 
     return decorate

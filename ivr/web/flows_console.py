@@ -8,6 +8,8 @@ supervisor or admin role is refused, and the refusal is audited.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import wraps
 from typing import Any
 
 from flask import render_template
@@ -37,17 +39,32 @@ def _supervisor(account: Account, what: str) -> None:
         raise ApiError(403, "forbidden", "Only supervisors and admins edit call flows.")
 
 
+def supervisor_page(subject: Callable[[dict[str, Any]], str]) -> Callable[..., Any]:
+    """Decorator of a page: signed in (else the login form), then supervisor or admin (else
+    refused and audited against `subject(view's keyword arguments)`)."""
+
+    def decorate(view: Callable[..., Any]) -> Callable[..., Any]:
+        @require(db=_db, on_missing=to_login)
+        @wraps(view)
+        def wrapper(*args: Any, account: Account, **kwargs: Any) -> Any:
+            _supervisor(account, subject(kwargs))
+            return view(*args, account=account, **kwargs)
+
+        wrapper.ivr_roles = EDITS_FLOWS  # type: ignore[attr-defined]  # the route table
+        return wrapper
+
+    return decorate
+
+
 @bp.get("/")
-@require(db=_db, on_missing=to_login)
+@supervisor_page(lambda _kwargs: "flows")
 def flows_page(account: Account) -> Any:
-    _supervisor(account, "flows")
     return render_template("flows/list.html", account=account, csrf_token=csrf.token())
 
 
 @bp.get("/<name>")
-@require(db=_db, on_missing=to_login)
+@supervisor_page(lambda kwargs: f"flow:{kwargs['name']}")
 def editor_page(name: str, account: Account) -> Any:
-    _supervisor(account, f"flow:{name}")
     svc = current_services()
     versions = versions_of(svc)
     versions.ensure_shipped()

@@ -9,9 +9,11 @@ Sign-in itself is `ivr.web.auth`, the CSRF token `ivr.web.csrf`, the error shape
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from flask import Blueprint, Response, current_app, redirect, render_template, request, url_for
+from werkzeug.exceptions import HTTPException
 
 from agents import TelephonyError
 from agents.model import AgentError, OfferClosed, TransitionRefused
@@ -116,6 +118,40 @@ def text(data: dict[str, Any], name: str, limit: int, required: bool = True) -> 
     if len(value) > limit:
         raise ApiError(400, "bad_request", f"{name}: at most {limit} characters")
     return value
+
+
+# -- every answer ----------------------------------------------------------------------------
+
+HSTS = "max-age=31536000; includeSubDomains"
+
+
+def app_headers(https: bool) -> Callable[[Response], Response]:
+    """An `after_request` hook for the whole app: JSON answers (the API, Open311, errors) are
+    never cached nor sniffed as another type, and over a public https URL browsers are told
+    to come back only over https (HSTS)."""
+
+    def add(response: Response) -> Response:
+        if response.mimetype == "application/json" or response.mimetype.endswith("+json"):
+            response.headers.setdefault("Cache-Control", "no-store")
+            response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        if https:
+            response.headers.setdefault("Strict-Transport-Security", HSTS)
+        return response
+
+    return add
+
+
+def api_http_error(exc: HTTPException) -> Any:
+    """A 404 or 405 under /api/v1 is answered in the API's JSON error shape (with its Allow
+    header), not as Flask's HTML page; elsewhere Flask's own answer stands."""
+    if not request.path.startswith(API_PREFIX + "/") and request.path != API_PREFIX:
+        return exc
+    code = {404: "not_found", 405: "method_not_allowed"}.get(exc.code or 0, "bad_request")
+    response = error_response(exc.code or 400, code, exc.description or code)
+    for name, value in exc.get_headers():
+        if name.lower() == "allow":
+            response.headers["Allow"] = value
+    return response
 
 
 # -- the pages -----------------------------------------------------------------------------------

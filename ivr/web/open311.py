@@ -421,13 +421,18 @@ def unknown(rest: str) -> Response:
     """Anything else under /open311/v2/: a GeoReport error rather than the app's HTML page."""
     fmt = "xml" if rest.endswith(".xml") else "json"
     adapter = current_app.url_map.bind_to_environ(request.environ)
+    allowed = []
     for method in _other_methods(request.method):
         try:
             endpoint, _ = adapter.match(method=method)
         except HTTPException:
             continue
         if endpoint != "open311.unknown":
-            return render_error(fmt, 405, f"{request.method} is not allowed on {request.path}")
+            allowed += [method, "HEAD"] if method == "GET" else [method]
+    if allowed:
+        refused = render_error(fmt, 405, f"{request.method} is not allowed on {request.path}")
+        refused.headers["Allow"] = ", ".join(allowed)
+        return refused
     return render_error(fmt, 404, f"there is no Open311 resource at {request.path}")
 
 

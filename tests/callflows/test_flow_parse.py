@@ -322,3 +322,14 @@ def test_load_flow_raises_every_error() -> None:
     assert all(isinstance(e, FlowError) for e in caught.value.errors)
     assert str(caught.value).startswith("311.yaml:")
     assert parse_flow(text, "311.yaml")[0] is None
+
+
+def test_nesting_deeper_than_any_flow_is_reported_by_line() -> None:
+    from callflows.yamlread import MAX_DEPTH
+
+    ok = "flow: x\nvars: " + "[" * (MAX_DEPTH - 1) + "]" * (MAX_DEPTH - 1) + "\n"
+    assert not any("nests" in e.message for e in parse_flow(ok, "ok.yaml")[1])
+    for text in ("[" * 5000, "\n\nvars: " + "{a: " * 5000, "- " * 5000 + "1"):
+        flow, errors = parse_flow(text, "deep.yaml")
+        assert flow is None and errors
+        assert errors[0].file == "deep.yaml" and errors[0].line >= 1

@@ -1,4 +1,5 @@
-// The accounts page: list, create, change, disable and enable accounts through /api/v1/accounts.
+// The accounts page: list, create, change, disable and enable accounts, and sign one out
+// everywhere, through /api/v1/accounts.
 // The API decides who may do what; this page only hides what the signed-in role cannot use.
 "use strict";
 
@@ -53,6 +54,9 @@
       if (isAdmin || supervisorMay) actions.appendChild(button("Change", () => open(a)));
       if (isAdmin && a.login !== me) {
         actions.appendChild(button(a.active ? "Disable" : "Enable", () => toggle(a)));
+      }
+      if (isAdmin && a.active) {
+        actions.appendChild(button("Sign out everywhere", () => signOutEverywhere(a)));
       }
       body.appendChild(row);
     }
@@ -120,6 +124,17 @@
       await api("POST", `/${encodeURIComponent(a.login)}/${verb}`);
       say(`${a.login} ${verb}d.`);
       await load();
+    } catch (err) {
+      say(err.message, true);
+    }
+  }
+
+  async function signOutEverywhere(a) {
+    if (!window.confirm(`Sign ${a.login} out of every browser? They can sign in again.`)) return;
+    try {
+      const done = await api("POST", `/${encodeURIComponent(a.login)}/sign-out`);
+      say(`${a.login} signed out everywhere (${done.sessions_ended} session(s)).`);
+      if (a.login === me) window.location.assign("/console/login?out=1");
     } catch (err) {
       say(err.message, true);
     }

@@ -98,3 +98,26 @@ def test_ivr_call_twice_in_one_folder_places_two_calls(tmp_path: Path, monkeypat
         assert result.exit_code == 0, result.output
         assert "Thank you for calling City 3 1 1" in result.output
         assert "You are number 1 in line" in result.output
+
+
+HOSTILE_DEPTHS = {
+    "unclosed.yaml": "[" * 5000,
+    "closed.yaml": "[" * 5000 + "]" * 5000,
+    "in-a-node.yaml": "flow: deep\nlanguages: {en: en-US}\nstart: a\nnodes:\n  a: "
+                      + "{k: " * 3000 + "1" + "}" * 3000 + "\n",
+    "blocks.yaml": "flow: deep\nvars:\n" + "".join("  " * (i + 1) + f"k{i}:\n"
+                                                  for i in range(1500)) + "\n",
+}
+
+
+def test_flows_validate_reports_deep_nesting_by_line_never_a_traceback(tmp_path: Path) -> None:
+    for name, text in HOSTILE_DEPTHS.items():
+        path = tmp_path / name
+        path.write_text(text)
+        result = CliRunner().invoke(main, ["flows", "validate", str(path)])
+        assert result.exit_code == 1, (name, result.output, result.exception)
+        assert result.exception is None or isinstance(result.exception, SystemExit), name
+        assert "Traceback" not in result.output and "RecursionError" not in result.output
+        lines = result.output.strip().splitlines()
+        assert lines and all(line.startswith(f"{path}:") for line in lines), (name, lines)
+        assert any("nests" in line for line in lines), (name, lines)

@@ -1,3 +1,4 @@
+import hashlib
 from pathlib import Path
 
 import pytest
@@ -66,6 +67,36 @@ def test_numbers_normalised_and_masked() -> None:
     assert normalize("(410) 555-0100") == "+14105550100"
     assert normalize("311") == "311"
     assert normalize("anonymous") == "anonymous"
-    masked = mask("+14105550100")
+    masked = mask("+14105550100", "k1")
     assert "4105550100" not in masked and masked.endswith("00")
-    assert mask("+14105550100") == masked
+    assert mask("+14105550100", "k1") == masked
+
+
+def test_masks_are_keyed_and_cannot_be_recovered_without_the_key() -> None:
+    number = "+14105550137"
+    one, other = mask(number, "center-one-key"), mask(number, "center-two-key")
+    assert one != other and one.endswith("..37") and other.endswith("..37")
+    # Trying every number of the area code, as the attacker did, finds nothing without the key
+    # (an unkeyed sha256 is what the mask used to be, and that search found the number).
+    digest = one[1:].split("..")[0]
+    candidates = (f"+1410555{n:04d}" for n in range(10_000))
+    assert not [c for c in candidates
+                if hashlib.sha256(c.encode()).hexdigest().startswith(digest)
+                or mask(c, "") == one or mask(c, "guess") == one]
+    # With the key, the operator's own tools can still follow the caller.
+    assert mask(number, "center-one-key") == one
+
+
+def test_log_key_from_environment_else_made_once_in_the_data_dir(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    base = {"TWILIO_AUTH_TOKEN": "x"}
+    from_env = load_settings(overrides={"data_dir": str(tmp_path / "a")},
+                             env={**base, "IVR_LOG_KEY": "from-env"})
+    assert from_env.log_key == "from-env"
+    made = load_settings(overrides={"data_dir": str(tmp_path / "b")}, env=base)
+    key_file = tmp_path / "b" / "log.key"
+    assert len(made.log_key) >= 32 and key_file.read_text().strip() == made.log_key
+    assert key_file.stat().st_mode & 0o077 == 0
+    again = load_settings(overrides={"data_dir": str(tmp_path / "b")}, env=base)
+    assert again.log_key == made.log_key  # kept across restarts
+    other = load_settings(overrides={"data_dir": str(tmp_path / "c")}, env=base)
+    assert other.log_key != made.log_key

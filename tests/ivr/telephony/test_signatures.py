@@ -85,3 +85,13 @@ def test_public_url_keeps_query_string() -> None:
         from flask import request
 
         assert public_url_of(request, "https://x.org") == "https://x.org/voice/hook?a=1&b=2"
+
+
+def test_non_ascii_signature_refused_not_crashed() -> None:
+    """`hmac.compare_digest` raises TypeError on a non-ASCII str: that must be a 403, not a 500."""
+    client = _app().test_client()
+    params = {"CallSid": "CA1", "Digits": "1"}
+    for signature in ("é" * 28, "RSOYDt4T1cUTdK1PDd93/VVr8B8\u00e9", "\u2603"):
+        response = client.post("/voice/hook", data=params,
+                               headers={"X-Twilio-Signature": signature})
+        assert response.status_code == 403, signature

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import dataclasses
+from datetime import UTC, datetime, timedelta
 
 from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import update
 
 from ivr.accounts import accounts
+from ivr.accounts.sessions import WebSession
 from ivr.app import create_app
 from ivr.platform.db import transaction
 from tests.ivr.console_support import (
@@ -59,7 +63,7 @@ def test_a_wrong_password_and_an_unknown_login_get_the_same_answer(app: Flask, s
     assert client.get("/api/v1/me").status_code == 401
 
 
-def test_failed_sign_ins_are_limited_per_login_and_address(app: Flask, services) -> None:  # type: ignore[no-untyped-def]
+def test_failed_sign_ins_are_limited_per_login(app: Flask, services) -> None:  # type: ignore[no-untyped-def]
     login = add_account(services)
     other = add_account(services)
     client = app.test_client()
@@ -72,11 +76,56 @@ def test_failed_sign_ins_are_limited_per_login_and_address(app: Flask, services)
     for _ in range(5):
         sign_in(client, "nobody-" + login, "bad password")
     assert sign_in(client, "nobody-" + login, "bad password").status_code == 429
-    # another login from the same address, and the same login from elsewhere, are not blocked
+    # another login from the same address is not blocked; the same login from elsewhere is
     assert sign_in(app.test_client(), other).status_code == 302
     elsewhere = app.test_client()
     elsewhere.environ_base["REMOTE_ADDR"] = "10.1.2.3"
-    assert sign_in(elsewhere, login).status_code == 302
+    assert sign_in(elsewhere, login).status_code == 429
+
+
+def _from(app: Flask, address: str, forwarded: str | None = None):  # type: ignore[no-untyped-def]
+    client = app.test_client()
+    client.environ_base["REMOTE_ADDR"] = address
+    if forwarded is not None:
+        client.environ_base["HTTP_X_FORWARDED_FOR"] = forwarded
+    return client
+
+
+def test_one_try_on_each_of_many_logins_is_limited_per_address(app: Flask, services) -> None:  # type: ignore[no-untyped-def]
+    real = add_account(services)
+    sprayer = _from(app, "192.0.2.7")
+    answers = [sign_in(sprayer, f"user{i}-{real}", "Winter2026!").status_code for i in range(30)]
+    assert answers[:20] == [401] * 20 and set(answers[20:]) == {429}
+    # the address is refused even with a right password; other addresses are not
+    assert sign_in(sprayer, real).status_code == 429
+    assert sign_in(_from(app, "192.0.2.8"), real).status_code == 302
+    # a success of one's own does not reset the address's count
+    assert sign_in(_from(app, "192.0.2.7"), "nobody-" + real, "x").status_code == 429
+
+
+def test_x_forwarded_for_is_ignored_without_trusted_proxies(app: Flask, services) -> None:  # type: ignore[no-untyped-def]
+    add_account(services)
+    for i in range(20):
+        client = _from(app, "192.0.2.9", forwarded=f"198.51.100.{i}")
+        assert sign_in(client, f"spray{i}", "x").status_code == 401
+    # writing another X-Forwarded-For does not make a new client
+    assert sign_in(_from(app, "192.0.2.9", "198.51.100.250"), "spray", "x").status_code == 429
+
+
+def test_behind_trusted_proxies_each_client_is_its_forwarded_address(services) -> None:  # type: ignore[no-untyped-def]
+    services.settings = dataclasses.replace(
+        services.settings, raw={**services.settings.raw, "web": {"trusted_proxies": 1}})
+    app = create_app(services=services)
+    login = add_account(services)
+    proxy = "10.0.0.2"  # every request comes through the one load balancer
+    for i in range(20):
+        assert sign_in(_from(app, proxy, "203.0.113.66"), f"spray{i}", "x").status_code == 401
+    assert sign_in(_from(app, proxy, "203.0.113.66"), login).status_code == 429
+    # another client behind the same proxy is not locked out by the sprayer
+    assert sign_in(_from(app, proxy, "203.0.113.67"), login).status_code == 302
+    # only the last hop is trusted: a client writing its own X-Forwarded-For gains nothing
+    spoofed = _from(app, proxy, "198.51.100.1, 203.0.113.66")
+    assert sign_in(spoofed, login).status_code == 429
 
 
 def test_a_success_forgets_the_failures(app: Flask, services) -> None:  # type: ignore[no-untyped-def]
@@ -183,3 +232,77 @@ def test_signing_out_waits_for_an_offered_call_to_be_settled(app: Flask, service
     assert "accept or reject it before" in refused.get_data(as_text=True)
     assert desk.get("/me").status_code == 200
     assert services.agents.get(login).state == "reserved"
+
+
+def _replay(app: Flask, cookie: str) -> FlaskClient:
+    """A browser (or an attacker) holding a copy of a session cookie taken earlier."""
+    client = app.test_client()
+    client.set_cookie("ivr_session", cookie, domain="localhost")
+    return client
+
+
+def test_a_cookie_saved_before_signing_out_is_worth_nothing_after(app: Flask, services) -> None:  # type: ignore[no-untyped-def]
+    login = add_account(services)
+    desk = Desk(app.test_client(), login)
+    saved = desk.client.get_cookie("ivr_session").value
+    thief = _replay(app, saved)
+    assert thief.get("/api/v1/me").status_code == 200  # the copy works while the session does
+    out = desk.client.post("/console/logout", data={"csrf_token": desk.token})
+    assert out.status_code == 302
+    thief = _replay(app, saved)
+    assert thief.get("/api/v1/me").status_code == 401
+    refused = thief.post("/api/v1/presence/available", json={},
+                         headers={"X-CSRF-Token": desk.token})
+    assert refused.status_code == 401
+    assert services.agents.get(login) is None or services.agents.get(login).state == "offline"
+
+
+def test_a_changed_password_or_a_disable_ends_saved_cookies_too(app: Flask, services) -> None:  # type: ignore[no-untyped-def]
+    login = add_account(services)
+    desk = Desk(app.test_client(), login)
+    saved = desk.client.get_cookie("ivr_session").value
+    with transaction(services.sessions) as session:
+        accounts.update(session, login, now=datetime.now(UTC), password="a new long password")
+        # the same password again: the stamp in the old cookie would match, the session does not
+        accounts.update(session, login, now=datetime.now(UTC), password=PASSWORD)
+    assert _replay(app, saved).get("/api/v1/me").status_code == 401
+    again = Desk(app.test_client(), login)
+    saved = again.client.get_cookie("ivr_session").value
+    with transaction(services.sessions) as session:
+        accounts.update(session, login, now=datetime.now(UTC), active=False)
+        accounts.update(session, login, now=datetime.now(UTC), active=True)
+    assert _replay(app, saved).get("/api/v1/me").status_code == 401
+
+
+def test_an_admin_signs_an_account_out_everywhere(app: Flask, services) -> None:  # type: ignore[no-untyped-def]
+    login = add_account(services)
+    laptop, desk_pc = Desk(app.test_client(), login), Desk(app.test_client(), login)
+    admin = Desk(app.test_client(), add_account(services, roles=("admin",)))
+    supervisor = Desk(app.test_client(), add_account(services, roles=("supervisor",)))
+    assert admin.post(f"/accounts/{login}/sign-out", token="").status_code == 403  # CSRF
+    assert supervisor.post(f"/accounts/{login}/sign-out").status_code == 403
+    assert laptop.get("/me").status_code == 200
+    done = admin.post(f"/accounts/{login}/sign-out")
+    assert done.status_code == 200 and done.get_json() == {"login": login, "sessions_ended": 2}
+    assert laptop.get("/me").status_code == 401 and desk_pc.get("/me").status_code == 401
+    assert admin.get("/me").status_code == 200
+    assert admin.post("/accounts/nobody-at-all/sign-out").status_code == 404
+    assert Desk(app.test_client(), login).get("/me").status_code == 200  # may sign in again
+
+
+def test_a_session_ends_after_its_absolute_lifetime_even_if_used(app: Flask, services) -> None:  # type: ignore[no-untyped-def]
+    login = add_account(services)
+    desk = Desk(app.test_client(), login)
+    assert desk.get("/me").status_code == 200
+    with transaction(services.sessions) as session:
+        mine = update(WebSession).where(
+            WebSession.account_id == accounts.get(session, login).id)
+    with transaction(services.sessions) as session:  # signed in 11 h 59 min ago: still good
+        session.execute(mine.values(
+            created_at=datetime.now(UTC) - timedelta(hours=11, minutes=59)))
+    assert desk.get("/me").status_code == 200
+    with transaction(services.sessions) as session:  # 12 h ago: over, however busy it was
+        session.execute(mine.values(
+            created_at=datetime.now(UTC) - timedelta(hours=12, seconds=1)))
+    assert desk.get("/me").status_code == 401
+    assert app.config["PERMANENT_SESSION_LIFETIME"] == timedelta(hours=2)  # the idle limit

@@ -266,3 +266,13 @@ def test_the_pages_are_served_with_a_strict_policy(supervisor: Desk) -> None:
         assert 'name="csrf-token"' in page.get_data(as_text=True)
     assert supervisor.client.get("/console/flows/nope").status_code == 404
     assert supervisor.client.get("/static/flows/editor.js").status_code == 200
+
+
+def test_a_deeply_nested_flow_is_a_problem_with_a_line_not_a_500(supervisor: Desk) -> None:
+    for text in ("[" * 5000, "[" * 5000 + "]" * 5000,
+                 "flow: '311'\nnodes:\n  a: " + "{k: " * 3000 + "1" + "}" * 3000 + "\n"):
+        response = supervisor.post("/flows/311/check", {"text": text})
+        assert response.status_code == 200, response.status_code
+        problems = response.get_json()["problems"]
+        assert problems and problems[0]["line"] >= 1 and "nests" in problems[0]["message"]
+        assert response.get_json()["graph"] is None
