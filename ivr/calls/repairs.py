@@ -24,6 +24,7 @@ REPAIR_KINDS = (
     "accept-closed",    # an Accept found its caller gone: the call is closed, not requeued
     "journal",          # an event kept during an outage, applied when the store came back
     "journal-set-aside",  # an event that could not be applied after the outage (kept for a human)
+    "call-unrecorded",  # a call to our lines that Twilio had and that never reached us (host down)
 )
 
 

@@ -12,7 +12,12 @@ as Twilio pages, and at most `MAX_FETCH` single-call reads), and:
 * a caller in one of the center's Twilio queues that none of our queues holds (parked by the
   safe answer or the fallback URL, or lost with Redis) goes back in line with its class,
   priority and original arrival time;
-* a call-taker on a call whose caller, own leg or conference is gone goes to wrap-up.
+* a call-taker on a call whose caller, own leg or conference is gone goes to wrap-up;
+* a call to one of our lines that Twilio had and that never reached us (the only host down)
+  gets its record, as failed.
+
+A fresh offer is also checked with Twilio before it is recorded (`ivr.connect.offers`), so a
+call whose hang-up was lost is ended at the offer, not offered, even between two passes.
 
 Every repair is a row of ``repairs`` (`ivr.calls.repairs`), shown on the wallboard. Only what
 has been unchanged for `GRACE` seconds is touched: a call a moment old may not be listed yet,
@@ -23,7 +28,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -35,6 +40,7 @@ from ivr.calls.live import LiveCall
 from ivr.calls.models import Call, CallEvent
 from ivr.connect import offers
 from ivr.connect.outcomes import close
+from ivr.platform.phones import normalize
 from ivr.services import Services
 from ivr.telephony.adapter import LIVE_STATUSES, EndedCall, twilio_queue_name
 from ivr.telephony.safe import fallback_queue_name
@@ -43,8 +49,9 @@ from ivr.voice.status import status_callback
 log = logging.getLogger("ivr.reconcile")
 
 INTERVAL = 15.0
-GRACE = 20.0
+GRACE = 5.0
 MAX_FETCH = 50
+SEEN_WINDOW = 300.0  # seconds back the reconciler looks for calls that never reached us
 LIST_LIMIT = 5000
 
 
@@ -56,10 +63,11 @@ class Reconciled:
     ended: list[str] = field(default_factory=list)
     requeued: list[str] = field(default_factory=list)
     freed: list[str] = field(default_factory=list)
+    unrecorded: list[str] = field(default_factory=list)
 
     @property
     def repairs(self) -> int:
-        return len(self.ended) + len(self.requeued) + len(self.freed)
+        return len(self.ended) + len(self.requeued) + len(self.freed) + len(self.unrecorded)
 
 
 def reconcile(svc: Services, *, grace: float = GRACE, max_fetch: int = MAX_FETCH) -> Reconciled:
@@ -74,10 +82,12 @@ def reconcile(svc: Services, *, grace: float = GRACE, max_fetch: int = MAX_FETCH
     done.twilio_live = len(twilio_live)
     _end_what_twilio_ended(svc, twilio_live, now, grace, max_fetch, done)
     _bring_back_parked_callers(svc, now, grace, done)
+    _record_calls_never_seen(svc, now, done)
     _free_call_takers(svc, twilio_live, now, grace, done)
     if done.repairs:
         log.warning("reconciler: %d call(s) ended, %d caller(s) back in line, %d call-taker(s) "
-                    "freed", len(done.ended), len(done.requeued), len(done.freed))
+                    "freed, %d call(s) that never reached us recorded", len(done.ended),
+                    len(done.requeued), len(done.freed), len(done.unrecorded))
     return done
 
 
@@ -116,6 +126,49 @@ def end_as_twilio_did(svc: Services, call: EndedCall, found: str) -> None:
                      f"{call.status} at Twilio since {ended_at:%H:%M:%S}; found {found}",
             done="ended with its final status; out of line and off its call-taker",
             data={"twilio_status": call.status})
+
+
+# -- calls that never reached us -------------------------------------------------------------
+
+def _record_calls_never_seen(svc: Services, now: datetime, done: Reconciled) -> None:
+    """A call to one of our lines that Twilio had and ended while none of its requests reached
+    us (the only host down: the caller heard Twilio's application error) gets its record, as
+    `failed`, so reports count it and the audit sees it as a repair, not as silence. Looks at
+    the calls that ended in the last `SEEN_WINDOW` seconds (one bounded, paged list)."""
+    numbers = set(svc.lines.numbers())
+    recent = [c for c in svc.telephony.client.calls.list(
+                  end_time_after=now - timedelta(seconds=SEEN_WINDOW), page_size=200,
+                  limit=LIST_LIMIT)
+              if str(c.direction or "").startswith("inbound") and str(c.to or "") in numbers
+              and c.status not in LIVE_STATUSES]
+    if not recent:
+        return
+    with svc.engine.connect() as conn:
+        known = set(conn.execute(select(Call.sid).where(
+            Call.sid.in_([c.sid for c in recent]))).scalars())
+    region = svc.settings.default_region
+    for c in recent:
+        if c.sid in known:
+            continue
+        start = c.start_time if isinstance(c.start_time, datetime) else now
+        start = start if start.tzinfo else start.replace(tzinfo=UTC)
+        end = c.end_time if isinstance(c.end_time, datetime) else now
+        end = end if end.tzinfo else end.replace(tzinfo=UTC)
+        dialed = normalize(str(c.to), region)
+        with svc.engine.begin() as conn:
+            calllog.open_call(conn, sid=c.sid, line=svc.lines.for_number(dialed).name,
+                              caller=normalize(str(getattr(c, "_from", "") or ""), region),
+                              dialed=dialed, at=start)
+            calllog.add_event(conn, c.sid, start, "never-reached", str(c.status))
+            calllog.apply_status(conn, c.sid, status=str(c.status), sequence=1_000_000, at=end,
+                                 duration=int(c.duration) if c.duration else None,
+                                 outcome_if_final="failed")
+            repairs.record(
+                conn, at=now, kind="call-unrecorded", call_sid=c.sid,
+                differed=f"{c.status} at Twilio ({start:%H:%M:%S}-{end:%H:%M:%S}); none of "
+                         "its requests reached us",
+                done="recorded as failed")
+        done.unrecorded.append(c.sid)
 
 
 # -- callers parked in a Twilio queue that none of ours holds ----------------------------------

@@ -92,7 +92,7 @@ def test_a_caller_lost_in_a_restart_gap_is_ended_and_never_offered(center) -> No
     assert audited(center, call.sid) == []
 
 
-def test_an_accept_whose_caller_is_gone_closes_the_call_at_once(center) -> None:
+def test_a_caller_whose_hang_up_was_lost_is_never_offered(center) -> None:
     floor = Floor(center)
     host = HostDown(center)
     call = center.call([*TO_A_CALL_TAKER, wait(30), hangup()])
@@ -100,10 +100,34 @@ def test_an_accept_whose_caller_is_gone_closes_the_call_at_once(center) -> None:
     host.down = True
     floor.run(until=IN_LINE_AT + 40)
     host.down = False
-    # Before any reconciler pass, a call-taker is offered the dead call and accepts it.
+    assert call.status == "completed" and sql_record(center, call.sid).outcome == "live"
+    # Before any reconciler pass a call-taker becomes free: the match is checked with Twilio
+    # before it is offered, and the dead call is ended instead.
+    floor.login("alice", phone=answers(after=3))
+    floor.run(until=IN_LINE_AT + 45)
+    assert not events(center, call.sid, "offered")
+    assert floor.state("alice") == "available"
+    rec = sql_record(center, call.sid)
+    assert rec.outcome == "abandoned" and rec.twilio_status == "completed"
+    [repair] = repairs_of(center, call.sid, "call-ended")
+    assert "when offered to alice" in repair.differed
+    assert audited(center, call.sid) == []
+
+
+def test_an_accept_whose_caller_is_gone_closes_the_call_at_once(center) -> None:
+    floor = Floor(center)
+    host = HostDown(center)
+    call = center.call([*TO_A_CALL_TAKER, wait(600), hangup()])
+    floor.run(until=IN_LINE_AT + 5)
     floor.login("alice", phone=answers(after=3), console=IGNORE)
-    floor.run(until=IN_LINE_AT + 42)
+    floor.run(until=IN_LINE_AT + 7)
     [offer] = [r for r in center.services.router.reservations.all() if r.call_id == call.sid]
+    # The caller hangs up while the offer rings, and that callback is lost.
+    host.down = True
+    center.sim.hangup(call, "caller")
+    floor.run(until=IN_LINE_AT + 9)
+    host.down = False
+    assert call.status == "completed" and host.refused >= 1
     try:
         connect.accept(center.services, offer.reservation_id, "alice")
         raise AssertionError("accepted a call whose caller is gone")
@@ -113,9 +137,27 @@ def test_an_accept_whose_caller_is_gone_closes_the_call_at_once(center) -> None:
     rec = sql_record(center, call.sid)
     assert rec.outcome == "abandoned" and rec.ended_at is not None
     assert [r.kind for r in repairs_of(center, call.sid)] == ["accept-closed"]
-    floor.run(until=IN_LINE_AT + 80)
-    offers = [e for e in events(center, call.sid, "offered")]
-    assert len(offers) == 1  # closed, not requeued: never offered again
+    floor.run(until=IN_LINE_AT + 50)
+    assert len(events(center, call.sid, "offered")) == 1  # closed, not requeued
+    assert audited(center, call.sid) == []
+
+
+def test_a_call_that_never_reached_us_is_recorded_as_failed(center) -> None:
+    floor = Floor(center)
+    host = HostDown(center)
+    host.down = True  # the only host is down for the whole call: Twilio's application error
+    call = center.call([*TO_A_CALL_TAKER, wait(30), hangup()])
+    floor.run(until=10)
+    host.down = False
+    assert call.ended and call.application_error
+    assert audited(center, call.sid) == [("twilio-final-state", (call.sid,))]
+    done = reconcile(center.services)
+    assert done.unrecorded == [call.sid]
+    rec = sql_record(center, call.sid)
+    assert rec.outcome == "failed" and rec.line == "311" and rec.ended_at is not None
+    assert [r.kind for r in repairs_of(center, call.sid)] == ["call-unrecorded"]
+    assert events(center, call.sid, "never-reached")
+    assert reconcile(center.services).unrecorded == []  # recorded once
     assert audited(center, call.sid) == []
 
 

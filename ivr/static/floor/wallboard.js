@@ -37,7 +37,8 @@
                     "agent-freed": "Call-takers freed from a dead call",
                     "accept-closed": "Accepts of a caller already gone",
                     "journal": "Events applied after an outage",
-                    "journal-set-aside": "Events set aside" };
+                    "journal-set-aside": "Events set aside",
+                    "call-unrecorded": "Calls that never reached the center" };
 
   // What the reconciler and the outage journal repaired today: a supervisor sees that a
   // fault happened and what it touched (the latest few, newest first).
