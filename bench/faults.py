@@ -132,27 +132,24 @@ class Served:
             return []
 
     def parts(self) -> dict[str, list[psutil.Process]]:
-        """The live tree by role: ``web`` (gunicorn workers: forks of the serving process),
-        ``rq`` (the RQ worker and its ticker), ``redis`` (the embedded redis-server)."""
+        """The live tree by role: ``web`` (gunicorn's workers, forks of its arbiter), ``rq``
+        (the RQ worker, its ticker and work horses), ``redis`` (the embedded redis-server)."""
         out: dict[str, list[psutil.Process]] = {"web": [], "rq": [], "redis": []}
         tree = self.tree()
         if not tree:
             return out
         root = tree[0]
-        try:
-            root_cmd = root.cmdline()
-        except psutil.Error:
-            return out
         for p in tree[1:]:
             try:
-                name, cmd, parent = p.name(), p.cmdline(), p.ppid()
+                name, cmd, parent = p.name(), " ".join(p.cmdline()), p.ppid()
             except psutil.Error:
                 continue
-            if "redis-server" in name or (cmd and "redis-server" in cmd[0]):
+            if "redis-server" in name or "redis-server" in cmd:
                 out["redis"].append(p)
-            elif parent == root.pid and cmd == root_cmd:
-                out["web"].append(p)
-            elif "worker" in cmd or any("rq" in c for c in cmd[1:3]):
+            elif "ivr.serve" in cmd:
+                if parent != root.pid:  # not the arbiter itself
+                    out["web"].append(p)
+            elif "worker" in cmd:
                 out["rq"].append(p)
         return out
 
@@ -509,10 +506,14 @@ class Chaos:
             self.run_for(90, lambda: self.served.health()[0] == 200)
             record.note = f"down {self.now() - t:.1f} s"
         elif name == "lost-callbacks":
-            self.sim.status.policy.lose_final = True
+            policy = self.sim.status.policy
+            before = len(self.sim.status.lost)
+            with self.sim.lock:
+                policy.lose_events, policy.lose = frozenset({"completed"}), 1.0
             self.run_for(self.args.lose_for)
-            self.sim.status.policy.lose_final = False
-            record.note = f"{self.sim.status.lost} final callbacks lost"
+            with self.sim.lock:
+                policy.lose = 0.0
+            record.note = f"{len(self.sim.status.lost) - before} final callbacks lost"
         self.faults.append(record)
         return record
 
