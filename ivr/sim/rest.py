@@ -4,18 +4,22 @@ Served on a real port by `Emulator.serve_rest()`, so the app reaches it only thr
 configured REST base URL, as it reaches Twilio. HTTP Basic auth with AccountSid:AuthToken
 (401, code 20003, otherwise); unknown sids get Twilio's 404 JSON (code 20404). Resources:
 
-    Calls.json                                   GET, POST
+    Calls.json                                   GET (To, From, ParentCallSid, Status,
+                                                 StartTime, EndTime and their < >), POST
     Calls/{Sid}.json                             GET, POST (Url/Method/Twiml, Status), DELETE
     Queues.json                                  GET, POST
     Queues/{Sid}.json                            GET, POST, DELETE
-    Queues/{Sid}/Members.json                    GET
+    Queues/{Sid}/Members.json                    GET (the callers waiting now)
     Queues/{Sid}/Members/{CallSid|Front}.json    GET, POST (Url, Method: dequeue that member)
-    Conferences.json                             GET
+    Conferences.json                             GET (FriendlyName, Status, DateCreated,
+                                                 DateUpdated and their < >)
     Conferences/{Sid}.json                       GET, POST (Status=completed)
-    Conferences/{Sid}/Participants.json          GET, POST (add a party)
+    Conferences/{Sid}/Participants.json          GET (Muted, Hold), POST (add a party)
     Conferences/{Sid}/Participants/{CallSid}.json  GET, POST (Hold, HoldUrl, Muted,
                                                  EndConferenceOnExit), DELETE
 
+Lists page as Twilio's do (`PageSize`, `Page`; `next_page_uri` keeps the filters). A list
+filter the emulator does not model is refused with 400 (`ivr.sim.filters`), never ignored.
 Changes take effect at the emulator's current virtual time (the lock is held meanwhile); what a
 call does about them (fetching a new URL, an Enqueue action) happens when the simulation runs.
 """
@@ -25,12 +29,14 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
 from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
+from ivr.sim import filters
 from ivr.sim import serialize as ser
 from ivr.sim.call import FINAL_STATUSES, Webhook
 from ivr.sim.twiml import Conference, Dial, Document, TwimlError, parse_twiml
@@ -52,6 +58,12 @@ ROUTES = Map([
     Rule(f"{BASE}/Conferences/<sid>/Participants.json", endpoint="participants"),
     Rule(f"{BASE}/Conferences/<sid>/Participants/<call_sid>.json", endpoint="participant"),
 ])
+
+
+CALL_FILTERS = ("To", "From", "ParentCallSid", "Status", "StartTime", "StartTime>", "StartTime<",
+                "EndTime", "EndTime>", "EndTime<")
+CONFERENCE_FILTERS = ("FriendlyName", "Status", "DateCreated", "DateCreated>", "DateCreated<",
+                      "DateUpdated", "DateUpdated>", "DateUpdated<")
 
 
 class ApiError(Exception):
@@ -110,6 +122,8 @@ class RestApp:
                 return handler(request, **args)
         except ApiError as exc:
             return _error(exc.status, exc.code, exc.message)
+        except filters.FilterError as exc:
+            return _error(400, 20001, str(exc))
         except NotFound:
             return _error(404, 20404, f"The requested resource {request.path} was not found")
         except HTTPException as exc:
@@ -140,9 +154,11 @@ class RestApp:
         page = max(0, int(_number(request.args, "Page", 0)))
         chunk = items[page * size:(page + 1) * size]
         path = request.path
+        kept = [(k, v) for k, v in request.args.items(multi=True) if k not in filters.PAGING]
+        query = "".join(f"&{quote(k)}={quote(v)}" for k, v in kept)
 
         def uri(n: int) -> str:
-            return f"{path}?PageSize={size}&Page={n}"
+            return f"{path}?PageSize={size}&Page={n}{query}"
 
         more = (page + 1) * size < len(items)
         return _json({
@@ -165,11 +181,18 @@ class RestApp:
 
     def calls_get(self, request: Request) -> Response:
         sim, args = self.sim, request.args
+        filters.refuse_unknown(args, CALL_FILTERS, "Calls.json")
+        status = filters.one_of(args, "Status", filters.CALL_STATUSES)
+        started, ended = filters.window(args, "StartTime"), filters.window(args, "EndTime")
+        at = sim.clock.at
         calls = [c for c in reversed(sim.calls.values())
                  if (not args.get("To") or c.to == args["To"])
                  and (not args.get("From") or c.from_ == args["From"])
-                 and (not args.get("Status") or c.status == args["Status"])
-                 and (not args.get("ParentCallSid") or c.parent_sid == args["ParentCallSid"])]
+                 and (status is None or c.status == status)
+                 and (not args.get("ParentCallSid") or c.parent_sid == args["ParentCallSid"])
+                 # start_time as serialized: answered, else created (ser.call)
+                 and (started is None or started.holds(at(c.answered_t or c.created_t)))
+                 and (ended is None or ended.holds(None if c.ended_t is None else at(c.ended_t)))]
         return self._page(request, "calls", [ser.call(sim, c) for c in calls])
 
     def calls_post(self, request: Request) -> Response:
@@ -225,6 +248,7 @@ class RestApp:
 
     def queues_get(self, request: Request) -> Response:
         sim = self.sim
+        filters.refuse_unknown(request.args, (), "Queues.json")
         return self._page(request, "queues",
                           [ser.queue(sim, q) for q in sim.queues.by_sid.values()])
 
@@ -265,6 +289,7 @@ class RestApp:
         return Response(status=204)
 
     def members_get(self, request: Request, sid: str) -> Response:
+        filters.refuse_unknown(request.args, (), "Members.json")
         q = self._queue(sid)
         return self._page(request, "queue_members", [ser.member(self.sim, m) for m in q.members()])
 
@@ -291,9 +316,15 @@ class RestApp:
 
     def conferences_get(self, request: Request) -> Response:
         sim, args = self.sim, request.args
+        filters.refuse_unknown(args, CONFERENCE_FILTERS, "Conferences.json")
+        status = filters.one_of(args, "Status", filters.CONFERENCE_STATUSES)
+        created, updated = filters.window(args, "DateCreated"), filters.window(args, "DateUpdated")
+        at = sim.clock.at
         confs = [c for c in reversed(sim.conferences.by_sid.values())
                  if (not args.get("FriendlyName") or c.friendly_name == args["FriendlyName"])
-                 and (not args.get("Status") or c.status == args["Status"])]
+                 and (status is None or c.status == status)
+                 and (created is None or created.holds(at(c.created_t)))
+                 and (updated is None or updated.holds(at(c.updated_t)))]
         return self._page(request, "conferences", [ser.conference(sim, c) for c in confs])
 
     def conference_get(self, request: Request, sid: str) -> Response:
@@ -306,9 +337,12 @@ class RestApp:
         return _json(ser.conference(self.sim, conf))
 
     def participants_get(self, request: Request, sid: str) -> Response:
+        filters.refuse_unknown(request.args, ("Muted", "Hold"), "Participants.json")
+        muted, hold = filters.flag(request.args, "Muted"), filters.flag(request.args, "Hold")
         conf = self._conference(sid)
-        return self._page(request, "participants",
-                          [ser.participant(self.sim, p) for p in conf.participants.values()])
+        return self._page(request, "participants", [
+            ser.participant(self.sim, p) for p in conf.participants.values()
+            if (muted is None or p.muted == muted) and (hold is None or p.hold == hold)])
 
     def participants_post(self, request: Request, sid: str) -> Response:
         """Add a party: ring `To`; once answered it joins the conference (no TwiML of its own)."""

@@ -8,7 +8,15 @@ Twilio does not promise order or single delivery, so neither does the emulator w
 - `duplicate=True` delivers each twice (same parameters, same idempotency token),
 - `shuffle=True` holds a call's callbacks until its `completed` event and delivers them
   in a random (seeded) order, `completed` often first,
-- `hold=True` keeps them until a test calls `Emulator.deliver_status(call, ...)`.
+- `hold=True` keeps them until a test calls `Emulator.deliver_status(call, ...)`,
+- `lose=p` loses each callback with probability `p` (1.0: every one; drawn from a generator
+  seeded with `seed`, so a run repeats), only those of `lose_events` when that is given
+  (``lose=1.0, lose_events={"completed"}``: every final callback is lost).
+
+A lost callback is never sent; so is one that could not be delivered (the app's host down, no
+answer in time): Twilio does not retry status callbacks. Both are in `StatusCallbacks.lost`, in
+the emulator's fault log (`Emulator.faults`, kind ``status_lost``) and in the call's transcript
+(``status_lost``).
 """
 
 from __future__ import annotations
@@ -32,6 +40,13 @@ class StatusPolicy:
     shuffle: bool = False
     hold: bool = False
     seed: int = 0
+    lose: float = 0.0
+    lose_events: frozenset[str] = frozenset()  # empty: any event may be lost
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.lose <= 1.0:
+            raise ValueError(f"StatusPolicy.lose is a probability, not {self.lose}")
+        self.lose_events = frozenset(self.lose_events)
 
 
 @dataclass
@@ -43,6 +58,7 @@ class StatusCallback:
     params: dict[str, str]
     token: str
     deliveries: list[int | None] = field(default_factory=list)  # HTTP statuses, None: no answer
+    lost: str | None = None  # why it never reached the app ("policy", a transport error)
 
 
 # The CallStatus Twilio reports with each call progress event.
@@ -56,7 +72,10 @@ class StatusCallbacks:
         self.sim = sim
         self.policy = policy
         self.rng = random.Random(policy.seed)
+        # Apart from `rng`: losing callbacks leaves the tokens and shuffles of a run as they were.
+        self._lose_rng = random.Random(f"lose-{policy.seed}")
         self.held: list[StatusCallback] = []
+        self.lost: list[StatusCallback] = []
         self._buffered: dict[str, list[StatusCallback]] = {}
 
     def emit(self, call: Call, event: str) -> None:
@@ -90,8 +109,16 @@ class StatusCallbacks:
             "SequenceNumber": str(sequence),
         }
 
+    def _loses(self, cb: StatusCallback) -> bool:
+        policy = self.policy
+        if policy.lose <= 0.0 or (policy.lose_events and cb.event not in policy.lose_events):
+            return False
+        return policy.lose >= 1.0 or self._lose_rng.random() < policy.lose
+
     def _route(self, cb: StatusCallback, sid: str | None, final: bool) -> None:
         policy = self.policy
+        if self._loses(cb):
+            cb.lost = "policy"  # it still takes its place in the timing: lost on delivery
         if policy.hold:
             self.held.append(cb)
             return
@@ -109,12 +136,18 @@ class StatusCallbacks:
                 self.sim.sched.call_later(policy.delay, self.deliver, item)
 
     def deliver(self, cb: StatusCallback) -> int | None:
-        """Send one callback now; returns the app's HTTP status (None if it could not answer)."""
+        """Send one callback now; returns the app's HTTP status (None if it could not answer
+        or the callback is lost)."""
+        if cb.lost == "policy":
+            self._record_loss(cb)
+            return None
         status: int | None
         try:
             status = self.sim.webhooks.send(cb.method, cb.url, cb.params, cb.token).status
-        except TransportError:
+        except TransportError as exc:
             status = None
+            cb.lost = cb.lost or str(exc)
+            self._record_loss(cb)
         cb.deliveries.append(status)
         if cb.call is not None:
             cb.call.log("status_callback", event=cb.event, url=cb.url, status=status,
@@ -122,6 +155,18 @@ class StatusCallbacks:
             if status is None or not 200 <= status < 300:
                 cb.call.log("warning", code=15003, message=f"status callback got {status}")
         return status
+
+    def _record_loss(self, cb: StatusCallback) -> None:
+        if any(x is cb for x in self.lost):
+            return  # a duplicate of a callback already lost
+        self.lost.append(cb)
+        sequence = int(cb.params["SequenceNumber"])
+        self.sim.faults.record(self.sim.clock.elapsed, "status_lost", event=cb.event, url=cb.url,
+                               call_sid=cb.params.get("CallSid"), sequence=sequence,
+                               conference_sid=cb.params.get("ConferenceSid"), reason=cb.lost)
+        if cb.call is not None:
+            cb.call.log("status_lost", event=cb.event, url=cb.url, sequence=sequence,
+                        reason=cb.lost)
 
     def pending(self, call: Call | None = None) -> list[StatusCallback]:
         """Held callbacks (policy `hold`), of one call or all."""

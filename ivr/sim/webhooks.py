@@ -12,8 +12,9 @@ from collections.abc import Mapping
 
 from twilio.request_validator import RequestValidator
 
+from ivr.sim.faults import Faults
 from ivr.sim.scheduler import Scheduler
-from ivr.sim.transport import Params, Response, Transport, with_query
+from ivr.sim.transport import Params, Response, Transport, TransportError, with_query
 
 USER_AGENT = "TwilioProxy/1.1"
 
@@ -39,14 +40,16 @@ def _signature(validator: RequestValidator, url: str, params: Params) -> str:
 
 
 class Webhooks:
-    """Sends signed requests through the transport, with the state lock released meanwhile."""
+    """Sends signed requests through the transport, with the state lock released meanwhile;
+    a request to a host that `faults` has down is refused without reaching the transport."""
 
     def __init__(self, transport: Transport, auth_token: str, sched: Scheduler,
-                 rng: random.Random) -> None:
+                 rng: random.Random, faults: Faults | None = None) -> None:
         self.transport = transport
         self.validator = RequestValidator(auth_token)
         self.sched = sched
         self.rng = rng
+        self.faults = faults or Faults()
         self.sent = 0
 
     def send(self, method: str, url: str, params: Mapping[str, str | list[str]],
@@ -55,6 +58,11 @@ class Webhooks:
         method = method.upper()
         if method == "GET":
             url, params = with_query(url, params), {}
+        now = self.sched.clock.elapsed
+        outage = self.faults.refuses(url, now)
+        if outage is not None:
+            self.faults.record(now, "refused", method=method, url=url)
+            raise TransportError(f"connection refused: {outage.host} is down")
         headers = {
             "X-Twilio-Signature": _signature(self.validator, url, params),
             "User-Agent": USER_AGENT,

@@ -19,7 +19,6 @@ from ivr.calls.repairs import Repair
 from ivr.connect import actions as connect
 from ivr.floor.audit import audit_services, twilio_records
 from ivr.sim import answers, hangup, press, wait
-from ivr.sim.transport import TransportError
 from ivr.telephony.safe import fallback_queue_name
 from ivr.voice.reconcile import reconcile
 from tests.e2e.conftest import OPEN_HOURS
@@ -29,22 +28,6 @@ from tests.e2e.helpers import record as sql_record
 
 TO_A_CALL_TAKER = [press("1"), press("0")]
 IN_LINE_AT = 42
-
-
-class HostDown:
-    """The app's host refuses connections while `down` (what Twilio sees during a restart)."""
-
-    def __init__(self, center) -> None:  # type: ignore[no-untyped-def]
-        self.inner = center.sim.webhooks.transport
-        self.down = False
-        self.refused = 0
-        center.sim.webhooks.transport = self
-
-    def request(self, method, url, params, headers):  # type: ignore[no-untyped-def]
-        if self.down:
-            self.refused += 1
-            raise TransportError("connection refused")
-        return self.inner.request(method, url, params, headers)
 
 
 def repairs_of(center, sid: str, kind: str | None = None) -> list[Repair]:  # type: ignore[no-untyped-def]
@@ -67,13 +50,13 @@ def audited(center, *sids: str) -> list[tuple[str, tuple[str, ...]]]:  # type: i
 
 def test_a_caller_lost_in_a_restart_gap_is_ended_and_never_offered(center) -> None:
     floor = Floor(center)
-    host = HostDown(center)
     call = center.call([*TO_A_CALL_TAKER, wait(30), hangup()])
     floor.run(until=IN_LINE_AT + 10)
-    host.down = True  # the caller hangs up while nothing answers: both callbacks are lost
+    center.sim.take_down()  # the caller hangs up while nothing answers: both callbacks are lost
     floor.run(until=IN_LINE_AT + 40)
-    host.down = False
-    assert call.status == "completed" and host.refused >= 2
+    center.sim.bring_up()
+    assert call.status == "completed" and len(center.sim.fault_log("refused")) >= 2
+    assert [cb.event for cb in center.sim.lost_status(call)] == ["completed"]
     assert sql_record(center, call.sid).outcome == "live"  # the damage the old code kept
     floor.run(until=IN_LINE_AT + 70)
     assert audited(center, call.sid) == [("twilio-final-state", (call.sid,))]
@@ -94,12 +77,11 @@ def test_a_caller_lost_in_a_restart_gap_is_ended_and_never_offered(center) -> No
 
 def test_a_caller_whose_hang_up_was_lost_is_never_offered(center) -> None:
     floor = Floor(center)
-    host = HostDown(center)
     call = center.call([*TO_A_CALL_TAKER, wait(30), hangup()])
     floor.run(until=IN_LINE_AT + 10)
-    host.down = True
+    center.sim.take_down()
     floor.run(until=IN_LINE_AT + 40)
-    host.down = False
+    center.sim.bring_up()
     assert call.status == "completed" and sql_record(center, call.sid).outcome == "live"
     # Before any reconciler pass a call-taker becomes free: the match is checked with Twilio
     # before it is offered, and the dead call is ended instead.
@@ -116,18 +98,17 @@ def test_a_caller_whose_hang_up_was_lost_is_never_offered(center) -> None:
 
 def test_an_accept_whose_caller_is_gone_closes_the_call_at_once(center) -> None:
     floor = Floor(center)
-    host = HostDown(center)
     call = center.call([*TO_A_CALL_TAKER, wait(600), hangup()])
     floor.run(until=IN_LINE_AT + 5)
     floor.login("alice", phone=answers(after=3), console=IGNORE)
     floor.run(until=IN_LINE_AT + 7)
     [offer] = [r for r in center.services.router.reservations.all() if r.call_id == call.sid]
     # The caller hangs up while the offer rings, and that callback is lost.
-    host.down = True
+    center.sim.take_down()
     center.sim.hangup(call, "caller")
     floor.run(until=IN_LINE_AT + 9)
-    host.down = False
-    assert call.status == "completed" and host.refused >= 1
+    center.sim.bring_up()
+    assert [cb.event for cb in center.sim.lost_status(call)] == ["completed"]
     try:
         connect.accept(center.services, offer.reservation_id, "alice")
         raise AssertionError("accepted a call whose caller is gone")
@@ -144,11 +125,10 @@ def test_an_accept_whose_caller_is_gone_closes_the_call_at_once(center) -> None:
 
 def test_a_call_that_never_reached_us_is_recorded_as_failed(center) -> None:
     floor = Floor(center)
-    host = HostDown(center)
-    host.down = True  # the only host is down for the whole call: Twilio's application error
+    center.sim.take_down()  # the only host is down for the whole call: Twilio's application error
     call = center.call([*TO_A_CALL_TAKER, wait(30), hangup()])
     floor.run(until=10)
-    host.down = False
+    center.sim.bring_up()
     assert call.ended and call.application_error
     assert audited(center, call.sid) == [("twilio-final-state", (call.sid,))]
     done = reconcile(center.services)
@@ -217,14 +197,13 @@ def test_a_call_taker_whose_link_redis_lost_is_freed(center) -> None:
 
 def test_a_call_taker_left_on_a_dead_call_goes_to_wrap_up(center) -> None:
     floor = Floor(center)
-    host = HostDown(center)
     floor.login("alice", phone=answers(after=3))  # would talk forever
     call = center.call([*TO_A_CALL_TAKER, wait(40), hangup()])
     floor.run(until=IN_LINE_AT + 20)
     assert floor.state("alice") == "on_call"
-    host.down = True  # the caller hangs up: status, conference and leg events all lost
+    center.sim.take_down()  # the caller hangs up: status, conference and leg events all lost
     floor.run(until=IN_LINE_AT + 60)
-    host.down = False
+    center.sim.bring_up()
     floor.run(until=IN_LINE_AT + 90)
     assert call.status == "completed" and floor.state("alice") == "on_call"
     done = reconcile(center.services)
