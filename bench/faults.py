@@ -347,6 +347,7 @@ class Chaos:
         self.agents: list[ConsoleAgent] = []
         self.svc: Services | None = None
         self.draining = False
+        self.back = lambda: True
         self.stopping = threading.Event()
         self.t0 = time.monotonic()
 
@@ -476,18 +477,29 @@ class Chaos:
 
     # -- faults --
 
+    def replaced(self, role: str, killed: set[int], count: int) -> bool:
+        """The supervisor (or gunicorn's arbiter) has put `count` new processes in their
+        place: none of the killed pids among the live ones of `role`."""
+        live = {p.pid for p in self.served.parts()[role]}
+        return len(live) >= count and not live & killed
+
     def inject(self, name: str) -> FaultRecord:
         record = FaultRecord(name, self.now(), self.in_progress())
         parts = self.served.parts()
+        self.back = lambda: True  # what must be seen, besides sound(), to call it recovered
         if name == "web-worker":
             if not parts["web"]:
                 raise RuntimeError("no gunicorn worker found")
-            parts["web"][0].kill()
+            victim = parts["web"][0]
+            victim.kill()
+            self.back = lambda: self.replaced("web", {victim.pid}, len(parts["web"]))
         elif name == "rq-worker":
             if not parts["rq"]:
                 raise RuntimeError("no RQ worker found")
             for p in parts["rq"]:
                 p.kill()
+            killed = {p.pid for p in parts["rq"]}
+            self.back = lambda: self.replaced("rq", killed, 1)
         elif name == "redis":
             if self.redis_server is not None:
                 self.redis_server.kill()
@@ -499,6 +511,8 @@ class Chaos:
                     raise RuntimeError("no embedded redis-server found")
                 for p in parts["redis"]:
                     p.kill()
+                killed = {p.pid for p in parts["redis"]}
+                self.back = lambda: self.replaced("redis", killed, 1)
         elif name == "restart":
             t = self.now()
             self.served.stop()
@@ -514,6 +528,7 @@ class Chaos:
             with self.sim.lock:
                 policy.lose = 0.0
             record.note = f"{len(self.sim.status.lost) - before} final callbacks lost"
+            record.at = self.now()  # recovery is counted from the end of the window
         self.faults.append(record)
         return record
 
@@ -535,8 +550,7 @@ class Chaos:
             print(f"  t={self.now():5.0f} s  {name}: {self.in_progress()} calls in progress",
                   flush=True)
             record = self.inject(name)
-            time.sleep(1.0)  # the fault takes hold before the center is looked at again
-            done = self.run_for(self.args.settle, self.sound)
+            done = self.run_for(self.args.settle, lambda: self.back() and self.sound())
             record.recover = None if done is None else done - record.at
             self.run_for(3)  # a few quiet seconds before the next fault
         self.draining = True

@@ -36,11 +36,23 @@ log = logging.getLogger("ivr.ticker")
 INTERVAL = 1.0
 
 
+class _Worker(Worker):
+    """RQ's worker, whose command-channel listener wakes every second. RQ's own waits up to
+    60 s for a message, and its stop waits for that thread: every stop of `ivr serve` took
+    30 s and ended in a kill, and a whole restart kept callers from the center that long."""
+
+    def subscribe(self) -> None:
+        self.pubsub = self.connection.pubsub()
+        self.pubsub.subscribe(**{self.pubsub_channel_name: self.handle_payload})
+        self.pubsub_thread = self.pubsub.run_in_thread(
+            sleep_time=1, daemon=True, exception_handler=self._pubsub_exception_handler)
+
+
 def run_worker(settings: Settings, burst: bool = False) -> None:
     """An RQ worker and, unless it is a burst run, the floor's one-second ticker beside it."""
     logsafe.install()  # jobs replay webhooks and log what they carried
     conn = rq_connection(settings)
-    worker = Worker([Queue(n, connection=conn) for n in QUEUE_NAMES], connection=conn)
+    worker = _Worker([Queue(n, connection=conn) for n in QUEUE_NAMES], connection=conn)
     stop = None
     if not burst:
         _thread, stop = start_ticker(settings)
@@ -73,6 +85,7 @@ def run_ticker(settings: Settings, stop: threading.Event, interval: float = INTE
     app = create_app(services=svc)  # the journal is replayed through the webhooks' own views
     rq = rq_connection(settings)  # RQ's own connection: pickled payloads, not decoded
     next_at = time.monotonic()
+    first = True
     while not stop.is_set():
         try:
             connect.tick(svc)
@@ -87,7 +100,8 @@ def run_ticker(settings: Settings, stop: threading.Event, interval: float = INTE
         except Exception:
             log.exception("journal replay failed")
         try:
-            if reconcile.lease(svc):
+            if first or reconcile.lease(svc):  # at start-up whatever the lease says
+                first = False
                 rq_queue(settings, "ivr-default", rq).enqueue(
                     reconcile_job, job_timeout=120, result_ttl=60, failure_ttl=3600)
         except Exception:
