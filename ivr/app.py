@@ -15,6 +15,7 @@ from ivr.bootstrap import bootstrap
 from ivr.platform import heartbeat, logsafe
 from ivr.platform.clock import Clock
 from ivr.platform.config import Settings, load_settings
+from ivr.platform.stores import STORE_ERRORS
 from ivr.services import Services
 from ivr.voice import agent_routes, caller_routes, transfer_routes
 from ivr.web import (
@@ -34,7 +35,7 @@ from ivr.web import (
 )
 from ivr.web.auth import close_request_db
 from ivr.web.console_options import trusted_proxies
-from ivr.web.kit import api_http_error, app_headers
+from ivr.web.kit import api_http_error, app_headers, store_unavailable
 
 
 def create_app(
@@ -71,6 +72,8 @@ def create_app(
     app.teardown_appcontext(close_request_db)
     app.register_error_handler(404, api_http_error)
     app.register_error_handler(405, api_http_error)
+    for unreachable in STORE_ERRORS:
+        app.register_error_handler(unreachable, store_unavailable)
     app.after_request(app_headers(services.settings.public_url.startswith("https://")))
 
     @app.get("/healthz")

@@ -17,6 +17,8 @@ _REDIS_DOWN = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError,
 _SQL_DOWN = (sqlalchemy.exc.OperationalError, sqlalchemy.exc.InterfaceError,
              sqlalchemy.exc.DisconnectionError, sqlalchemy.exc.TimeoutError)
 
+STORE_ERRORS = _REDIS_DOWN + _SQL_DOWN  # what a handler may register for
+
 
 def store_unreachable(exc: BaseException) -> bool:
     """True when `exc` (or what caused it) says a store could not be reached."""

@@ -18,6 +18,7 @@ from werkzeug.exceptions import HTTPException
 from agents import TelephonyError
 from agents.model import AgentError, OfferClosed, TransitionRefused
 from ivr.connect.actions import NotConnected
+from ivr.platform.stores import store_unreachable
 from ivr.services import Services
 from ivr.web import csrf
 from ivr.web.auth import request_db, require
@@ -151,6 +152,22 @@ def api_http_error(exc: HTTPException) -> Any:
     for name, value in exc.get_headers():
         if name.lower() == "allow":
             response.headers["Allow"] = value
+    return response
+
+
+def store_unavailable(exc: Exception) -> Any:
+    """Redis or the SQL database could not be reached (restarting): 503 with Retry-After, in
+    the API's JSON shape under /api/v1, so a console retries instead of showing a failure.
+    Anything else is Flask's 500, as before."""
+    if not store_unreachable(exc):
+        raise exc
+    if request.path.startswith(API_PREFIX + "/"):
+        response = error_response(503, "unavailable", "the center's data store is restarting; "
+                                  "try again in a moment")
+    else:
+        response = Response("The center is restarting a part; this page will be back in a "
+                            "moment.", 503, mimetype="text/plain")
+    response.headers["Retry-After"] = "2"
     return response
 
 

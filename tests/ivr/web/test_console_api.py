@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import jwt
 import pytest
+import redis
 from flask import Flask
 from sqlalchemy import select
 
@@ -247,3 +248,19 @@ def test_the_voice_token_needs_an_api_key(app: Flask, services, desk: Desk) -> N
     desk_phone = phone.get("/voice/token")
     assert desk_phone.status_code == 409
     assert desk_phone.get_json()["error"]["code"] == "desk_phone"
+
+
+def test_a_console_request_while_redis_restarts_is_told_to_retry(  # type: ignore[no-untyped-def]
+        app, services, monkeypatch) -> None:
+    desk = Desk(app.test_client(), add_account(services))
+
+    def refused(self, *args, **options):  # type: ignore[no-untyped-def]
+        raise redis.ConnectionError("Connection refused")
+
+    monkeypatch.setattr(redis.Redis, "execute_command", refused)
+    response = desk.get("/me")
+    assert response.status_code == 503, response.get_data(as_text=True)
+    assert response.get_json()["error"]["code"] == "unavailable"
+    assert response.headers["Retry-After"] == "2"
+    monkeypatch.undo()
+    assert desk.get("/me").status_code == 200  # back as soon as Redis is
