@@ -29,6 +29,7 @@ HOSTILE = "CA1\r\n2026-11-23 15:00:00 ERROR ivr.security forged line\x00\x1b]0;x
 
 def test_signed_callsid_with_crlf_is_logged_on_one_line(signed_post, caplog) -> None:  # type: ignore[no-untyped-def]
     caplog.set_level(logging.INFO)
+    caplog.set_level(logging.INFO, logger="ivr")  # an in-process `ivr demo` quiets it
     params = {"CallSid": HOSTILE, "AccountSid": "AC" + "0" * 32, "From": "+14105550100",
               "To": "+14435550311", "CallStatus": "in-progress", "Direction": "inbound"}
     assert signed_post("/voice/incoming", params).status_code == 200
@@ -45,6 +46,7 @@ def test_signed_callsid_with_crlf_is_logged_on_one_line(signed_post, caplog) -> 
 
 def test_exception_messages_are_escaped_in_tracebacks(app, caplog) -> None:  # type: ignore[no-untyped-def]
     caplog.set_level(logging.INFO)
+    caplog.set_level(logging.INFO, logger="ivr")  # an in-process `ivr demo` quiets it
     try:
         raise ValueError("bad CallSid " + HOSTILE)
     except ValueError:
