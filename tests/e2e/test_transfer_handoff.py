@@ -4,7 +4,7 @@ the call-taker knew, posted signed to the dispatch center's receiver by an RQ wo
 from __future__ import annotations
 
 import redis
-from rq import Queue, SimpleWorker
+from rq import Queue
 
 from ivr.platform import outbox_jobs
 from ivr.sim import answers
@@ -14,6 +14,7 @@ from tests.e2e.test_connect import PATIENT
 from tests.e2e.transfer_support import PSAP, SECRET_ENV, dispatch_center, handoff
 from tests.ivr.eido_schema import errors, sample
 from tests.ivr.handoff_receiver import Receiver
+from tests.ivr.rq_support import BurstWorker
 
 SECRET = "psap-secret-for-tests"
 
@@ -42,7 +43,7 @@ def test_warm_transfer_hand_off_is_valid_eido_signed_and_delivered(settings, bac
         conn = redis.Redis.from_url(backend.redis_url)
         q = Queue(outbox_jobs.queue_name(center.settings), connection=conn)
         assert q.count == 1  # kicked right after the transfer's transaction
-        SimpleWorker([q], connection=conn).work(burst=True)
+        BurstWorker([q], connection=conn).work(burst=True)
         conn.close()
         [got] = receiver.received
         assert got.signed and got.key == f"transfer-{t.id}"
