@@ -91,18 +91,20 @@ PASSWORD = "chaos-run-password-1"  # noqa: S105 - accounts of a throwaway center
 class Served:
     """`ivr serve` as a process tree of its own session, started and stopped here."""
 
-    def __init__(self, folder: Path, port: int, env: dict[str, str]) -> None:
+    def __init__(self, folder: Path, port: int, env: dict[str, str],
+                 worker: bool = True, name: str = "serve") -> None:
         self.folder, self.port, self.env = folder, port, env
+        self.worker, self.name = worker, name
         self.proc: subprocess.Popen[bytes] | None = None
         self.url = f"http://127.0.0.1:{port}"
         self.starts = 0
 
     def start(self) -> None:
         self.starts += 1
-        log = open(self.folder / f"serve-{self.starts}.log", "wb")  # noqa: SIM115 - kept by the child
+        log = open(self.folder / f"{self.name}-{self.starts}.log", "wb")  # noqa: SIM115 - kept by the child
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "ivr.cli", "serve", "--port", str(self.port), "--workers", "2",
-             "--threads", "8", "--worker"],
+             "--threads", "8", "--worker" if self.worker else "--no-worker"],
             cwd=self.folder, env=self.env, stdout=log, stderr=subprocess.STDOUT,
             start_new_session=True)
         log.close()
@@ -313,12 +315,17 @@ class Chaos:
         self.port = free_port()
         self.token = secrets.token_hex(16)
         self.public = f"http://127.0.0.1:{self.port}"
+        # With --fallback-host, a second `ivr serve` (web only, on the same stores) answers the
+        # numbers' fallback URL: the deployment that covers a whole restart of the first.
+        self.second_port = free_port()
+        self.fallback = (f"http://127.0.0.1:{self.second_port}" if args.fallback_host
+                         else self.public)
         self.transport = HTTPTransport(connect_timeout=5.0, timeout=15.0)
         self.start = datetime.now(UTC)
         self.sim = Emulator(
             ACCOUNT, self.token,
             [NumberConfig(n, f"{self.public}/voice/incoming",
-                          fallback_url=f"{self.public}/voice/fallback",
+                          fallback_url=f"{self.fallback}/voice/fallback",
                           status_callback=f"{self.public}/voice/status")
              for n in (LINE_311, LINE_911)],
             self.transport, clock=SimClock(self.start), seed=args.seed)
@@ -340,6 +347,7 @@ class Chaos:
             proc_env.pop("IVR_DATABASE_URL", None)
         self.env = proc_env
         self.served = Served(folder, self.port, proc_env)
+        self.second: Served | None = None
         self.calls: list[Call] = []
         self.placed = 0
         self.watch = Watch()
@@ -357,8 +365,7 @@ class Chaos:
         """The center's services, as an operator's shell has them (for records and audit)."""
         if self.svc is None:
             env = dict(self.env)
-            if not self.args.servers:
-                env["IVR_REDIS_URL"] = (self.folder / "var" / "redis.url").read_text().strip()
+            env["IVR_REDIS_URL"] = self.redis_url()
             self.svc = bootstrap(load_settings(env=env))
         return self.svc
 
@@ -368,6 +375,8 @@ class Chaos:
     def setup(self) -> None:
         self.served.start()
         wait_for(lambda: self.served.health()[0] == 200, 90, "ivr serve to be healthy")
+        if self.args.fallback_host:
+            self.start_second_host()
         svc = self.services()
         open_around_the_clock(svc)
         skills = (*SKILLS_911, *SKILLS_311)
@@ -381,6 +390,21 @@ class Chaos:
         self.agents = [ConsoleAgent(self.public, f"chaos{i + 1:02d}")
                        for i in range(self.args.agents)]
         self.patience = Patience(self.sim)
+
+    def start_second_host(self) -> None:
+        """The second host: its own data folder (journal, keys), the first's Redis and SQL."""
+        database = self.env.get("IVR_DATABASE_URL") or self.services().settings.database_url
+        env = {**self.env, "IVR_PUBLIC_URL": self.fallback, "IVR_REDIS_URL": self.redis_url(),
+               "IVR_DATA_DIR": str(self.folder / "second"), "IVR_DATABASE_URL": database}
+        self.second = Served(self.folder, self.second_port, env, worker=False, name="second")
+        self.second.start()
+        wait_for(lambda: self.second is not None and self.second.health()[0] in (200, 503), 90,
+                 "the second host to answer")
+
+    def redis_url(self) -> str:
+        if self.args.servers:
+            return self.env["IVR_REDIS_URL"]
+        return (self.folder / "var" / "redis.url").read_text().strip()
 
     def _phone(self, to: str):  # type: ignore[no-untyped-def]
         if not to.startswith("client:"):
@@ -611,8 +635,11 @@ class Chaos:
               f"{percentile([f.recover for f in self.faults if f.recover is not None], .5):.1f} s")
         print(f"calls lost: {lost} (never ended {len(unended)}, no SQL record {len(missing)}, "
               f"still live in SQL {len(live)})")
+        hosts = ("a second host answering the fallback URL" if self.args.fallback_host
+                 else "one host")
         print(f"application errors: {errors} ({gap_errors} in a whole restart of the only "
-              f"host, which only a fallback URL on a second host covers; {avoidable} otherwise)")
+              f"host, which only a fallback URL on a second host covers; {avoidable} otherwise; "
+              f"{hosts})")
         print(f"longest a call-taker was held on an ended call: {self.watch.longest_stuck:.1f} s")
         print(f"offers of ended calls: {len(self.watch.offers_of_ended)}")
         print("outcomes: " + ", ".join(f"{k} {v}" for k, v in sorted(outcomes.items())))
@@ -648,6 +675,8 @@ class Chaos:
 
     def close(self) -> None:
         self.served.stop()
+        if self.second is not None:
+            self.second.stop()
         self.sim.stop_rest()
         self.transport.close()
         if self.svc is not None:
@@ -674,6 +703,8 @@ def main() -> None:
     parser.add_argument("--lose-for", type=float, default=20.0)
     parser.add_argument("--servers", action="store_true",
                         help="a Redis server of this run's own and PostgreSQL on 127.0.0.1")
+    parser.add_argument("--fallback-host", action="store_true",
+                        help="a second ivr serve (web only, same stores) answers the fallback URL")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--verbose", action="store_true",
                         help="print the last events of every call lost or errored")
