@@ -53,6 +53,9 @@ def create_app(
     if test_config:
         app.config.update(test_config)
     app.extensions["ivr"] = services
+    # The web process masks callers' numbers: its log key is read (or made) now, so a data
+    # directory that cannot keep it stops the start, never a call.
+    _ = services.settings.log_key
     proxies = trusted_proxies(services.settings)
     if proxies:  # the client's address and scheme, as the trusted proxies forwarded them
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)  # type: ignore[method-assign]

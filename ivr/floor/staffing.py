@@ -2,10 +2,11 @@
 
 Pure arithmetic, no I/O. The load is `calls` arriving in `interval` seconds with an average handle
 time `aht`; its traffic is ``calls * aht / interval`` Erlangs. The probability that a caller
-waits comes from Erlang B's recursion ``B(n) = A B(n-1) / (n + A B(n-1))``, computed in exact
-fractions: the textbook formula's ``A^N / N!`` overflows a float past ~170 call-takers, while
-the recursion stays exact for any number (the fractions grow, the result does not). Only the
-final exponential of the service level is a float.
+waits comes from Erlang B's recursion ``B(n) = A B(n-1) / (n + A B(n-1))``: the textbook
+formula's ``A^N / N!`` overflows a float past ~170 call-takers, while every step of the recursion
+stays between 0 and 1, so it is computed in floats for any number of call-takers. (It was once
+done in exact fractions: their size grows with every step, and 3,000 call-takers at a large load
+took seconds of a web worker, 100,000 far longer.)
 
 Erlang C knows one queue served first come, first served, with callers who never give up: it knows
 no priorities (a 311 call behind 911 calls waits longer than it predicts) and no abandonment (it is
@@ -17,7 +18,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from fractions import Fraction
 
 MAX_AGENTS = 100_000
 
@@ -58,19 +58,19 @@ class Load:
             raise ValueError("interval and aht must be more than 0 seconds")
 
     @property
-    def traffic(self) -> Fraction:
-        """The offered traffic in Erlangs, exact."""
-        return Fraction(self.calls) * Fraction(self.aht) / Fraction(self.interval)
+    def traffic(self) -> float:
+        """The offered traffic in Erlangs."""
+        return self.calls * self.aht / self.interval
 
 
-def _erlang_b(traffic: Fraction, agents: int) -> Fraction:
-    b = Fraction(1)
+def _erlang_b(traffic: float, agents: int) -> float:
+    b = 1.0
     for n in range(1, agents + 1):
         b = traffic * b / (n + traffic * b)
     return b
 
 
-def _figures(load: Load, agents: int, b: Fraction) -> Staffing:
+def _figures(load: Load, agents: int, b: float) -> Staffing:
     a = load.traffic
     erlangs = float(a)
     if agents <= a:
@@ -101,7 +101,7 @@ def for_goal(load: Load, goal: float) -> Staffing:
     if not 0 < goal < 1:
         raise ValueError("the goal is a share strictly between 0 and 1 (e.g. 0.8 for 80%)")
     a = load.traffic
-    b = Fraction(1)
+    b = 1.0
     for n in range(1, MAX_AGENTS + 1):  # one pass of the recursion, checked at each step
         b = a * b / (n + a * b)
         if n > a:

@@ -88,13 +88,14 @@ class TrialResult:
 
 def answer_item(text: str, window: Window) -> Item:
     """One answer of the panel: keys (``1``, ``1234#``), ``say <words>``, ``record``, or ``""``
-    for silence."""
+    for silence. ``record`` at a question that waits for keys is a caller who talks without
+    pressing any: silence to that question, as keys at a recording are."""
     text = text.strip()
     if text.lower().startswith("say "):
         return say(text[4:].strip())
     if window.kind == "record":
         return record(5) if text.lower() == "record" else silence()
-    if text == "":
+    if text == "" or text.lower() == "record":
         return silence()
     if not all(ch in "0123456789*#" for ch in text):
         raise TrialInputError(f"'{text}' is not keys (0-9, * and #), 'say <words>' or silence")

@@ -10,6 +10,7 @@ import copy
 import os
 import secrets
 from dataclasses import dataclass, field
+from functools import cached_property
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -56,8 +57,16 @@ class Settings:
     fallback_number: str | None
     fallback_queue: str
     secret_key: str
-    log_key: str = field(repr=False, default="")
+    env_log_key: str = field(repr=False, default="")  # IVR_LOG_KEY, when set
     raw: dict[str, Any] = field(repr=False, compare=False, default_factory=dict)
+
+    @cached_property
+    def log_key(self) -> str:
+        """The key of the log masks (`ivr.platform.phones.mask`): ``IVR_LOG_KEY``, else the one
+        kept in the data directory, made there at first use. Read lazily, so a command that
+        masks no number (``ivr flows validate``, ``ivr staffing``) leaves the folder it runs
+        in untouched; the web process asks for it at start (`ivr.app.create_app`)."""
+        return self.env_log_key or local_log_key(self.data_dir)
 
 
 def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
@@ -146,7 +155,7 @@ def _settings_from_tree(tree: dict[str, Any], env: dict[str, str]) -> Settings:
         fallback_number=fallback.get("number"),
         fallback_queue=str(fallback.get("queue") or "general"),
         secret_key=env.get("IVR_SECRET_KEY") or "",
-        log_key=env.get("IVR_LOG_KEY") or local_log_key(data_dir),
+        env_log_key=env.get("IVR_LOG_KEY") or "",
         raw=tree,
     )
 

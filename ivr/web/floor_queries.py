@@ -24,6 +24,12 @@ def asked_day(svc: Services) -> date:
         raise ApiError(400, "bad_day", f"day {raw[:20]!r} is not a date (YYYY-MM-DD)") from None
 
 
+# Each number of the Erlang C question and its bounds (openapi/console.yaml says the same): a
+# day at most, a million calls, the most call-takers Erlang C is asked about.
+BOUNDS = {"calls": (0, 1_000_000), "interval": (1, 86_400), "aht": (1, 86_400),
+          "target": (0, 86_400), "agents": (0, staffing.MAX_AGENTS), "goal": (1, 99.9)}
+
+
 def _number(name: str, *, required: bool = True) -> float | None:
     raw = request.args.get(name, "").strip()
     if not raw:
@@ -34,8 +40,9 @@ def _number(name: str, *, required: bool = True) -> float | None:
         value = float(raw)
     except ValueError:
         raise ApiError(400, "bad_parameter", f"{name} must be a number") from None
-    if not math.isfinite(value) or value < 0:
-        raise ApiError(400, "bad_parameter", f"{name} must be a number >= 0")
+    low, high = BOUNDS[name]
+    if not (math.isfinite(value) and low <= value <= high):
+        raise ApiError(400, "bad_parameter", f"{name} must be a number from {low} to {high}")
     return value
 
 

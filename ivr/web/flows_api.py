@@ -8,6 +8,7 @@ log.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
@@ -41,6 +42,9 @@ from ivr.web.errors import ApiError, error_response
 from ivr.web.kit import api_blueprint, current_services
 
 bp = api_blueprint("flows")
+
+WHICH = re.compile(r"live|draft|[0-9]{1,9}")  # the spec's pattern of a version's name
+MAX_INT = 2**31 - 1  # revisions and versions are SQL integers
 
 
 def problems_json(errors: list[FlowError]) -> list[dict[str, Any]]:
@@ -89,12 +93,17 @@ def edits_flows(action: str) -> Callable[..., Any]:
     return decorate
 
 
-def _int(data: dict[str, Any], key: str, required: bool = True) -> int | None:
+def _int(data: dict[str, Any], key: str, required: bool = True, minimum: int = 0) -> int | None:
+    """A whole number of a JSON body, as JSON Schema counts them (``3`` and ``3.0`` alike);
+    400 naming the field and its range otherwise."""
     value = data.get(key)
     if value is None and not required:
         return None
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise ApiError(400, "bad_request", f"'{key}' must be a whole number")
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or not minimum <= value <= MAX_INT:
+        raise ApiError(400, "bad_request",
+                       f"'{key}' must be a whole number from {minimum} to {MAX_INT}")
     return value
 
 
@@ -112,13 +121,12 @@ def lines_of(svc: Services, name: str) -> list[str]:
 
 
 def _which(value: str) -> str | int:
-    value = value.strip().lower()
-    if value in ("draft", "live"):
-        return value
-    if value.isdigit():
-        return int(value)
-    raise ApiError(400, "bad_request", f"'{value}' is not a version: give a number, 'live' or "
-                                       "'draft'")
+    """`live`, `draft` or a version number, exactly as the spec writes them (no other digits
+    than 0-9, at most 9 of them); else 400 naming the value."""
+    if not WHICH.fullmatch(value):
+        raise ApiError(400, "bad_request", f"{value[:40]!r} is not a version: give a number, "
+                                           "'live' or 'draft'")
+    return value if value in ("draft", "live") else int(value)
 
 
 def _ready(svc: Services) -> FlowVersions:
@@ -198,9 +206,11 @@ def graph(name: str, account: Account) -> Response:
 @edits_flows("read-flows")
 def diagram(name: str, account: Account) -> Response:
     which = _which(request.args.get("version", "draft"))
+    embed = request.args.get("embed", "0")
+    if embed not in ("0", "1"):
+        raise ApiError(400, "bad_request", f"embed is 0 or 1, not {embed[:20]!r}")
     flow = _flow_of(current_services(), name, which)
-    svg = render_svg(flow_graph(flow), title=f"flow {name}, {which}",
-                     standalone=request.args.get("embed") != "1")
+    svg = render_svg(flow_graph(flow), title=f"flow {name}, {which}", standalone=embed == "0")
     return Response(svg, mimetype="image/svg+xml")
 
 
@@ -211,7 +221,7 @@ def list_versions(name: str, account: Account) -> Response:
     return jsonify(versions=[v.to_dict() for v in versions.versions(name)])
 
 
-@bp.get("/flows/<name>/versions/<int:version>")
+@bp.get("/flows/<name>/versions/<int(min=1, max=2147483647):version>")  # SQL integer
 @edits_flows("read-flows")
 def get_version(name: str, version: int, account: Account) -> Response:
     label, text = _ready(current_services()).text_of(name, version)
@@ -241,7 +251,7 @@ def publish(name: str, account: Account) -> Response:
 @bp.post("/flows/<name>/rollback")
 @edits_flows("publish-flows")
 def rollback(name: str, account: Account) -> Response:
-    to = _int(kit.body(required=True), "version", required=False)
+    to = _int(kit.body(required=True), "version", required=False, minimum=1)
     live = _ready(current_services()).rollback(name, account.login, to=to)
     return jsonify(flow=name, live_version=live)
 
@@ -260,7 +270,7 @@ def trial(name: str, account: Account) -> Response:
     if data.get("at"):
         try:
             at = local_time(str(data["at"]), svc.settings.timezone)
-        except ValueError:
+        except (ValueError, OverflowError):
             raise ApiError(400, "bad_request", "'at' must be a time like 2026-11-23T10:00 (the "
                                                "center's local time) or with its offset") from None
     flow = _flow_of(svc, name, which)

@@ -28,6 +28,7 @@ bp = api_blueprint("transfer_api")
 DISPATCHERS = ("dispatcher", *SEES_FLOOR)
 MAX_LOCATION = 500
 MAX_NOTE = 2000
+MAX_LIMIT = 200  # transfers in one answer of the dispatch inbox
 
 
 @bp.errorhandler(transfers.TransferRefused)
@@ -144,10 +145,11 @@ def reclassify(account: Account) -> Response:
 @signed_in(*DISPATCHERS)
 def incoming(account: Account) -> Response:
     """The latest transfers to dispatch centers, newest first, with their incident summary."""
-    try:
-        limit = max(1, min(int(request.args.get("limit", "50")), 200))
-    except ValueError:
-        raise ApiError(400, "bad_request", "limit must be a number") from None
+    raw = request.args.get("limit", "50")
+    if not (raw.isascii() and raw.isdigit() and 1 <= int(raw) <= MAX_LIMIT):
+        raise ApiError(400, "bad_request", f"limit is a whole number from 1 to {MAX_LIMIT}, "
+                                           f"not {raw[:20]!r}")
+    limit = int(raw)
     center = request.args.get("center") or None
     svc = current_services()
     with svc.engine.connect() as conn:

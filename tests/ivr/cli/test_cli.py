@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
+import ivr
 from ivr.cli.main import main
 
 FLOWS = Path(__file__).resolve().parents[3] / "ivr" / "flows"
@@ -121,3 +126,29 @@ def test_flows_validate_reports_deep_nesting_by_line_never_a_traceback(tmp_path:
         lines = result.output.strip().splitlines()
         assert lines and all(line.startswith(f"{path}:") for line in lines), (name, lines)
         assert any("nests" in line for line in lines), (name, lines)
+
+
+@pytest.mark.parametrize("args", [
+    ["flows", "validate", "FLOW"],
+    ["staffing", "--calls", "360", "--interval", "1800", "--aht", "240", "--target", "20",
+     "--agents", "55"],
+    ["flows", "list"],
+    ["db", "upgrade"],
+])
+def test_a_command_that_logs_no_number_leaves_an_empty_folder_empty(tmp_path: Path,
+                                                                    args: list[str]) -> None:
+    """Run as an operator runs it: from an empty folder, with no IVR_LOG_KEY, the database
+    elsewhere (as in production). The log key is made only where numbers are masked: it was
+    made in ./var/ by every command that read the settings."""
+    folder, elsewhere = tmp_path / "empty", tmp_path / "db"
+    folder.mkdir()
+    elsewhere.mkdir()
+    flow = Path(ivr.__file__).parent / "flows" / "311.yaml"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("IVR_")}
+    env["PYTHONPATH"] = str(Path(ivr.__file__).parents[1])
+    env["IVR_DATABASE_URL"] = f"sqlite:///{elsewhere / 'ivr.db'}"
+    done = subprocess.run([sys.executable, "-m", "ivr.cli",
+                           *[str(flow) if a == "FLOW" else a for a in args]],
+                          cwd=folder, env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert list(folder.iterdir()) == []

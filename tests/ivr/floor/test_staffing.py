@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import time
 
 from click.testing import CliRunner
 from hypothesis import given, settings
@@ -92,3 +93,16 @@ def test_cli_goal_and_its_errors() -> None:
     assert neither.exit_code == 2
     bad = CliRunner().invoke(main, [*args, "--goal", "100"])
     assert bad.exit_code == 2
+
+
+def test_the_largest_question_answers_at_once() -> None:
+    """The most call-takers at a huge load: the exact fractions this replaced took seconds
+    for 3,000 (a web worker held by one request) and did not finish for 100,000."""
+    huge = staffing.Load(calls=1e9, interval=1, aht=1e6, target=20)
+    started = time.perf_counter()
+    figures = staffing.for_agents(huge, staffing.MAX_AGENTS)
+    busy = staffing.for_agents(staffing.Load(calls=9000, interval=3600, aht=1000, target=20),
+                               3000)
+    assert time.perf_counter() - started < 1.0
+    assert figures.p_wait == 1.0 and figures.asa_seconds is None
+    assert 0 < busy.p_wait < 1 and busy.agents == 3000

@@ -45,6 +45,23 @@ def test_incoming_answers_the_311_menu_and_records_the_call(signed_post, service
         assert call.flow == "311" and call.flow_version == 1
 
 
+def test_a_signed_webhook_with_nul_in_its_values_records_the_call(signed_post,
+                                                                  services) -> None:
+    """PostgreSQL cannot store NUL: the call's insert failed there, so the call went
+    unrecorded (SQLite took it). The values are taken without NUL once signed, on both."""
+    s = sid()
+    answer = signed_post("/voice/incoming", params(s[:6] + "\x00" + s[6:],
+                                                   From="+1410555\x000100"))
+    assert verbs(answer) == ["Gather", "Redirect"]
+    with services.sessions() as session:
+        call = session.get(Call, s)
+        assert call is not None and call.caller == "+14105550100" and call.outcome == "live"
+    steps = len(events(services, s))
+    assert verbs(signed_post("/voice/step?event=gather&seq=1&x=%00",
+                             params(s + "\x00", Digits="1\x00")))
+    assert len(events(services, s)) > steps  # the keys reached the call's record
+
+
 def test_missing_or_wrong_signature_is_refused_and_touches_nothing(signed_post, services) -> None:
     s = sid()
     assert signed_post("/voice/incoming", params(s), signature="").status_code == 403

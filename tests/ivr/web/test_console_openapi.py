@@ -22,7 +22,7 @@ def test_every_route_is_documented_and_every_documented_path_is_served(app: Flas
     base = document["servers"][0]["url"]
     served = set()
     for rule in app.url_map.iter_rules():
-        path = re.sub(r"<(?:[a-z]+:)?([a-z_]+)>", r"{\1}", rule.rule)
+        path = re.sub(r"<(?:[a-z]+(?:\([^)]*\))?:)?([a-z_]+)>", r"{\1}", rule.rule)
         if not path.startswith(base + "/"):
             continue
         served |= {(path[len(base):], m.lower()) for m in rule.methods or ()
