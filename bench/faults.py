@@ -548,6 +548,11 @@ class Chaos:
             before = len(self.sim.status.lost)
             with self.sim.lock:
                 policy.lose_events, policy.lose = frozenset({"completed"}), 1.0
+                # Two callers waiting in line give up meanwhile: their hang-ups are lost.
+                waiting = [c for c in self.calls if not c.ended and c.queue_member is not None
+                           and c.queue_member.active][:2]
+                for call in waiting:
+                    self.sim.hangup(call, "caller")
             self.run_for(self.args.lose_for)
             with self.sim.lock:
                 policy.lose = 0.0

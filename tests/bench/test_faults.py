@@ -32,7 +32,7 @@ def figures(out: str) -> dict[str, float]:
         "lost": r"calls lost: (\d+)",
         "stuck": r"held on an ended call: ([\d.]+) s",
         "offers": r"offers of ended calls: (\d+)",
-        "avoidable": r"application errors: \d+ \(\d+ in a whole restart.*?; (\d+) otherwise\)",
+        "avoidable": r"application errors: \d+ \(\d+ in a whole restart.*?; (\d+) otherwise;",
         "violations": r"audit: (\d+) violation",
         "faults": r"faults injected: (\d+)",
     }

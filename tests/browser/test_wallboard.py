@@ -94,7 +94,6 @@ def test_the_wallboard_shows_the_repairs_after_a_fault(served: Served, page) -> 
     from ivr.sim import hangup, press, wait
     from ivr.voice.reconcile import reconcile
     from tests.e2e.floor import Floor
-    from tests.e2e.test_reconcile import HostDown
 
     expect = playwright.expect
     center, svc = served.center, served.center.services
@@ -105,12 +104,11 @@ def test_the_wallboard_shows_the_repairs_after_a_fault(served: Served, page) -> 
     expect(page.locator("#board-status")).to_have_text("Live")
     expect(page.locator(".board-repairs h2")).to_have_text("Repairs after faults today")
     floor = Floor(center)
-    host = HostDown(center)
     call = center.call([press("1"), press("0"), wait(30), hangup()])
     floor.run(until=50)
-    host.down = True
+    center.sim.take_down()  # the caller hangs up while nothing answers
     floor.run(until=90)
-    host.down = False
+    center.sim.bring_up()
     floor.run(until=120)
     assert reconcile(svc).ended == [call.sid]
     svc.agents.login("wb-rep", ["line:311"], svc.clock().timestamp())  # a change: pushed now
