@@ -507,23 +507,28 @@ class Chaos:
         live = {p.pid for p in self.served.parts()[role]}
         return len(live) >= count and not live & killed
 
+    def kill(self, parts: dict[str, list[psutil.Process]], role: str,
+             only_one: bool = False) -> None:
+        """kill -9 the processes of `role` (the first one only, for a web worker); the fault
+        is mended once as many new ones run in their place."""
+        victims = parts[role][:1] if only_one else parts[role]
+        if not victims:
+            raise RuntimeError(f"no {role} process found in the served tree")
+        for p in victims:
+            p.kill()
+        # gunicorn keeps its number of workers; the RQ worker comes back alone (the work
+        # horse it may have forked for a job is not restarted).
+        killed, count = {p.pid for p in victims}, len(parts[role]) if role == "web" else 1
+        self.back = lambda: self.replaced(role, killed, count)
+
     def inject(self, name: str) -> FaultRecord:
         record = FaultRecord(name, self.now(), self.in_progress())
         parts = self.served.parts()
         self.back = lambda: True  # what must be seen, besides sound(), to call it recovered
         if name == "web-worker":
-            if not parts["web"]:
-                raise RuntimeError("no gunicorn worker found")
-            victim = parts["web"][0]
-            victim.kill()
-            self.back = lambda: self.replaced("web", {victim.pid}, len(parts["web"]))
+            self.kill(parts, "web", only_one=True)
         elif name == "rq-worker":
-            if not parts["rq"]:
-                raise RuntimeError("no RQ worker found")
-            for p in parts["rq"]:
-                p.kill()
-            killed = {p.pid for p in parts["rq"]}
-            self.back = lambda: self.replaced("rq", killed, 1)
+            self.kill(parts, "rq")
         elif name == "redis":
             if self.redis_server is not None:
                 self.redis_server.kill()
@@ -531,12 +536,7 @@ class Chaos:
                 self.redis_server.start()
                 record.note = f"down {self.args.redis_down:g} s"
             else:
-                if not parts["redis"]:
-                    raise RuntimeError("no embedded redis-server found")
-                for p in parts["redis"]:
-                    p.kill()
-                killed = {p.pid for p in parts["redis"]}
-                self.back = lambda: self.replaced("redis", killed, 1)
+                self.kill(parts, "redis")
         elif name == "restart":
             t = self.now()
             self.served.stop()
@@ -548,10 +548,11 @@ class Chaos:
             before = len(self.sim.status.lost)
             with self.sim.lock:
                 policy.lose_events, policy.lose = frozenset({"completed"}), 1.0
-                # Two callers waiting in line give up meanwhile: their hang-ups are lost.
-                waiting = [c for c in self.calls if not c.ended and c.queue_member is not None
-                           and c.queue_member.active][:2]
-                for call in waiting:
+                # Two callers hang up meanwhile (waiting ones first, else talking ones): their
+                # final callbacks are lost.
+                live = [c for c in self.calls if not c.ended]
+                live.sort(key=lambda c: not (c.queue_member and c.queue_member.active))
+                for call in live[:2]:
                     self.sim.hangup(call, "caller")
             self.run_for(self.args.lose_for)
             with self.sim.lock:

@@ -66,3 +66,22 @@ def make_sim(app: Any, voice: str = "/voice", **kwargs: Any) -> Emulator:
                           "voice_method")}
     number = NumberConfig(NUMBER, PUBLIC + voice, **number_kw)
     return Emulator(ACCOUNT, TOKEN, [number], WSGITransport(app), **kwargs)
+
+
+# -- the status tests' app ------------------------------------------------------------------
+
+ALL_EVENTS = ("initiated", "ringing", "answered", "completed")
+
+
+def status_app(app: App) -> None:
+    """Speaks, pauses, and takes status callbacks (204)."""
+    @app.post("/voice")
+    def voice():
+        r = VoiceResponse()
+        r.say("hello")
+        r.pause(length=3)
+        return twiml(r)
+
+    @app.post("/status")
+    def status():
+        return "", 204

@@ -7,28 +7,20 @@ from __future__ import annotations
 
 import pytest
 from flask import request
-from sim_helpers import CALLER, NUMBER, PUBLIC, App, make_sim, twiml
+from sim_helpers import ALL_EVENTS, CALLER, NUMBER, PUBLIC, App, make_sim, twiml
+from sim_helpers import status_app as plain_status_app
 from twilio.twiml.voice_response import VoiceResponse
 
 from ivr.sim import Caller, StatusPolicy, hangup, wait
 from ivr.sim.call import Webhook
 from ivr.sim.twiml import APPLICATION_ERROR_TEXT
 
-ALL_EVENTS = ("initiated", "ringing", "answered", "completed")
 BACKUP = "https://backup.example.org"  # a second host: what a fallback URL should be on
 
 
 def status_app(app: App) -> None:
-    @app.post("/voice")
-    def voice():
-        r = VoiceResponse()
-        r.say("hello")
-        r.pause(length=3)
-        return twiml(r)
-
-    @app.post("/status")
-    def status():
-        return "", 204
+    """The status tests' app, and a fallback URL that answers."""
+    plain_status_app(app)
 
     @app.post("/fallback")
     def fallback():

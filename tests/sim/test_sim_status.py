@@ -5,26 +5,10 @@ from __future__ import annotations
 from datetime import timedelta
 from email.utils import parsedate_to_datetime
 
-from sim_helpers import CALLER, NUMBER, PUBLIC, App, make_sim, twiml
-from twilio.twiml.voice_response import VoiceResponse
+from sim_helpers import ALL_EVENTS, CALLER, NUMBER, PUBLIC, App, make_sim, status_app
 
 from ivr.sim import Caller, StatusPolicy
 from ivr.sim.call import Webhook
-
-ALL_EVENTS = ("initiated", "ringing", "answered", "completed")
-
-
-def status_app(app: App) -> None:
-    @app.post("/voice")
-    def voice():
-        r = VoiceResponse()
-        r.say("hello")
-        r.pause(length=3)
-        return twiml(r)
-
-    @app.post("/status")
-    def status():
-        return "", 204
 
 
 def outbound(sim, n: int = 1) -> list:

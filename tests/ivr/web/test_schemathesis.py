@@ -93,4 +93,5 @@ def test_open311_spec_and_server_agree(app: Flask, everyone: Desk) -> None:
 
 
 def test_console_spec_and_server_agree(app: Flask, everyone: Desk) -> None:
-    assert _run(app, "console.yaml", everyone, _sparing(CONSOLE_SPARED)) == []
+    found = _run(app, "console.yaml", everyone, _sparing(CONSOLE_SPARED))
+    assert found == [], "\n\n".join(found)
