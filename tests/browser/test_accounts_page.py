@@ -111,7 +111,7 @@ def test_an_admin_signs_a_call_taker_out_everywhere(served: Served, page) -> Non
     page.once("dialog", confirm)
     row.get_by_role("button", name="Sign out everywhere").click()
     expect(page.locator("#notice")).to_have_text(
-        f"{login} signed out everywhere (2 session(s)).")
+        f"{login} signed out everywhere (2 sessions ended).")
     assert asked == [f"Sign {login} out of every browser? They can sign in again."]
     expect(row).to_contain_text("active")  # signed out, not disabled
     expect(row).not_to_have_class("disabled")

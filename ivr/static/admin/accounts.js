@@ -133,7 +133,8 @@
     if (!window.confirm(`Sign ${a.login} out of every browser? They can sign in again.`)) return;
     try {
       const done = await api("POST", `/${encodeURIComponent(a.login)}/sign-out`);
-      say(`${a.login} signed out everywhere (${done.sessions_ended} session(s)).`);
+      const n = done.sessions_ended;
+      say(`${a.login} signed out everywhere (${n} session${n === 1 ? "" : "s"} ended).`);
       if (a.login === me) window.location.assign("/console/login?out=1");
     } catch (err) {
       say(err.message, true);
