@@ -18,7 +18,7 @@ from ivr.floor import reports, statelog
 from ivr.floor import staffing as erlang
 from ivr.platform.db import make_engine
 from ivr.platform.floor_config import agent_rules, queue_classes
-from ivr.platform.redisconn import connect
+from ivr.platform.redisconn import connect, running_embedded, stop_embedded
 from ivr.telephony.rest import rest_client
 from queues import Queues
 
@@ -86,6 +86,9 @@ def audit(day: str | None, with_twilio: bool) -> None:
     start, end = reports.day_span(chosen, settings.timezone)
     classes = queue_classes(settings)
     engine = make_engine(settings.database_url)
+    # The embedded Redis holds the call-takers' last changes even when nothing serves; started
+    # here to read them, it is stopped here too: a command leaves no process behind.
+    started = settings.redis_url == "embedded" and running_embedded(settings.data_dir) is None
     try:
         try:  # the call-takers' last changes, if Redis is there to give them
             client = connect(settings.redis_url, settings.data_dir)
@@ -106,9 +109,15 @@ def audit(day: str | None, with_twilio: bool) -> None:
                                    our_numbers=LineDirectory(settings).numbers(),
                                    now=datetime.now(UTC))
         except SQLAlchemyError as exc:
+            if "no such table" in str(exc) or "does not exist" in str(exc):
+                raise click.ClickException(
+                    "no call records here: the database has no schema yet (run `ivr db "
+                    "upgrade`, or point IVR_DATABASE_URL at the center's)") from exc
             raise click.ClickException(f"cannot read the records: {exc}") from exc
     finally:
         engine.dispose()
+        if started:
+            stop_embedded(settings.data_dir)
     for violation in found:
         click.echo(str(violation))
     click.echo(f"{chosen.isoformat()}: {len(found)} violation(s)")

@@ -65,11 +65,16 @@ class Pending:
 Writer = Connection | Pending
 
 
+def _sqlite_folder(url: str) -> None:
+    """The folder of an SQLite file, made if missing (a fresh machine has no var/ yet)."""
+    path = url.split("///", 1)[-1]
+    if path and path != ":memory:":
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+
+
 def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
-        path = url.split("///", 1)[-1]
-        if path and path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        _sqlite_folder(url)
         engine = create_engine(url, connect_args={"timeout": 15, "check_same_thread": False})
 
         @event.listens_for(engine, "connect")
@@ -105,6 +110,8 @@ def alembic_config(url: str) -> Config:
 
 def upgrade(url: str, revision: str = "head") -> None:
     """Bring the schema at `url` to `revision` (``ivr db upgrade``)."""
+    if url.startswith("sqlite"):
+        _sqlite_folder(url)
     command.upgrade(alembic_config(url), revision)
 
 

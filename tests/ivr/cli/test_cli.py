@@ -152,3 +152,26 @@ def test_a_command_that_logs_no_number_leaves_an_empty_folder_empty(tmp_path: Pa
                           cwd=folder, env=env, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stdout + done.stderr
     assert list(folder.iterdir()) == []
+
+
+def test_ivr_audit_on_the_embedded_default_leaves_no_redis_running(tmp_path: Path) -> None:
+    """`ivr audit` starts the embedded Redis to read the call-takers' last changes when nothing
+    serves: it must stop it again (it was left running for good)."""
+    psutil = pytest.importorskip("psutil")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("IVR_")}
+    env["PYTHONPATH"] = str(Path(ivr.__file__).parents[1])
+    done = subprocess.run([sys.executable, "-m", "ivr.cli", "db", "upgrade"], cwd=tmp_path,
+                          env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+    done = subprocess.run([sys.executable, "-m", "ivr.cli", "audit"], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "0 violation(s)" in done.stdout
+    left = []
+    for p in psutil.process_iter(["name"]):
+        try:
+            if "redis" in (p.info["name"] or "") and str(tmp_path) in p.cwd():
+                left.append(p)
+        except psutil.Error:
+            continue
+    assert not left, f"left running: {left}"
