@@ -50,6 +50,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import psutil
+import redis
 import requests
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -211,8 +212,6 @@ class RedisServer:
 
     def answers(self) -> bool:
         try:
-            import redis
-
             return bool(redis.Redis.from_url(self.url, socket_timeout=0.5).ping())
         except Exception:  # noqa: BLE001 - any failure means "not yet"
             return False
