@@ -480,10 +480,12 @@ class Chaos:
         for agent in list(self.watch.stuck):
             if agent not in held:
                 del self.watch.stuck[agent]
+        start = self.start.timestamp()
         for r in reservations:
             call = self.sim.calls.get(r.call_id)
-            # A caller who hung up a moment ago may be offered before the callback lands.
-            if call is not None and call.ended and self.sim.clock.elapsed - (call.ended_t or 0) > 5:
+            # Offered after the caller had hung up (an offer ringing when the caller leaves
+            # is no such offer: its Accept closes the call). A second of slack for the clocks.
+            if call is not None and call.ended and r.offered_at > start + (call.ended_t or 0) + 1:
                 self.watch.offers_of_ended.add(r.reservation_id)
 
     def sound(self) -> bool:
@@ -673,7 +675,8 @@ class Chaos:
         """Each application error a caller heard, to the fault it followed (a whole restart's
         only while the host was down)."""
         for call in self.calls:
-            for e in call.events("application_error"):
+            first = call.events("application_error")[:1]  # a call hears it once, then ends
+            for e in first:
                 before = [f for f in self.faults if f.at <= e.t]
                 if before:
                     before[-1].errors += 1
