@@ -17,6 +17,7 @@ After a fault (`ivr.voice.reconcile` repairs what it finds; these rules see what
    nothing ended here that Twilio still has up, no call of our lines at Twilio without a record.
 6. ``on-call-without-call``: no call-taker stayed on a call more than `STUCK` after it ended.
 7. ``offer-after-end``: no call was offered after it ended.
+   (Neither rule holds a callback to its inbound leg's end: it is served after it.)
 8. ``ended-twice``: a call is ended once (a replayed callback changes nothing): no more link
    ends than bridges (a second abandon is rule 1's).
 9. ``parked-unserved``: no caller the safe answer parked in a Twilio queue was left there:
@@ -106,6 +107,12 @@ class _Call:
     skills: frozenset[str] = frozenset()
     kinds: list[tuple[datetime, str]] = field(default_factory=list)
     details: list[str] = field(default_factory=list)
+
+    @property
+    def called_back(self) -> bool:
+        """The caller hung up for a callback: the call is served after its inbound leg ended
+        (offered, then the call-taker on the call back), so that end is not the call's."""
+        return self.outcome == "callback" or any(kind == "callback" for _at, kind in self.kinds)
 
 
 def audit(engine: Engine, start: datetime, end: datetime,
@@ -199,7 +206,7 @@ def stuck_on_call(calls: Mapping[str, _Call], in_span: list[AgentState],
         ends += [(s, until) for s in on.values()]
     for s, left in ends:
         c = calls.get(s.call_sid or "")
-        if c is None or c.ended_at is None:
+        if c is None or c.ended_at is None or c.called_back:
             continue
         if left - c.ended_at > STUCK:
             out.append(Violation(
@@ -211,7 +218,7 @@ def stuck_on_call(calls: Mapping[str, _Call], in_span: list[AgentState],
 def offers_after_end(calls: Iterable[_Call]) -> list[Violation]:
     out = []
     for c in calls:
-        if c.ended_at is None:
+        if c.ended_at is None or c.called_back:
             continue
         late = [at for at, kind in c.kinds if kind == "offered" and at > c.ended_at + OFFER_SLACK]
         if late:

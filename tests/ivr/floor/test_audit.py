@@ -300,6 +300,13 @@ def test_a_call_taker_left_on_an_ended_call(day: Day) -> None:
     day.state("bob", 301, "offered", "reserved", "quick", skills=BOTH)
     day.state("bob", 302, "accepted", "on_call", "quick", skills=BOTH)
     day.state("bob", 380, "end_call", "wrap_up", "quick", skills=BOTH)  # 20 s: within slack
+    # A callback: the caller hung up at 420 for a call back, which bob is on from 500 to 640.
+    day.state("bob", 410, "ready", "available", skills=BOTH)
+    day.call("later", "general", 400, "callback", 420)
+    day.event("later", 420, "callback", "waited 20 s")
+    day.state("bob", 500, "offered", "reserved", "later", skills=BOTH)
+    day.state("bob", 501, "accepted", "on_call", "later", skills=BOTH)
+    day.state("bob", 640, "end_call", "wrap_up", "later", skills=BOTH)
     found = day.audit()
     assert [(v.rule, v.agent) for v in found] == [("on-call-without-call", "ann")]
     assert "140 s after it ended" in found[0].message
@@ -310,6 +317,9 @@ def test_an_offer_after_a_call_ended(day: Day) -> None:
     day.call("dead", "general", 10, "abandoned", 30)
     day.event("dead", 50, "offered", "ann")
     day.event("dead", 52, "offered", "ann")
+    day.call("later", "general", 60, "callback", 70)  # offered after the caller hung up, as
+    day.event("later", 70, "callback", "waited 10 s")  # a callback is
+    day.event("later", 90, "offered", "ann")
     found = day.audit()
     assert [(v.rule, v.calls) for v in found] == [("offer-after-end", (day.sid("dead"),))]
     assert "offered 2 time(s)" in found[0].message
