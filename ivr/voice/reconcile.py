@@ -31,7 +31,9 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import requests
 from sqlalchemy import select
+from twilio.base.exceptions import TwilioException
 
 from agents.model import State
 from callflows.state import CallState
@@ -280,10 +282,14 @@ def _free_call_takers(svc: Services, twilio_live: set[str], now: datetime, grace
             svc.agents.end_call(presence.agent_id, ts, presence.call_id)
         elif link.transfer:
             continue  # a warm transfer owns the call; its own watchdog ends it
-        elif link.caller_leg and link.caller_leg not in twilio_live:
+        # A leg missing from the lists is confirmed by its own read before anything is
+        # closed: a paged list read while calls end can skip a live one.
+        elif link.caller_leg and link.caller_leg not in twilio_live \
+                and svc.telephony.ended(link.caller_leg):
             why = "the caller's call has ended"
             close(svc, link.reservation_id, "caller-gone", "caller", ts, "reconciler")
-        elif link.agent_leg and link.agent_leg not in twilio_live:
+        elif link.agent_leg and link.agent_leg not in twilio_live \
+                and svc.telephony.ended(link.agent_leg):
             why = "the call-taker's own leg has ended"
             close(svc, link.reservation_id, "ended" if link.bridged else "agent-failed",
                   "agent", ts, "reconciler")
@@ -291,7 +297,7 @@ def _free_call_takers(svc: Services, twilio_live: set[str], now: datetime, grace
             if running is None:
                 running = {c.sid for c in svc.telephony.client.conferences.list(
                     status="in-progress", page_size=200, limit=LIST_LIMIT)}
-            if link.conference_sid not in running:
+            if link.conference_sid not in running and _conference_over(svc, link.conference_sid):
                 why = "the call's conference has ended"
                 close(svc, link.reservation_id, "ended", "caller", ts, "reconciler")
         if not why:
@@ -304,6 +310,14 @@ def _free_call_takers(svc: Services, twilio_live: set[str], now: datetime, grace
                 differed=f"on call {ts - presence.since:.0f} s: {why}",
                 done=f"call closed; now {after.state if after else 'unknown'}")
         done.freed.append(presence.agent_id)
+
+
+def _conference_over(svc: Services, sid: str) -> bool:
+    """Twilio says this conference has completed (read on its own: see `_free_call_takers`)."""
+    try:
+        return str(svc.telephony.client.conferences(sid).fetch().status) == "completed"
+    except (TwilioException, requests.RequestException):
+        return False  # unknown or unreachable: nothing is closed on a guess
 
 
 def lease(svc: Services, seconds: float = INTERVAL) -> bool:
