@@ -8,7 +8,6 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -27,15 +26,10 @@ from ivr.platform import heartbeat
 from ivr.platform.config import load_settings
 from ivr.sim import Emulator, HTTPTransport
 from tests.conftest import TEST_ACCOUNT
+from tests.e2e.test_serve import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 RESTART_FIRST = 1.5  # seconds before a first restart: long enough to see /healthz fail
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def wait_for(condition: Callable[[], object], timeout: float, what: str) -> object:
