@@ -16,6 +16,7 @@ from typing import Any
 
 from ivr.platform.config import ConfigError, Settings
 from ivr.platform.outbox_jobs import delivery_config
+from ivr.transfers.pidf import CIVIC_ORDER
 
 _NAME = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
 _E164 = re.compile(r"^\+[1-9][0-9]{6,14}$")
@@ -71,6 +72,8 @@ class TransferConfig:
     `menu`: a flow's transfer to a line (``"911"``) goes, at once, to this dispatch center
     instead, with a hand-off marked as coming from the menu (empty: to the line, as before).
     `agency`: this center's own agency id in the hand-offs. `reclassify`: see `Reclassify`.
+    `civic`: the RFC 5139 parts a typed address leaves out (``country``, state ``A1``, city
+    ``A3``), filled into the hand-off's PIDF-LO (`ivr.transfers.pidf`).
     How hand-offs are delivered (``handoff_lease_seconds``, ``handoff_backoff``,
     ``handoff_queue``) is the outbox's: `ivr.platform.outbox_jobs.DeliveryConfig`.
     """
@@ -80,6 +83,7 @@ class TransferConfig:
     agency: str = "311.city.example"
     centers: dict[str, DispatchCenter] = field(default_factory=dict)
     reclassify: Reclassify = field(default_factory=Reclassify)
+    civic: dict[str, str] = field(default_factory=dict)
 
     def center(self, name: str) -> DispatchCenter | None:
         return self.centers.get(name)
@@ -127,6 +131,13 @@ def transfer_config(settings: Settings) -> TransferConfig:
         line=line, queue_class=str(raw.get("class") or Reclassify.queue_class),
         priority=int(raw.get("priority") or Reclassify.priority),
         skills=tuple(str(s) for s in raw.get("skills") or (f"line:{line}",)))
+    civic = {"country": settings.default_region,
+             **{str(k): str(v) for k, v in (spec.get("civic") or {}).items() if v}}
+    unknown = set(civic) - set(CIVIC_ORDER)
+    if unknown:
+        raise ConfigError(f"transfers.civic: {', '.join(sorted(unknown))} not RFC 5139 "
+                          "civic address elements (country, A1, A3, ...)")
     return TransferConfig(
         reclassify=reclassify, ring_seconds=ring, menu=menu, agency=agency, centers=centers,
+        civic=civic,
     )

@@ -22,7 +22,7 @@ from ivr.services import Services
 from ivr.telephony.adapter import twilio_queue_name
 from ivr.telephony.safe import safe_twiml
 from ivr.telephony.speech import TAGS, VOICES, language_key
-from ivr.transfers import eido, records
+from ivr.transfers import eido, locations, records
 from ivr.transfers.centers import DispatchCenter
 from ivr.transfers.events import HANDOFF, at_, config, hook_url, live_outcome, set_outcome
 
@@ -166,6 +166,8 @@ def menu_handoff(svc: Services, conn: Writer, call_sid: str, center: DispatchCen
     the webhook's own writes, and the Dial the caller gets instead of the line's flow. The
     hand-off is posted by the outbox sweep once these writes are committed."""
     cfg = config(svc)
+    with svc.engine.connect() as read:  # `conn` may only hold writes not yet sent
+        place = locations.of_call(read, call_sid)
     tid = records.new_id()
     records.create(conn, id=tid, call_sid=call_sid, mode="menu", origin="menu",
                    center=center.name, destination="primary", dialed=center.number, agent=None,
@@ -178,7 +180,8 @@ def menu_handoff(svc: Services, conn: Writer, call_sid: str, center: DispatchCen
         line=str(vars_.get("line") or ""), caller=str(vars_.get("caller") or ""),
         started_at=now, answered_at=None, at=now, our_agency=cfg.agency,
         dispatch_agency=center.agency, dispatch_label=center.label,
-        topic="emergency", menu_path=path, language=str(vars_.get("language") or "en")))
+        topic="emergency", menu_path=path, language=str(vars_.get("language") or "en"),
+        location=place, civic_defaults=cfg.civic))
     outbox.add(conn, kind=HANDOFF, destination=center.handoff_url, secret_name=center.secret_env,
                payload=doc, idempotency_key=f"transfer-{tid}", at=now, subject=tid)
     return tid, TransferAction(number=center.number, timeout=cfg.ring_seconds,
