@@ -35,6 +35,7 @@ TEXT = {
         "reclassified": "Please stay on the line. A city services call-taker will be with you "
                         "shortly.",
         "goodbye": "The call has ended. Goodbye.",
+        "rollover": "Connecting you to another 9 1 1 center. Stay on the line.",
     },
     "es": {
         "hold": "Por favor no cuelgue. Le estamos comunicando con los servicios de emergencia.",
@@ -45,6 +46,7 @@ TEXT = {
         "reclassified": "Por favor no cuelgue. Un agente de servicios de la ciudad le atenderá "
                         "en breve.",
         "goodbye": "La llamada ha terminado. Adiós.",
+        "rollover": "Le comunicamos con otro centro del 9 1 1. No cuelgue.",
     },
 }
 
@@ -74,16 +76,21 @@ def cold_twiml(svc: Services, tid: str) -> str:
     link = svc.links.get(t.reservation) if t.reservation else None
     response = VoiceResponse()
     say(response, language_of(link), "connecting")
-    _dial(response, t.dialed, hook_url(svc, "cold-done", t=tid), config(svc).ring_seconds)
+    dial_center(response, t.dialed, hook_url(svc, "cold-done", t=tid), config(svc).ring_seconds)
     return str(response)
 
 
-def _dial(response: VoiceResponse, to: str, action: str, timeout: int) -> None:
+def dial_center(response: VoiceResponse, to: str, action: str, timeout: int,
+                answered_url: str | None = None) -> None:
+    """A `<Dial>` of a dispatch center's number or SIP address; `answered_url` gets the far
+    end's ``answered`` status callback (the moment it picked up, not when the Dial ended)."""
     dial = Dial(action=action, method="POST", timeout=timeout)
+    callback = ({"status_callback": answered_url, "status_callback_event": "answered",
+                 "status_callback_method": "POST"} if answered_url else {})
     if to.startswith("sip:"):
-        dial.sip(to)
+        dial.sip(to, **callback)
     else:
-        dial.number(to)
+        dial.number(to, **callback)
     response.append(dial)
 
 

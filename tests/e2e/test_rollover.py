@@ -1,0 +1,167 @@
+"""Rollover of 911 callers to an alternate PSAP, end to end: the emulator places the calls,
+plays the other PSAP's line (answers, busy), and the real app decides on its one-second tick.
+
+The 911 line here rolls to ``psap`` after 20 s with nobody on duty, or after 45 s of waiting
+whatever the floor."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import redis
+from rq import Queue
+
+from ivr.platform import outbox_jobs
+from ivr.sim import answers, busy, hangup, wait
+from ivr.transfers import rollover
+from tests.e2e.conftest import LINE_911, Center
+from tests.e2e.floor import Floor
+from tests.e2e.helpers import events
+from tests.e2e.helpers import record as sql_record
+from tests.e2e.transfer_support import (
+    DISPATCH,
+    PSAP,
+    SECRET_ENV,
+    dispatch_legs,
+    handoff,
+    transfers_of,
+)
+from tests.ivr.eido_schema import errors
+from tests.ivr.handoff_receiver import Receiver
+from tests.ivr.rq_support import BurstWorker
+
+NO_STAFF_AFTER = 20
+MAX_WAIT = 45
+ROLLOVER = {"center": "psap", "no_staff_after": NO_STAFF_AFTER, "max_wait": MAX_WAIT,
+            "retry_after": 30}
+SECRET = "other-psap-secret"
+ROLLING = "Connecting you to another 9 1 1 center."
+
+
+def rollover_center(settings, handoff_url: str | None = None,  # type: ignore[no-untyped-def]
+                    **rule) -> Center:
+    lines = {name: dict(spec) for name, spec in settings.raw["lines"].items()}
+    lines["911"]["rollover"] = {**ROLLOVER, **rule}
+    centers = {k: dict(v) for k, v in DISPATCH.items()}
+    if handoff_url:
+        centers["psap"]["handoff_url"] = handoff_url
+    raw = {**settings.raw, "lines": lines, "dispatch_centers": centers,
+           "transfers": {**settings.raw.get("transfers", {}),
+                         "handoff_queue": f"handoff-{settings.center}"}}
+    return Center(dataclasses.replace(settings, raw=raw))
+
+
+def kinds(center, sid: str, *only: str) -> list[str]:  # type: ignore[no-untyped-def]
+    return [k for k, _d, _x in events(center, sid, *only)]
+
+
+def test_an_empty_floor_rolls_911_over_in_time_with_the_eido(settings, backend,
+                                                             monkeypatch) -> None:
+    receiver = Receiver(SECRET)
+    monkeypatch.setenv(SECRET_ENV, SECRET)
+    monkeypatch.setenv("IVR_DATABASE_URL", backend.database_url)  # the delivery job's settings
+    monkeypatch.setenv("IVR_REDIS_URL", backend.redis_url)
+    center = rollover_center(settings, handoff_url=receiver.url)
+    try:
+        center.sim.on_dial(PSAP, answers(after=4, hangup_after=60))
+        floor = Floor(center)
+        caller = center.call([wait(600), hangup()], line=LINE_911)
+        floor.run(until=NO_STAFF_AFTER + 60)
+        [t] = transfers_of(center, caller.sid)
+        assert (t.mode, t.origin, t.center, t.state) == ("rollover", "no-staff", "psap",
+                                                         "connected")
+        [leg] = dispatch_legs(center)
+        queued_at = sql_record(center, caller.sid).queued_at
+        rolled = (t.started_at - queued_at).total_seconds()
+        assert NO_STAFF_AFTER <= rolled <= NO_STAFF_AFTER + 1.5, rolled
+        assert t.answered_at is not None
+        to_answer = (t.answered_at - t.started_at).total_seconds()
+        assert 4 <= to_answer <= 10, to_answer  # a word to the caller, then 4 s of ringing
+        assert ROLLING in caller.heard_text()
+        assert caller.heard_text().count("All 9 1 1 call-takers are helping") <= 2
+        assert not caller.application_error and not leg.application_error
+        conn = redis.Redis.from_url(backend.redis_url)
+        BurstWorker([Queue(outbox_jobs.queue_name(center.settings), connection=conn)],
+                    connection=conn).work(burst=True)
+        conn.close()
+        [got] = receiver.received  # signed, delivered once, by the outbox
+        assert got.signed and got.key == f"transfer-{t.id}"
+        doc = got.body
+        assert doc == handoff(center, t.id).payload and handoff(center, t.id).delivered_at
+        assert errors(doc) == []
+        assert doc["agencyComponent"][1]["$id"] == "psap.county.example"
+        assert "mode rollover" in doc["additionalDataComponent"][0]["additionalDataByValue"]
+        assert kinds(center, caller.sid, "rollover", "rollover-answered") == [
+            "rollover", "rollover-answered"]
+        floor.run(until=NO_STAFF_AFTER + 120)  # the other PSAP hangs up 60 s after answering
+        assert caller.status == "completed"
+        assert sql_record(center, caller.sid).outcome == "transferred"
+    finally:
+        receiver.close()
+        center.close()
+
+
+def test_a_busy_other_psap_brings_the_caller_back_at_the_front_of_the_line(settings) -> None:
+    center = rollover_center(settings, attempts=1)
+    try:
+        center.sim.on_dial(PSAP, busy(after=2))
+        floor = Floor(center)
+        first = center.call([wait(600), hangup()], line=LINE_911)
+        later = center.call([wait(600), hangup()], line=LINE_911, caller="+14105550177", at=2)
+        floor.run(until=NO_STAFF_AFTER + 12)  # both rolled, both back from a busy line
+        for call in (first, later):
+            [t] = transfers_of(center, call.sid)
+            assert (t.mode, t.state, t.reason) == ("rollover", "failed", "busy")
+            assert "requeued" in kinds(center, call.sid)
+            assert "you are next for a call-taker" in call.heard_text()
+            assert call.status == "in-progress" and not call.application_error
+        assert len(dispatch_legs(center)) == 2  # one dial each, however many ticks looked
+        queues, now = center.services.queues, center.clock.now().timestamp()
+        # each came back ahead of every waiting call: the later caller, back last, is first
+        assert queues.position(later.sid, now) == 1 and queues.position(first.sid, now) == 2
+        floor.run(until=NO_STAFF_AFTER + 60)  # attempts: 1, so no second dial
+        assert len(dispatch_legs(center)) == 2
+        floor.login("bob", skills=("line:911",))
+        floor.run(until=NO_STAFF_AFTER + 62)
+        assert center.services.agents.get("bob").call_id == later.sid
+    finally:
+        center.close()
+
+
+def test_a_failed_rollover_is_tried_again_after_retry_after(settings) -> None:
+    center = rollover_center(settings, attempts=2, retry_after=30)
+    try:
+        center.sim.on_dial(PSAP, busy(after=2))
+        floor = Floor(center)
+        caller = center.call([wait(600), hangup()], line=LINE_911)
+        floor.run(until=NO_STAFF_AFTER + 100)
+        first, second = transfers_of(center, caller.sid)
+        assert (first.state, second.state) == ("failed", "failed")
+        assert [x["transfer"] for _k, _d, x in events(center, caller.sid, "requeued")] == [
+            first.id, second.id]
+        gap = (second.started_at - first.ended_at).total_seconds()
+        assert 30 <= gap <= 31.5, gap
+        assert len(dispatch_legs(center)) == 2 and caller.status == "in-progress"
+    finally:
+        center.close()
+
+
+def test_replayed_ticks_and_callbacks_dial_once(settings) -> None:
+    center = rollover_center(settings)
+    try:
+        center.sim.on_dial(PSAP, busy(after=2))
+        floor = Floor(center)
+        caller = center.call([wait(600), hangup()], line=LINE_911)
+        floor.run(until=NO_STAFF_AFTER + 1)
+        svc, now = center.services, center.clock.now().timestamp()
+        assert rollover.sweep(svc, now) == [] and rollover.sweep(svc, now + 1) == []
+        floor.run(until=NO_STAFF_AFTER + 10)
+        [t] = transfers_of(center, caller.sid)
+        busy_form = {"CallSid": caller.sid, "CallStatus": "in-progress",
+                     "DialCallStatus": "busy"}
+        for _ in range(2):  # Twilio retrying the Dial's action: back in line once, not twice
+            assert "<Enqueue" in rollover.result(svc, t.id, busy_form, now + 10)
+        assert kinds(center, caller.sid, "requeued") == ["requeued"]
+        assert len(dispatch_legs(center)) == 1
+    finally:
+        center.close()
