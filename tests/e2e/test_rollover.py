@@ -13,10 +13,11 @@ from rq import Queue
 
 from ivr.platform import outbox_jobs
 from ivr.sim import answers, busy, hangup, wait
+from ivr.sim.callers import press
 from ivr.transfers import rollover
 from tests.e2e.conftest import LINE_911, Center
 from tests.e2e.floor import Floor
-from tests.e2e.helpers import events
+from tests.e2e.helpers import enqueued, events
 from tests.e2e.helpers import record as sql_record
 from tests.e2e.transfer_support import (
     DISPATCH,
@@ -163,5 +164,61 @@ def test_replayed_ticks_and_callbacks_dial_once(settings) -> None:
             assert "<Enqueue" in rollover.result(svc, t.id, busy_form, now + 10)
         assert kinds(center, caller.sid, "requeued") == ["requeued"]
         assert len(dispatch_legs(center)) == 1
+    finally:
+        center.close()
+
+
+ENGLISH_HOLD = "All 9 1 1 call-takers are helping other callers."
+SPANISH_HOLD = "Todos los operadores del 9 1 1 están atendiendo a otras personas."
+SPANISH_OFFER = "Para español, oprima nueve."
+
+
+def test_a_spanish_311_caller_who_presses_9_waits_and_rolls_over_in_spanish(settings) -> None:
+    center = rollover_center(settings)
+    try:
+        center.sim.on_dial(PSAP, answers(after=4, hangup_after=30))
+        floor = Floor(center)
+        caller = center.call([press("2"), press("9"), wait(600), hangup()])
+        floor.run(until=90)
+        heard = caller.heard_text()
+        assert "Le estamos comunicando con el 9 1 1." in heard
+        assert SPANISH_HOLD in heard and ENGLISH_HOLD not in heard
+        assert SPANISH_OFFER not in heard  # already in Spanish: nothing to offer
+        assert "Le comunicamos con otro centro del 9 1 1." in heard
+        assert enqueued(center, caller.sid) == ("emergency", {"line:911"})  # no lang:es
+        [t] = transfers_of(center, caller.sid)
+        assert (t.mode, t.origin, t.state) == ("rollover", "no-staff", "connected")
+        note = handoff(center, t.id).payload["additionalDataComponent"][0]
+        assert "language es" in note["additionalDataByValue"]
+        assert sql_record(center, caller.sid).language == "es"
+        assert not caller.application_error
+    finally:
+        center.close()
+
+
+def test_the_911_line_offers_spanish_once_without_delaying_english_callers(settings) -> None:
+    center = rollover_center(settings, no_staff_after=None, max_wait=None, all_busy_after=3600)
+    try:
+        floor = Floor(center)
+        english = center.call([wait(300), hangup()], line=LINE_911)
+        spanish = center.call([press("9", after=0.5), wait(300), hangup()], line=LINE_911,
+                              caller="+14105550177")
+        floor.run(until=120)
+        heard = english.heard_text()
+        assert heard.startswith(ENGLISH_HOLD)  # the first words: English, no menu before
+        assert heard.count(SPANISH_OFFER) == 1 and heard.count(ENGLISH_HOLD) >= 2
+        assert sql_record(center, english.sid).language != "es"
+        heard = spanish.heard_text()
+        assert heard.startswith(ENGLISH_HOLD) and SPANISH_OFFER in heard
+        assert SPANISH_HOLD in heard.split(SPANISH_OFFER, 1)[1]
+        assert ENGLISH_HOLD not in heard.split(SPANISH_OFFER, 1)[1]
+        assert sql_record(center, spanish.sid).language == "es"
+        assert kinds(center, spanish.sid, "language") == ["language"]
+        queues, now = center.services.queues, center.clock.now().timestamp()
+        assert queues.position(english.sid, now) == 1 and queues.position(spanish.sid, now) == 2
+        floor.login("bob", skills=("line:911",))
+        floor.run(until=130)
+        assert center.services.agents.get("bob").call_id == english.sid
+        assert not english.application_error and not spanish.application_error
     finally:
         center.close()
