@@ -114,8 +114,10 @@ def begin(svc: Services, entry: Entry, rule: Rule, reason: str, now: float) -> s
         return tid
     if not moved:  # the caller hung up meanwhile; their status callback closes the call
         with svc.engine.begin() as conn:
-            records.advance(conn, tid, ("dialing",), "abandoned", at,
-                            "the caller was gone before the dial")
+            if records.advance(conn, tid, ("dialing",), "abandoned", at,
+                               "the caller was gone before the dial"):
+                calllog.add_event(conn, sid, at, "abandoned-during-transfer", center.name,
+                                  {"transfer": tid})
     log.info("call %s rolls over to %s (%s)", sid, center.name, reason)
     return tid
 

@@ -6,19 +6,24 @@ whatever the floor."""
 
 from __future__ import annotations
 
+import csv
 import dataclasses
+import io
+from datetime import datetime
 
 import redis
 from rq import Queue
 
+from ivr.floor import audit, reports
 from ivr.platform import outbox_jobs
 from ivr.sim import answers, busy, hangup, wait
 from ivr.sim.callers import press
 from ivr.transfers import rollover
-from tests.e2e.conftest import LINE_911, Center
+from tests.e2e.conftest import LINE_911, OPEN_HOURS, Center
 from tests.e2e.floor import Floor
 from tests.e2e.helpers import enqueued, events
 from tests.e2e.helpers import record as sql_record
+from tests.e2e.test_floor_figures import a_monday
 from tests.e2e.transfer_support import (
     DISPATCH,
     PSAP,
@@ -27,6 +32,7 @@ from tests.e2e.transfer_support import (
     handoff,
     transfers_of,
 )
+from tests.ivr.console_support import Desk, add_account
 from tests.ivr.eido_schema import errors
 from tests.ivr.handoff_receiver import Receiver
 from tests.ivr.rq_support import BurstWorker
@@ -40,7 +46,7 @@ ROLLING = "Connecting you to another 9 1 1 center."
 
 
 def rollover_center(settings, handoff_url: str | None = None,  # type: ignore[no-untyped-def]
-                    **rule) -> Center:
+                    start: datetime = OPEN_HOURS, **rule) -> Center:
     lines = {name: dict(spec) for name, spec in settings.raw["lines"].items()}
     lines["911"]["rollover"] = {**ROLLOVER, **rule}
     centers = {k: dict(v) for k, v in DISPATCH.items()}
@@ -49,7 +55,7 @@ def rollover_center(settings, handoff_url: str | None = None,  # type: ignore[no
     raw = {**settings.raw, "lines": lines, "dispatch_centers": centers,
            "transfers": {**settings.raw.get("transfers", {}),
                          "handoff_queue": f"handoff-{settings.center}"}}
-    return Center(dataclasses.replace(settings, raw=raw))
+    return Center(dataclasses.replace(settings, raw=raw), start)
 
 
 def kinds(center, sid: str, *only: str) -> list[str]:  # type: ignore[no-untyped-def]
@@ -220,5 +226,58 @@ def test_the_911_line_offers_spanish_once_without_delaying_english_callers(setti
         floor.run(until=130)
         assert center.services.agents.get("bob").call_id == english.sid
         assert not english.application_error and not spanish.application_error
+    finally:
+        center.close()
+
+
+def test_the_wallboard_the_reports_and_the_csv_count_rollovers(settings) -> None:
+    """A day of its own: one 911 caller rolled over and answered there, one rolled to a busy
+    line and back in line, answered here by bob; the figures agree and the audit is clean."""
+    start = a_monday()
+    center = rollover_center(settings, attempts=1, start=start)
+    try:
+        floor = Floor(center)
+        center.sim.on_dial(PSAP, answers(after=4, hangup_after=30))
+        answered_there = center.call([wait(300), hangup()], line=LINE_911)
+        floor.run(until=NO_STAFF_AFTER + 10)
+        center.sim.on_dial(PSAP, busy(after=2))
+        back_here = center.call([wait(300), hangup()], line=LINE_911, caller="+14105550177",
+                                at=NO_STAFF_AFTER + 11)
+        floor.run(until=2 * NO_STAFF_AFTER + 25)
+        floor.login("bob", skills=("line:911",), phone=answers(after=3, hangup_after=20))
+        floor.run(until=400)
+        [there] = transfers_of(center, answered_there.sid)
+        [failed] = transfers_of(center, back_here.sid)
+        assert (there.state, failed.state, failed.reason) == ("connected", "failed", "busy")
+        assert kinds(center, back_here.sid, "bridged") == ["bridged"]
+        svc = center.services
+        day_start, day_end = reports.day_span(start.date(), svc.settings.timezone)
+        found = audit.audit_services(svc, day_start, day_end)
+        assert found == [], "\n".join(map(str, found))
+
+        boss = Desk(center.app.test_client(), add_account(svc, roles=("supervisor",)))
+        board = boss.get("/wallboard").get_json()
+        report = boss.get("/reports/day").get_json()
+        assert report["day"] == start.date().isoformat()
+        answer = (there.answered_at - there.started_at).total_seconds()
+        arrival = (there.answered_at - sql_record(center, answered_there.sid).queued_at)
+        expected = {
+            "started": 2, "in_progress": 0, "by_reason": {"no-staff": 2},
+            "by_center": {"psap": 2}, "answered": 1, "failed": {"busy": 1}, "abandoned": 0,
+            "answer_seconds_mean": round(answer, 1), "answer_seconds_max": round(answer, 1),
+            "caller_wait_to_answer_seconds_mean": round(arrival.total_seconds(), 1)}
+        assert report["rollovers"] == board["rollovers"] == expected
+        assert report["classes"]["emergency"]["answered"] == 1  # back_here, by bob
+        assert report["classes"]["emergency"]["transfers"] == 1  # answered_there
+        rows = list(csv.DictReader(io.StringIO(boss.get(
+            f"/reports/rollovers.csv?day={report['day']}").get_data(as_text=True))))
+        table = {(r["group"], r["name"]): r["value"] for r in rows}
+        assert table[("reason", "no-staff")] == "2" and table[("failed", "busy")] == "1"
+        assert table[("total", "answered")] == "1"
+        text = boss.client.get("/metrics").get_data(as_text=True)
+        assert 'ivr_rollovers_today{reason="no-staff"} 2' in text
+        assert "ivr_rollovers_answered_today 1" in text
+        page = boss.client.get(f"/console/reports?day={report['day']}").get_data(as_text=True)
+        assert 'id="rollovers"' in page and "no-staff: 2" in page and "busy: 1" in page
     finally:
         center.close()
