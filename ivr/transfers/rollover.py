@@ -94,12 +94,23 @@ def begin(svc: Services, entry: Entry, rule: Rule, reason: str, now: float) -> s
         return None
     if not svc.live.first_time(f"rollover:{sid}:{done}"):
         return None
-    if svc.router.reservations.for_call(sid) is not None or svc.queues.remove(sid) is None:
-        return None  # offered to a call-taker (or answered, or gone) since it was listed
+    if svc.router.reservations.for_call(sid) is not None:
+        return None  # offered to a call-taker since it was listed: theirs
+    gone = svc.router.reservations.caller_gone(sid, now)  # out of line, atomically
+    if gone.status == "unknown":
+        return None  # answered or gone meanwhile
+    if gone.status == "offered" and gone.reservation is not None:
+        offers.cancelled(svc, gone.reservation, now)  # offered in the last instant: freed
     tid = records.new_id()
     at = at_(now)
-    with svc.engine.begin() as conn:
-        message = _record(svc, conn, tid, live, center, reason, entry.wait(now), at)
+    try:
+        with svc.engine.begin() as conn:
+            message = _record(svc, conn, tid, live, center, reason, entry.wait(now), at)
+    except Exception:  # nothing dialed: back in line at the front, the attempt not spent
+        svc.queues.push_front(sid, entry.queue_class, entry.priority, entry.skills, now,
+                              entry.data)
+        svc.live.forget(f"rollover:{sid}:{done}")
+        raise
     svc.live.put(live.evolve(phase="transfer", extra={
         **live.extra, "transfer": tid, "rollovers": done + 1,
         "rollover_entry": {"class": entry.queue_class, "priority": entry.priority,
