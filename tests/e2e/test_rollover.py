@@ -281,3 +281,40 @@ def test_the_wallboard_the_reports_and_the_csv_count_rollovers(settings) -> None
         assert 'id="rollovers"' in page and "no-staff: 2" in page and "busy: 1" in page
     finally:
         center.close()
+
+
+def test_every_call_taker_busy_past_the_threshold_rolls_over(settings) -> None:
+    center = rollover_center(settings, no_staff_after=None, max_wait=None, all_busy_after=30)
+    try:
+        center.sim.on_dial(PSAP, answers(after=3, hangup_after=20))
+        floor = Floor(center)
+        floor.login("alice", skills=("line:911",), phone=answers(after=2, hangup_after=300))
+        talking = center.call([wait(600), hangup()], line=LINE_911)
+        floor.run(until=10)
+        assert floor.state("alice") == "on_call"
+        waiting = center.call([wait(600), hangup()], line=LINE_911, caller="+14105550177",
+                              at=11)
+        floor.run(until=11 + 30 + 15)
+        [t] = transfers_of(center, waiting.sid)
+        assert (t.origin, t.state) == ("all-busy", "connected")
+        rolled = (t.started_at - sql_record(center, waiting.sid).queued_at).total_seconds()
+        assert 30 <= rolled <= 31.5, rolled
+        assert transfers_of(center, talking.sid) == []  # the call alice has stays hers
+    finally:
+        center.close()
+
+
+def test_a_caller_who_hangs_up_while_the_other_psap_rings_is_abandoned(settings) -> None:
+    center = rollover_center(settings)
+    try:
+        center.sim.on_dial(PSAP, answers(after=25))
+        floor = Floor(center)
+        caller = center.call([wait(NO_STAFF_AFTER + 10), hangup()], line=LINE_911)
+        floor.run(until=NO_STAFF_AFTER + 40)
+        [t] = transfers_of(center, caller.sid)
+        assert (t.state, t.answered_at) == ("abandoned", None)
+        assert "abandoned-during-transfer" in kinds(center, caller.sid)
+        assert sql_record(center, caller.sid).outcome == "abandoned"
+        assert center.services.queues.position(caller.sid, floor.now()) is None
+    finally:
+        center.close()
