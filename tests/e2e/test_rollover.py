@@ -18,7 +18,7 @@ from ivr.floor import audit, reports
 from ivr.platform import outbox_jobs
 from ivr.sim import answers, busy, hangup, wait
 from ivr.sim.callers import press
-from ivr.transfers import rollover
+from ivr.transfers import records, rollover
 from tests.e2e.conftest import LINE_911, OPEN_HOURS, Center
 from tests.e2e.floor import Floor
 from tests.e2e.helpers import enqueued, events
@@ -100,6 +100,8 @@ def test_an_empty_floor_rolls_911_over_in_time_with_the_eido(settings, backend,
         assert "mode rollover" in doc["additionalDataComponent"][0]["additionalDataByValue"]
         assert kinds(center, caller.sid, "rollover", "rollover-answered") == [
             "rollover", "rollover-answered"]
+        with center.services.engine.connect() as conn:  # in the dispatchers' inbox too
+            assert t.id in [r.id for r in records.recent(conn, 10, "psap")]
         floor.run(until=NO_STAFF_AFTER + 120)  # the other PSAP hangs up 60 s after answering
         assert caller.status == "completed"
         assert sql_record(center, caller.sid).outcome == "transferred"
