@@ -16,6 +16,7 @@ from pathlib import Path
 
 import click
 import redis
+from alembic.util import CommandError
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
 
@@ -116,7 +117,7 @@ def _safe_url(url: str) -> str:
 def plain(exc: BaseException, settings: config.Settings | None = None) -> str | None:
     """One sentence for an error a user can act on (a server down, a folder not writable), or
     None for a bug (which keeps its traceback: it is ours to fix)."""
-    if isinstance(exc, config.ConfigError | EmbeddedRedisError):
+    if isinstance(exc, config.ConfigError | EmbeddedRedisError | CommandError):
         return str(exc)
     if isinstance(exc, redis.ConnectionError | redis.TimeoutError):
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
