@@ -194,6 +194,29 @@ def test_data_dir_option_and_environment_choose_the_folder(empty: Path) -> None:
     assert listed.stdout.startswith("ana ")
 
 
+def _wait(condition, timeout: float, what: str) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"not within {timeout} s: {what}"
+        time.sleep(0.05)
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGKILL], ids=["ctrl-c", "killed"])
+def test_a_call_interrupted_or_killed_leaves_no_redis(empty: Path, sig: int) -> None:
+    """Ctrl-C (the terminal's SIGINT to the command's process group) ends the call and stops
+    the Redis it started; a command killed outright takes that Redis with it (the kernel's
+    parent-death signal), without its own clean-up."""
+    caller = subprocess.Popen([sys.executable, "-m", "ivr.cli", "call", "311"], cwd=empty,
+                              env=user_env(empty.parent), stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              start_new_session=True)
+    _wait(lambda: (empty / "var" / "redis.url").exists(), 60, "the call's Redis started")
+    os.killpg(caller.pid, sig)
+    out, err = caller.communicate(timeout=120)
+    assert b"Traceback" not in out + err, (out + err).decode()
+    _wait(lambda: left_behind(empty.parent) == [], 20, "no process left")
+
+
 # -- with a center running ------------------------------------------------------------------
 
 @dataclass
