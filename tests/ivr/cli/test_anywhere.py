@@ -7,6 +7,7 @@ folder (so a sandbox's folder is seen too)."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -192,6 +193,34 @@ def test_data_dir_option_and_environment_choose_the_folder(empty: Path) -> None:
     assert (elsewhere / "ivr.db").is_file() and list(empty.iterdir()) == []
     listed = ivr_cmd(["agents", "list"], empty, user_env(empty.parent, IVR_DATA_DIR=str(elsewhere)))
     assert listed.stdout.startswith("ana ")
+
+
+def test_with_two_centers_running_a_command_asks_which(empty: Path) -> None:
+    """Two `ivr serve` announced on two folders (stood in for by two processes of that name):
+    a command with no folder of its own asks for one; a dead server's announcement is ignored
+    and removed."""
+    env = user_env(empty.parent)
+    runtime = Path(env["IVR_RUNTIME_DIR"])
+    servers = [subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)", "ivr"])
+               for _ in range(2)]
+    try:
+        for n, proc in enumerate(servers):
+            (runtime / f"serve-{proc.pid}.json").write_text(json.dumps(
+                {"pid": proc.pid, "data_dir": str(empty.parent / f"center{n}"),
+                 "public_url": "http://127.0.0.1:8000"}))
+        said = one_sentence(ivr_cmd(["agents", "list"], empty, env))
+        assert "2 `ivr serve` are running" in said and "--data-dir" in said
+        servers[1].kill()
+        servers[1].wait()
+        done = ivr_cmd(["agents", "list"], empty, env)
+        assert done.returncode == 0 and str(empty.parent / "center0") in done.stderr
+        assert (empty.parent / "center0" / "ivr.db").is_file()
+        assert [p.name for p in runtime.iterdir()] == [f"serve-{servers[0].pid}.json"]
+    finally:
+        for proc in servers:
+            proc.kill()
+            proc.wait()
+    assert list(empty.iterdir()) == []
 
 
 def _wait(condition, timeout: float, what: str) -> None:  # type: ignore[no-untyped-def]
