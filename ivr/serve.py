@@ -40,7 +40,12 @@ from gunicorn.app.base import BaseApplication
 from ivr.app import create_app
 from ivr.bootstrap import prepare_database
 from ivr.platform.config import Settings, ensure_local_secrets
-from ivr.platform.redisconn import running_embedded, server_argv, socket_path
+from ivr.platform.redisconn import (
+    EmbeddedRedisError,
+    running_embedded,
+    server_argv,
+    socket_path,
+)
 from ivr.platform.supervise import Backoff, BackoffPolicy, backoff_policy
 
 log = logging.getLogger("ivr.serve")
@@ -247,7 +252,7 @@ def embedded_redis(data_dir: Path, policy: BackoffPolicy) -> tuple[Child, str]:
 
 
 def wait_for_redis(url: str, child: Child, timeout: float = 15.0) -> None:
-    """Until the server answers; `RuntimeError` if it died or never did."""
+    """Until the server answers; `EmbeddedRedisError` if it died or never did."""
     client = redis.Redis.from_url(url, socket_connect_timeout=0.5)
     deadline = time.monotonic() + timeout
     try:
@@ -258,8 +263,8 @@ def wait_for_redis(url: str, child: Child, timeout: float = 15.0) -> None:
             except redis.RedisError:
                 if child.proc is None or child.proc.poll() is not None or \
                         time.monotonic() > deadline:
-                    raise RuntimeError(f"the embedded Redis did not start; see "
-                                       f"{child.argv[-1]}") from None
+                    raise EmbeddedRedisError(f"the embedded Redis did not start; see "
+                                             f"{child.argv[-1]}") from None
                 time.sleep(0.05)
     finally:
         client.close()
