@@ -62,9 +62,17 @@ def one_sentence(done: subprocess.CompletedProcess[str]) -> str:
     return lines[0]
 
 
+def children() -> set[int]:
+    return {c.pid for c in psutil.Process().children(recursive=True)}
+
+
+# Children this test process had before each test (a session's embedded Redis is one).
+_BEFORE: set[int] = set()
+
+
 def left_behind(folder: Path) -> list[str]:
     """redis-server processes (or any other) serving `folder`: working directory, socket or
-    data inside it; and children of this test process still running."""
+    data inside it; and children this test process started and are still running."""
     found = []
     for p in psutil.process_iter(["name", "cmdline", "cwd"]):
         try:
@@ -76,10 +84,17 @@ def left_behind(folder: Path) -> list[str]:
             continue
     for child in psutil.Process().children(recursive=True):
         try:
-            found.append(f"child {child.pid} {' '.join(child.cmdline())}")
+            if child.pid not in _BEFORE:
+                found.append(f"child {child.pid} {' '.join(child.cmdline())}")
         except psutil.Error:
             continue
     return found
+
+
+@pytest.fixture(autouse=True)
+def _children_before() -> None:
+    _BEFORE.clear()
+    _BEFORE.update(children())
 
 
 @pytest.fixture
