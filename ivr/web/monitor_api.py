@@ -48,7 +48,8 @@ def _mine(account: Account) -> dict[str, object] | None:
 @signed_in(*SEES_FLOOR)
 def live_calls(account: Account) -> Response:
     """The calls a supervisor can join now, and the one this supervisor is on."""
-    return jsonify(calls=monitor.live_calls(current_services()), mine=_mine(account))
+    return jsonify(calls=monitor.live_calls(current_services()), mine=_mine(account),
+                   server_time=_now())
 
 
 @bp.post("/calls/<sid>/monitor")
