@@ -37,6 +37,7 @@ log = logging.getLogger("ivr.monitor")
 
 MODES = ("listen", "coach", "barge")
 MONITOR_TTL = 6 * 3600  # a claim outlives no call (a lost callback cannot pin it for good)
+CLAIM_WITHOUT_LEG = 60.0  # seconds a claim may wait for its leg to be placed
 ENDED_STATUSES = ("completed", "busy", "no-answer", "failed", "canceled")
 
 # Claim the call for this supervisor and this supervisor for the call, both or neither.
@@ -148,10 +149,9 @@ def start(svc: Services, call_id: str, login: str, name: str, contact: str, mode
         raise MonitorRefused("not_connected", f"call {call_id} is not in a conference any more")
     fields = {"supervisor": login, "name": name, "mode": mode, "agent": link.agent_id,
               "status": "ringing", "since": repr(now), "conference": conference}
-    flat = [x for pair in fields.items() for x in pair]
-    claimed = svc.redis.eval(_CLAIM, 2, _key(svc, call_id), _by_key(svc, login), login,
-                             call_id, MONITOR_TTL, *flat)
-    outcome = [str(x) for x in claimed]  # type: ignore[union-attr]
+    outcome = _claim(svc, call_id, login, fields)
+    if outcome[0] in ("call", "supervisor") and _drop_stale(svc, outcome, call_id, now):
+        outcome = _claim(svc, call_id, login, fields)
     if outcome[0] == "call":
         raise MonitorRefused("monitored", f"{outcome[1]} is already on call {call_id}")
     if outcome[0] == "supervisor":
@@ -174,6 +174,34 @@ def start(svc: Services, call_id: str, login: str, name: str, contact: str, mode
     _audit(svc, watching, "monitor-start", now, {"mode": mode})
     _announce(svc, watching)
     return watching, True
+
+
+def _claim(svc: Services, call_id: str, login: str, fields: Mapping[str, str]) -> list[str]:
+    flat = [x for pair in fields.items() for x in pair]
+    claimed = svc.redis.eval(_CLAIM, 2, _key(svc, call_id), _by_key(svc, login), login,
+                             call_id, MONITOR_TTL, *flat)
+    return [str(x) for x in claimed]  # type: ignore[union-attr]
+
+
+def _drop_stale(svc: Services, refused: list[str], call_id: str, now: float) -> bool:
+    """A claim in the way that is over (its supervisor's leg ended at Twilio and the final
+    callback was lost; or a claim that never got a leg, from a process that died between
+    claiming and ringing) is ended now. True when one was (or it was released meanwhile)."""
+    in_way = current(svc, call_id) if refused[0] == "call" else current(svc, refused[1])
+    if in_way is None:
+        return True
+    if in_way.leg:
+        ended = svc.telephony.ended(in_way.leg)
+        if ended is None:
+            return False
+        why = ended.status
+    elif now - in_way.since < CLAIM_WITHOUT_LEG:
+        return False  # another request is ringing that phone now
+    else:
+        why = "never rung"
+    _end(svc, in_way, "monitor-ended", now, {"mode": in_way.mode, "why": "found over",
+                                             "leg_status": why})
+    return True
 
 
 def switch(svc: Services, call_id: str, login: str, mode: str, now: float) -> Monitoring:

@@ -168,3 +168,64 @@ def test_refusals_are_precise(center) -> None:  # type: ignore[no-untyped-def]
     assert bad.status_code == 400 and bad.get_json()["error"]["code"] == "bad_mode"
     extra = boss.post("/calls/CA0000/monitor", {"mode": "listen", "to": "+14105550100"})
     assert extra.status_code == 400 and extra.get_json()["error"]["code"] == "bad_request"
+
+
+def test_the_supervisor_stays_after_a_warm_transfer_and_can_leave(settings) -> None:  # type: ignore[no-untyped-def]
+    from tests.e2e.transfer_support import PSAP, dispatch_center
+
+    center = dispatch_center(settings)
+    try:
+        center.sim.on_dial(PSAP, answers(after=4, hangup_after=300))
+        taker, sid, agent_leg = on_call(center)
+        boss = supervisor(center)
+        assert boss.post(f"/calls/{sid}/monitor", {"mode": "listen"}).status_code == 201
+        center.sim.advance(4)
+        assert taker.post("/call/transfer", {"center": "psap"}).status_code == 201
+        center.sim.advance(6)
+        assert taker.post("/call/transfer/complete").status_code == 200
+        center.sim.advance(3)
+        mine = boss.get("/live-calls").get_json()
+        assert sid not in {c["call"] for c in mine["calls"]}  # the call-taker is gone ...
+        assert mine["mine"]["call"] == sid  # ... the supervisor still hears caller and dispatch
+        [dispatch] = [c for c in center.sim.calls.values() if c.to == PSAP]
+        conf = center.sim.calls[sid].participant.conference
+        leg = mine["mine"]["leg"]
+        assert conf.hears(leg, sid) and conf.hears(leg, dispatch.sid) and not conf.audience(leg)
+        assert agent_leg.participant is None
+        refused = boss.post(f"/calls/{sid}/monitor", {"mode": "barge"})
+        assert refused.status_code == 409 and refused.get_json()["error"]["code"] == \
+            "not_connected"
+        assert boss.post(f"/calls/{sid}/monitor/leave").status_code == 200
+        center.sim.advance(2)
+        assert center.sim.calls[leg].status == "completed"
+        assert conf.hears(sid, dispatch.sid)  # the caller and the dispatcher go on
+    finally:
+        center.close()
+
+
+def test_a_claim_whose_leg_ended_unheard_does_not_pin_the_call(center) -> None:  # type: ignore[no-untyped-def]
+    """The supervisor's phone hangs up while the app is down (its final callback is lost):
+    the next supervisor who asks finds the leg over at Twilio and takes the call."""
+    _taker, sid, agent_leg = on_call(center)
+    first = supervisor(center)
+    assert first.post(f"/calls/{sid}/monitor", {"mode": "listen"}).status_code == 201
+    center.sim.advance(4)
+    leg = first.get("/live-calls").get_json()["mine"]["leg"]
+    center.sim.take_down()
+    center.sim.hangup(leg)
+    center.sim.advance(2)
+    center.sim.bring_up()
+    assert first.get("/live-calls").get_json()["mine"]["leg"] == leg  # nobody told the app
+    second = supervisor(center)
+    taken = second.post(f"/calls/{sid}/monitor", {"mode": "coach"})
+    assert taken.status_code == 201, taken.get_json()
+    assert first.get("/live-calls").get_json()["mine"] is None
+    center.sim.advance(4)
+    new_leg = taken.get_json()["monitoring"]["leg"]
+    assert center.sim.calls[sid].participant.conference.audience(new_leg) == {agent_leg.sid}
+    audit = first.get(f"/calls/{sid}/monitor/audit").get_json()["entries"]
+    assert [(e["actor"], e["action"]) for e in audit] == [
+        (first.login, "monitor-start"), (first.login, "monitor-joined"),
+        (first.login, "monitor-ended"), (second.login, "monitor-start"),
+        (second.login, "monitor-joined")]
+    assert audit[2]["data"]["leg_status"] == "completed"

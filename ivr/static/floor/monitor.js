@@ -39,7 +39,12 @@
   }
 
   function render() {
-    const rows = calls.map((c) => {
+    // A call I am still on may have left the list (its call-taker completed a transfer and
+    // left): it stays, so I can leave it.
+    const shown = mine && !calls.some((c) => c.call === mine.call)
+      ? [...calls, { call: mine.call, agent: mine.agent, supervisor: mine, since: mine.since }]
+      : calls;
+    const rows = shown.map((c) => {
       const sup = c.supervisor;
       const onIt = mine && mine.call === c.call;
       const actions = el("td", { class: "actions" });
@@ -149,7 +154,8 @@
     // Who I am on comes with the list: my own row names me.
     const me = document.querySelector(".floor-who").textContent.trim();
     const row = calls.find((c) => c.supervisor && c.supervisor.supervisor === me);
-    mine = row ? row.supervisor : null;
+    if (row) mine = row.supervisor;
+    else if (mine) { reload(); return; }  // the server says whether I am still on it
     render();
   });
   document.addEventListener("DOMContentLoaded", () => {
