@@ -64,6 +64,15 @@ return 1
 """
 
 
+# Mark the claim joined, once, if it is still there (a release meanwhile leaves nothing).
+_JOIN = """
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+if redis.call('HSETNX', KEYS[1], 'joined', '1') == 0 then return 0 end
+redis.call('HSET', KEYS[1], 'status', 'joined')
+return 1
+"""
+
+
 class MonitorRefused(AgentError):
     """What a supervisor asked cannot be done now; `code` is the API's error code."""
 
@@ -247,14 +256,17 @@ def _end(svc: Services, watching: Monitoring, action: str, now: float,
 
 
 def leg_status(svc: Services, call_id: str, form: Mapping[str, str], now: float) -> None:
-    """A status callback of a supervisor's leg: answered is not yet "joined" (the conference
-    says that); an ended leg ends the monitoring (hung up, no answer, the call over)."""
+    """A status callback of a supervisor's leg: answered means joined (a participant added
+    by REST joins as it answers); an ended leg ends the monitoring (hung up, no answer, the
+    call over)."""
     status, sid = form.get("CallStatus", ""), form.get("CallSid", "")
     watching = current(svc, call_id)
     if watching is None or not sid or watching.leg != sid:
         return
     if status in ENDED_STATUSES:
         _end(svc, watching, "monitor-ended", now, {"mode": watching.mode, "leg_status": status})
+    elif status == "in-progress":  # a participant added by REST joins as it answers
+        _joined(svc, watching, now)
 
 
 def participant_event(svc: Services, call_id: str, event: str, sid: str, now: float) -> None:
@@ -262,14 +274,21 @@ def participant_event(svc: Services, call_id: str, event: str, sid: str, now: fl
     watching = current(svc, call_id)
     if watching is None or not sid or watching.leg != sid:
         return
-    if event == "participant-join" and watching.status != "joined":
-        svc.redis.hset(_key(svc, call_id), "status", "joined")
-        joined = current(svc, call_id) or watching
-        _audit(svc, joined, "monitor-joined", now, {"mode": joined.mode})
-        _announce(svc, joined)
+    if event == "participant-join":
+        _joined(svc, watching, now)
     elif event == "participant-leave":
         _end(svc, watching, "monitor-ended", now, {"mode": watching.mode,
                                                     "why": "left the conference"})
+
+
+def _joined(svc: Services, watching: Monitoring, now: float) -> None:
+    """The supervisor's leg is in the conference (said by the join event or the answered
+    callback, whichever comes first: either may be lost); recorded once."""
+    if not svc.redis.eval(_JOIN, 1, _key(svc, watching.call)):
+        return
+    joined = current(svc, watching.call) or watching
+    _audit(svc, joined, "monitor-joined", now, {"mode": joined.mode})
+    _announce(svc, joined)
 
 
 # -- views ----------------------------------------------------------------------------------------

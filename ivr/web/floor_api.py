@@ -1,4 +1,5 @@
-"""The supervisors' JSON API of the floor's figures: the wallboard (and its live stream), the
+"""The supervisors' JSON API of the floor's figures: the wallboard (and its live stream, both
+with the live calls a supervisor can join: `ivr.connect.monitor`), the
 reports of a day (JSON and CSV) and Erlang C staffing, under ``/api/v1`` with the same
 sign-in, roles and error format as the console API (`ivr.web.kit`); documented in
 openapi/console.yaml. Supervisors and admins only: the figures name call-takers.
