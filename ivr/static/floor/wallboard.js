@@ -118,6 +118,8 @@
     if (data.repairs && data.repairs.total) parts.unshift(repaired); else parts.push(repaired);
     board.replaceChildren(...parts);
     at.textContent = "as of " + new Date(data.at).toLocaleTimeString();
+    // The live calls (listen / coach / barge) are monitor.js's: it gets each board too.
+    document.dispatchEvent(new CustomEvent("ivr:wallboard", { detail: data }));
   }
 
   const source = new EventSource("/api/v1/wallboard/events");
