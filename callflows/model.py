@@ -276,10 +276,12 @@ class QueueNode(Node):
     skills: tuple[str, ...] = ()
     overflow: Ref | None = None
     voicemail: Ref | None = None
+    self_service: Ref | None = None
 
     def targets(self) -> list[tuple[str, Ref | None]]:
         return [(name, r) for name, r in (("overflow", self.overflow),
-                                          ("voicemail", self.voicemail)) if r]
+                                          ("voicemail", self.voicemail),
+                                          ("self_service", self.self_service)) if r]
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -60,14 +60,17 @@ def wait(svc: Services, form: Mapping[str, str]) -> Answer:
     queue_class = str(live.extra.get("queue_class", ""))
     doc, overflow = waiting.wait_document(
         svc.queues, svc.settings, live.sid, queue_class, _language(live),
-        _can_call_back(live), _waited(live, now), now)
+        _can_call_back(live), _waited(live, now), now,
+        on_duty=svc.agents.staffing().get(queue_class, 0),
+        self_service=bool(live.extra.get("self_service")))
     if overflow:
         svc.live.put(live.evolve(extra={**live.extra, "leave": "overflow"}))
     return Answer(str(doc))
 
 
 def option(svc: Services, form: Mapping[str, str]) -> Answer:
-    """A key pressed during hold music: 1 callback, 2 voicemail."""
+    """A key pressed during hold music: 1 callback, 2 voicemail, 3 the flow's self-service
+    paths (offered only while nobody is on duty, taken whenever the flow has them)."""
     live = svc.live.get(form.get("CallSid", ""))
     digits = form.get("Digits", "")
     response = VoiceResponse()
@@ -84,6 +87,11 @@ def option(svc: Services, form: Mapping[str, str]) -> Answer:
         return Answer(str(response))
     elif digits == "2" and out_of_line(svc, live.sid, now.timestamp()):
         svc.live.put(live.evolve(extra={**live.extra, "leave": "voicemail"}))
+        response.leave()
+        return Answer(str(response))
+    elif (digits == "3" and live.extra.get("self_service")
+          and out_of_line(svc, live.sid, now.timestamp())):
+        svc.live.put(live.evolve(extra={**live.extra, "leave": "self-service"}))
         response.leave()
         return Answer(str(response))
     waiting.say(response, language, "sorry")
@@ -147,10 +155,10 @@ def _result(svc: Services, live: LiveCall, outcome: str, now: datetime) -> Answe
         svc.live.put(live.evolve(phase="done", outcome="callback", last_twiml=twiml))
         pending.apply(svc.engine)
         return Answer(twiml)
-    # Leaving for voicemail or overflow, or Twilio could not keep the caller in its queue
-    # (queue-full, error): out of our queue too, and on to the flow's next step.
+    # Leaving for voicemail, self-service or overflow, or Twilio could not keep the caller in
+    # its queue (queue-full, error): out of our queue too, and on to the flow's next step.
     out_of_line(svc, sid, now.timestamp(), pending)
-    event = "voicemail" if reason == "voicemail" else "overflow"
+    event = reason if reason in ("voicemail", "self-service") else "overflow"
     calllog.add_event(pending, sid, now, f"queue-{event}",
                       f"{outcome or 'no result'} after {waited:.0f} s",
                       {"wait": round(waited, 1)})
