@@ -186,6 +186,7 @@ def _settle(
                 calllog.mark_queued(conn, live.sid, terminal.queue_class, now)
                 live = live.evolve(extra={**live.extra, "queued_at": now.timestamp(),
                                           "queue_class": terminal.queue_class,
+                                          "skills": list(terminal.skills),
                                           "self_service": terminal.self_service is not None})
                 return live, step
             calllog.add_event(conn, live.sid, now, "queue-full", terminal.queue_class)

@@ -42,6 +42,15 @@ def _can_call_back(live: LiveCall) -> bool:
     return caller.startswith("+") and len(caller) > 8
 
 
+def _on_duty(svc: Services, live: LiveCall, queue_class: str) -> int:
+    """Call-takers on duty who could answer this call: holding its skills, else (a call the
+    reconciler put back in line, whose skills are not known here) serving its class."""
+    skills = live.extra.get("skills")
+    if isinstance(skills, list):
+        return svc.agents.on_duty_for(skills)
+    return svc.agents.staffing().get(queue_class, 0)
+
+
 def wait(svc: Services, form: Mapping[str, str]) -> Answer:
     """The hold loop: own position, estimated wait, options, hold music."""
     live = svc.live.get(form.get("CallSid", ""))
@@ -61,7 +70,7 @@ def wait(svc: Services, form: Mapping[str, str]) -> Answer:
     doc, overflow = waiting.wait_document(
         svc.queues, svc.settings, live.sid, queue_class, _language(live),
         _can_call_back(live), _waited(live, now), now,
-        on_duty=svc.agents.staffing().get(queue_class, 0),
+        on_duty=_on_duty(svc, live, queue_class),
         self_service=bool(live.extra.get("self_service")))
     if overflow:
         svc.live.put(live.evolve(extra={**live.extra, "leave": "overflow"}))
