@@ -325,6 +325,13 @@ def test_after_hours_self_service(f311: Flow, language: str) -> None:
     step = call.press("3", "1")  # a pothole, filed by phone
     assert call.node == "pothole_position"
     assert ("travel lane" in text(step)) == (language == "en")
+    call = Caller(f311, night)
+    call.press("2" if language == "es" else "1", "3")
+    step = call.say("la basura" if language == "es" else "my trash was missed")
+    assert call.node == "heard_self_trash" and text(step).startswith(("A missed trash", "Basura"))
+    assert call.say("no").state.node == "self_report"
+    call.say("la basura" if language == "es" else "my trash was missed")
+    assert call.say("sí" if language == "es" else "yes").state.node == "trash_missed"
 
 
 @pytest.mark.parametrize("now", [datetime(2026, 3, 7, 9, 0, tzinfo=NY),
