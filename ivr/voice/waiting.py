@@ -5,9 +5,10 @@ The flow's queue step pushes the call into the Redis priority queue (`queues/`) 
 ours. Each time the hold loop comes round (the waitUrl), the caller hears their own place in
 priority order (not Twilio's FIFO position) and the estimated wait, in their language, then hold
 music during which they may press 1 for a callback that keeps their place or 2 to leave a message.
-With nobody on duty to serve their class, an estimate would be false: they hear that no
-call-taker is available and what they can still do (callback, message, and, when the flow has a
-`self_service` target, 3 to check on a request or file a report by phone).
+With no call-taker on duty who could answer them (holding the call's skills), an estimate
+would be false: they hear that no call-taker is available and what they can still do (callback,
+message, and, when the flow has a `self_service` target, 3 to check on a request or file a
+report by phone).
 911 callers hear neither options nor numbers: only that they must stay on the line.
 """
 
@@ -105,8 +106,8 @@ def wait_document(
 
     Returns the document and whether the caller must leave for the overflow step (waited
     `max_wait`). A caller no longer in our queue (answered or taken out meanwhile) only hears
-    hold music until Twilio moves them. `on_duty` counts the call-takers on duty who serve
-    `entry_class`; `self_service` tells whether the flow has somewhere to send a caller who
+    hold music until Twilio moves them. `on_duty` counts the call-takers on duty who could
+    answer this call; `self_service` tells whether the flow has somewhere to send a caller who
     presses 3.
     """
     response = VoiceResponse()
