@@ -15,7 +15,7 @@ from datetime import datetime
 
 from twilio.twiml.voice_response import VoiceResponse
 
-from callflows import engine
+from callflows import engine, spoken
 from callflows.actions import Input
 from ivr.calls import calllog
 from ivr.calls.live import LiveCall
@@ -158,7 +158,8 @@ def _result(svc: Services, live: LiveCall, outcome: str, now: datetime) -> Answe
                           {"wait": round(waited, 1)})
         response = VoiceResponse()
         last = str(live.state.vars.get("caller", ""))[-4:]
-        waiting.say(response, _language(live), "callback", last=" ".join(last))
+        waiting.say(response, _language(live), "callback",
+                    last=spoken.group_words(last, _language(live)))
         response.hangup()
         twiml = str(response)
         svc.live.put(live.evolve(phase="done", outcome="callback", last_twiml=twiml))

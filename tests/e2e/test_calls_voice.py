@@ -153,6 +153,18 @@ def test_an_empty_floor_promises_no_wait_and_offers_what_remains(center, lang,
     assert center.services.queues.position(call.sid, center.clock.now().timestamp()) is None
 
 
+@pytest.mark.parametrize(("lang", "language", "ending"), [
+    pytest.param("en", ENGLISH, "ending in oh one double oh, when it is your turn.", id="en"),
+    pytest.param("es", SPANISH, "que termina en cero uno cero cero, cuando sea su turno.",
+                 id="es")])
+def test_a_callback_from_an_empty_floor_names_the_number_as_people_say_it(
+        center, lang, language, ending) -> None:
+    call = center.call([language, press("0"), press("1", after=1)])
+    center.run()
+    assert HEARD[lang]["nobody"] in call.heard_text() and ending in call.heard_text()
+    assert center.services.queues.position(call.sid, center.clock.now().timestamp()) == 1
+
+
 def test_only_call_takers_who_could_answer_count(center) -> None:
     """An English-only call-taker on duty is nobody for a Spanish caller: no false estimate."""
     floor = Floor(center)

@@ -98,7 +98,7 @@ def test_callback_keeps_the_place_in_line(center) -> None:
     second = center.call([*TO_A_CALL_TAKER, press("1", after=1)], caller="+14105550002", at=2)
     third = center.call([*TO_A_CALL_TAKER, wait(600), hangup()], caller="+14105550003", at=4)
     center.sim.run(until=200)
-    assert "We will call you back at the number you are calling from, ending in 0 0 0 2" \
+    assert "We will call you back at the number you are calling from, ending in oh oh oh two" \
         in second.heard_text()
     assert second.status == "completed"
     rec = sql_record(center, second.sid)
