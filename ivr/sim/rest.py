@@ -17,6 +17,9 @@ configured REST base URL, as it reaches Twilio. HTTP Basic auth with AccountSid:
     Conferences/{Sid}/Participants.json          GET (Muted, Hold), POST (add a party)
     Conferences/{Sid}/Participants/{CallSid}.json  GET, POST (Hold, HoldUrl, Muted,
                                                  EndConferenceOnExit), DELETE
+    Recordings/{Sid}.json                        GET, DELETE (`ivr.sim.recording`)
+    Recordings/{Sid}[.wav]                       GET: the media (RequestedChannels 1 or 2);
+                                                 .mp3 refused (not modelled)
 
 Lists page as Twilio's do (`PageSize`, `Page`; `next_page_uri` keeps the filters). A list
 filter the emulator does not model is refused with 400 (`ivr.sim.filters`), never ignored.
@@ -37,6 +40,7 @@ from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
 from ivr.sim import filters
+from ivr.sim import recording as rec_mod
 from ivr.sim import serialize as ser
 from ivr.sim.call import FINAL_STATUSES, Webhook
 from ivr.sim.twiml import Conference, Dial, Document, TwimlError, parse_twiml
@@ -50,6 +54,7 @@ ROUTES = Map([
     Rule(f"{BASE}/Calls.json", endpoint="calls"),
     Rule(f"{BASE}/Calls/<sid>.json", endpoint="call"),
     Rule(f"{BASE}/Queues.json", endpoint="queues"),
+    Rule(f"{BASE}/Recordings/<name>", endpoint="recording"),
     Rule(f"{BASE}/Queues/<sid>.json", endpoint="queue"),
     Rule(f"{BASE}/Queues/<sid>/Members.json", endpoint="members"),
     Rule(f"{BASE}/Queues/<sid>/Members/<call_sid>.json", endpoint="member"),
@@ -244,6 +249,38 @@ class RestApp:
         del self.sim.calls[sid]
         return Response(status=204)
 
+    # --- recordings ----------------------------------------------------------------------------
+
+    def _recording(self, name: str) -> tuple[Any, str]:
+        sid, dot, ext = name.partition(".")
+        rec = self.sim.recordings.by_sid.get(sid)
+        if rec is None:
+            raise NotFound()
+        return rec, ext if dot else ""
+
+    def recording_get(self, request: Request, name: str) -> Response:
+        rec, ext = self._recording(name)
+        if ext == "json":
+            return _json(rec_mod.resource(self.sim, rec))
+        if ext not in ("", "wav"):
+            raise ApiError(400, 20001, f"the emulator serves recordings as WAV only, not .{ext}")
+        if rec.status != "completed":
+            raise NotFound()  # Twilio has no media before the recording is processed
+        channels = int(_number(request.args, "RequestedChannels", 1))
+        if channels not in (1, 2) or channels > rec.channels:
+            raise ApiError(400, 20001, f"RequestedChannels must be 1 or {rec.channels}")
+        body = rec_mod.wav(rec.duration(self.sim.clock.elapsed), channels)
+        return Response(body, 200, content_type="audio/x-wav")
+
+    def recording_delete(self, request: Request, name: str) -> Response:
+        rec, ext = self._recording(name)
+        if ext != "json":
+            raise MethodNotAllowed()
+        if rec.status == "in-progress":
+            raise ApiError(400, 20009, "Cannot delete a recording that is in progress")
+        self.sim.recordings.delete(rec.sid)
+        return Response(status=204)
+
     # --- queues --------------------------------------------------------------------------------
 
     def queues_get(self, request: Request) -> Response:
@@ -361,6 +398,12 @@ class RestApp:
             status_callback_event=tuple(
                 e for v in form.getlist("ConferenceStatusCallbackEvent") for e in v.split()),
         )
+        for name in ("Record", "ConferenceRecord", "RecordingChannels", "Trim",
+                     "ConferenceTrim", "RecordingStatusCallback",
+                     "ConferenceRecordingStatusCallback"):
+            if form.get(name) not in (None, "false", "do-not-record"):
+                raise ApiError(400, 20001, f"the emulator does not model {name} on a participant;"
+                               " record the conference with <Conference record>")
         events = tuple(e for v in form.getlist("StatusCallbackEvent") for e in v.split())
         hook = Webhook(status_callback=form.get("StatusCallback"),
                        status_callback_method=form.get("StatusCallbackMethod", "POST").upper(),
