@@ -70,7 +70,8 @@ def test_a_call_is_recorded_played_by_a_supervisor_refused_to_a_call_taker_then_
         assert "twilio.com" not in html and center.settings.api_base not in html
         media = boss.get(f"/recordings/{row.sid}/media")
         assert media.status_code == 200 and media.mimetype == "audio/x-wav"
-        assert wave.open(io.BytesIO(media.get_data())).getnchannels() == 2
+        with wave.open(io.BytesIO(media.get_data())) as w:
+            assert w.getnchannels() == 2
         assert "twilio" not in " ".join(f"{k}: {v}" for k, v in media.headers.items()).lower()
 
         # refused to a call-taker (and to nobody signed in), and only the play is recorded
@@ -80,6 +81,15 @@ def test_a_call_is_recorded_played_by_a_supervisor_refused_to_a_call_taker_then_
             f"/api/v1/recordings/{row.sid}/media").status_code == 401
         assert [p.actor for p in _rows(center, RecordingPlay, recording_sid=row.sid)] == [
             boss.login]
+
+        # the review form and the API refuse a write without the session's CSRF token
+        scores = {"greeting": "5", "location": "5", "callback": "5", "protocol": "5",
+                  "courtesy": "5"}
+        forged = boss.client.post(f"/console/quality/calls/{call.sid}",
+                                  data={f"q-{k}": v for k, v in scores.items()})
+        assert forged.status_code == 403
+        assert boss.post("/quality/reviews", {"call": call.sid, "scores": scores},
+                         token="").status_code == 403
 
         # not deleted before its retention period ends ...
         client = svc.telephony.client

@@ -87,7 +87,10 @@ def test_the_media_needs_the_account_and_comes_mono_or_dual(served) -> None:
     assert mono.status_code == 200 and mono.headers["Content-Type"] == "audio/x-wav"
     dual = requests.get(f"{url}.wav", params={"RequestedChannels": "2"},
                         auth=(ACCOUNT, TOKEN), timeout=5)
-    channels = [wave.open(io.BytesIO(r.content)).getnchannels() for r in (mono, dual)]
+    channels = []
+    for r in (mono, dual):
+        with wave.open(io.BytesIO(r.content)) as w:
+            channels.append(w.getnchannels())
     assert channels == [1, 2]
     refused = requests.get(f"{url}.mp3", auth=(ACCOUNT, TOKEN), timeout=5)
     assert refused.status_code == 400 and "WAV only" in refused.json()["message"]
