@@ -13,7 +13,7 @@ from datetime import date
 
 from sqlalchemy import select
 
-from ivr.demo.day import DemoCenter, DemoOptions, day_start, run_day
+from ivr.demo.day import DemoCenter, DemoOptions, day_start, quality_line, run_day
 from ivr.demo.dayplan import DayOptions
 from ivr.demo.floor import HandleTimes
 from ivr.quality import review
@@ -52,6 +52,10 @@ def test_a_days_sample_holds_two_percent_per_call_taker_and_every_transfer(setti
         assert transferred and result.transfers.get("started", 0) >= len(transferred) > 0
         for sid in transferred:  # every warm transfer to dispatch, whoever took it
             assert "transfer:warm" in picked[sid].reasons
+        line = quality_line(svc, QA_DAY)  # what `ivr demo` prints
+        assert f"random sample {sum(len(found.shares[a].sampled) for a in taken)} of " \
+            f"{sum(taken.values())} calls" in line
+        assert f"every transfer:warm: {len(transferred)}" in line
         # drawn again, the same sample
         again = review.period(svc.engine, config, QA_DAY, svc.settings.timezone)
         assert [p.sid for p in again.picks] == [p.sid for p in found.picks]
