@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 
 import requests
 from sqlalchemy import Connection, Engine, insert, select, update
+from sqlalchemy.exc import IntegrityError
 from twilio.base.exceptions import TwilioRestException
 from twilio.rest import Client
 
@@ -42,22 +43,34 @@ def on_status(engine: Engine, settings: Settings, call_sid: str, form: Mapping[s
     config = RecordingConfig.from_raw(settings.raw)
     duration = _int(form.get("RecordingDuration"))
     channels = _int(form.get("RecordingChannels")) or 1
-    with engine.begin() as conn:
-        row = conn.execute(select(recordings_t.c.status).where(recordings_t.c.sid == sid)) \
-            .first()
-        if row is None:
-            conn.execute(insert(recordings_t).values(
-                sid=sid, center=settings.center, call_sid=call_sid,
-                conference_sid=form.get("ConferenceSid", ""), status="in-progress",
-                channels=channels, started_at=now))
-            calllog.add_event(conn, call_sid, now, "call-recording", sid)
-        elif row.status in ("completed", "absent", "deleted"):
+    for attempt in (1, 2):  # a twin callback may insert the row between our read and write
+        try:
+            with engine.begin() as conn:
+                _apply(conn, settings.center, call_sid, sid, status, form, duration, channels,
+                       config, now)
             return
-        if status != "in-progress":
-            conn.execute(update(recordings_t).where(recordings_t.c.sid == sid).values(
-                status=status, duration=duration if duration and duration >= 0 else None,
-                channels=channels, completed_at=now,
-                delete_after=now + timedelta(days=config.retention_days)))
+        except IntegrityError:
+            if attempt == 2:
+                raise
+
+
+def _apply(conn: Connection, center: str, call_sid: str, sid: str, status: str,
+           form: Mapping[str, str], duration: int | None, channels: int,
+           config: RecordingConfig, now: datetime) -> None:
+    row = conn.execute(select(recordings_t.c.status).where(recordings_t.c.sid == sid)).first()
+    if row is None:
+        conn.execute(insert(recordings_t).values(
+            sid=sid, center=center, call_sid=call_sid,
+            conference_sid=form.get("ConferenceSid", ""), status="in-progress",
+            channels=channels, started_at=now))
+        calllog.add_event(conn, call_sid, now, "call-recording", sid)
+    elif row.status in ("completed", "absent", "deleted"):
+        return
+    if status != "in-progress":
+        conn.execute(update(recordings_t).where(recordings_t.c.sid == sid).values(
+            status=status, duration=duration if duration and duration >= 0 else None,
+            channels=channels, completed_at=now,
+            delete_after=now + timedelta(days=config.retention_days)))
 
 
 def _int(value: str | None) -> int | None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import io
 import wave
+from datetime import timedelta
 
 from sqlalchemy import select
 
@@ -110,6 +111,13 @@ def test_a_call_is_recorded_played_by_a_supervisor_refused_to_a_call_taker_then_
         # a second purge has nothing left to do
         assert recordings.purge(svc.engine, client, svc.settings.center,
                                 svc.clock()).deleted == []
+        # one Twilio no longer has (deleted in its console, say) is marked deleted here too
+        lost = "RE" + "7" * 32
+        recordings.on_status(svc.engine, svc.settings, call.sid, {
+            "RecordingSid": lost, "RecordingStatus": "completed", "RecordingDuration": "9",
+            "RecordingChannels": "2"}, svc.clock() - timedelta(days=1))
+        done = recordings.purge(svc.engine, client, svc.settings.center, svc.clock())
+        assert done.deleted == [lost] and done.failed == []
     finally:
         center.close()
 
