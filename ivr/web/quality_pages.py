@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from ivr.accounts.accounts import Account
 from ivr.calls.models import Call
-from ivr.quality import review
+from ivr.quality import recordings, review
 from ivr.web import csrf
 from ivr.web.auth import SEES_FLOOR, require
 from ivr.web.auth import request_db as _db
@@ -61,6 +61,14 @@ def _call_and_pick(sid: str) -> tuple[Any, review.Period, Any]:
     return started, found, pick
 
 
+def _plays(found: review.Period, sid: str) -> list[tuple[str, Any]]:
+    rec = found.recorded.get(sid)
+    if rec is None:
+        return []
+    with current_services().engine.connect() as conn:
+        return recordings.plays(conn, rec)
+
+
 @bp.get("/console/quality/calls/<sid>")
 @supervisor()
 def review_page(account: Account, sid: str) -> Any:
@@ -68,7 +76,7 @@ def review_page(account: Account, sid: str) -> Any:
     return render_template("floor/review.html", account=account, started=started,
                            found=found, pick=pick, config=quality_config(current_services()),
                            done=found.reviews.get(sid), error="", given={},
-                           csrf_token=csrf.token())
+                           plays=_plays(found, sid), csrf_token=csrf.token())
 
 
 @bp.post("/console/quality/calls/<sid>")
@@ -87,6 +95,6 @@ def review_post(account: Account, sid: str) -> Any:
         return render_template("floor/review.html", account=account, started=started,
                                found=found, pick=pick, config=config,
                                done=found.reviews.get(sid), error=exc.message, given=given,
-                               csrf_token=csrf.token()), exc.status
+                               plays=_plays(found, sid), csrf_token=csrf.token()), exc.status
     _started, found, _pick = _call_and_pick(sid)
     return redirect(url_for("quality.quality_page", day=found.start.isoformat()))

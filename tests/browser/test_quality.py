@@ -54,6 +54,7 @@ def test_a_supervisor_plays_the_recording_and_reviews_the_call(served: Served, p
     row.get_by_role("link", name="Review").click()
 
     # the recording: the app's own URL, loaded and played by the browser's audio element
+    expect(page.locator("#plays summary")).to_have_text("Played 0 times before this page")
     audio = page.locator("#recording")
     assert audio.get_attribute("src") == f"/api/v1/recordings/{rec}/media"
     assert "twilio" not in page.content().lower()
@@ -66,6 +67,9 @@ def test_a_supervisor_plays_the_recording_and_reviews_the_call(served: Served, p
         actors = session.scalars(select(RecordingPlay.actor).filter_by(recording_sid=rec))
         assert set(actors) == {boss}
     shot(page, "quality-review.png")
+    page.reload()
+    expect(page.locator("#plays summary")).to_have_text("Played 1 time before this page")
+    expect(page.locator("#plays li")).to_contain_text(boss)
 
     # the review form, through the browser
     inputs = page.locator("#review-form input[type=number]")
