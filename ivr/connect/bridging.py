@@ -38,7 +38,7 @@ def _conference(svc: Services, link: Link, response: VoiceResponse, action: str,
         wait_url=wait_url, wait_method="POST",
         status_callback=url(svc.settings, "conference", resv=link.reservation_id),
         status_callback_event="start end join leave", status_callback_method="POST",
-        **_recording(svc, link),
+        **(_recording(svc, link) if start else {}),  # asked once, by who starts it
     )
     response.append(dial)
 
