@@ -30,6 +30,7 @@ from ivr.platform.config import Settings, load_settings
 from ivr.platform.jobs import QUEUE_NAMES, rq_connection
 from ivr.platform.jobs import queue as rq_queue
 from ivr.quality import recordings
+from ivr.quality.config import RecordingConfig
 from ivr.voice import outage, reconcile
 
 log = logging.getLogger("ivr.ticker")
@@ -143,8 +144,9 @@ def purge_recordings_job() -> dict[str, int]:
     (`ivr.quality.recordings.purge`); the ticker enqueues it once an hour."""
     svc = bootstrap(load_settings())
     try:
-        done = recordings.purge(svc.engine, svc.telephony.client, svc.settings.center,
-                                svc.clock())
+        done = recordings.purge(
+            svc.engine, svc.telephony.client, svc.settings.center, svc.clock(),
+            RecordingConfig.from_raw(svc.settings.raw).retention_days)
     finally:
         svc.engine.dispose()
     return {"deleted": len(done.deleted), "failed": len(done.failed)}

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import requests
 from sqlalchemy import Connection, Engine, insert, select, update
@@ -86,14 +86,32 @@ class Purged:
     failed: list[str]
 
 
-def purge(engine: Engine, client: Client, center: str, now: datetime) -> Purged:
+def purge(engine: Engine, client: Client, center: str, now: datetime,
+          retention_days: float | None = None) -> Purged:
     """Delete at Twilio every recording of `center` past its retention, then mark it deleted
     here. One Twilio already forgot (404) counts as deleted; one Twilio refused is tried again
-    at the next purge. No SQL transaction is open during a REST request."""
+    at the next purge. No SQL transaction is open during a REST request.
+
+    With `retention_days`, Twilio's own list is read too (Twilio is the truth): a conference
+    recording older than that whose callbacks never reached the app, or whose record here
+    never completed, is deleted all the same. One that another center's records name is
+    left to that center."""
     with engine.connect() as conn:
         due = list(conn.execute(select(recordings_t.c.sid).where(
             recordings_t.c.center == center, recordings_t.c.delete_after <= now,
             recordings_t.c.deleted_at.is_(None))).scalars())
+    if retention_days is not None:
+        seen = set(due)
+        for sid in _old_at_twilio(client, now - timedelta(days=retention_days)):
+            if sid not in seen:
+                seen.add(sid)
+                due.append(sid)
+        with engine.connect() as conn:
+            others = set(conn.execute(select(recordings_t.c.sid).where(
+                recordings_t.c.sid.in_(due),
+                (recordings_t.c.center != center) | recordings_t.c.deleted_at.is_not(None)))
+                .scalars())
+        due = [sid for sid in due if sid not in others]
     deleted, failed = [], []
     for sid in due:
         try:
@@ -112,6 +130,20 @@ def purge(engine: Engine, client: Client, center: str, now: datetime) -> Purged:
                 status="deleted", deleted_at=now))
         deleted.append(sid)
     return Purged(deleted, failed)
+
+
+def _old_at_twilio(client: Client, cutoff: datetime) -> list[str]:
+    """Twilio's conference recordings created at or before `cutoff`. Twilio filters by day
+    (UTC), so the list asks for the days up to the cutoff's and the instant is checked here."""
+    day = (cutoff + timedelta(days=1)).date()
+    before = datetime(day.year, day.month, day.day, tzinfo=UTC)
+    out = []
+    for r in client.recordings.stream(date_created_before=before, page_size=100):
+        created = r.start_time or r.date_created
+        if r.source == "Conference" and r.conference_sid and created is not None \
+                and created <= cutoff and r.status != "in-progress":
+            out.append(r.sid)
+    return out
 
 
 def of_call(conn: Connection, call_sid: str) -> Recording | None:

@@ -17,6 +17,8 @@ configured REST base URL, as it reaches Twilio. HTTP Basic auth with AccountSid:
     Conferences/{Sid}/Participants.json          GET (Muted, Hold), POST (add a party)
     Conferences/{Sid}/Participants/{CallSid}.json  GET, POST (Hold, HoldUrl, Muted,
                                                  EndConferenceOnExit), DELETE
+    Recordings.json                              GET (DateCreated and its < >, CallSid,
+                                                 ConferenceSid)
     Recordings/{Sid}.json                        GET, DELETE (`ivr.sim.recording`)
     Recordings/{Sid}[.wav]                       GET: the media (RequestedChannels 1 or 2);
                                                  .mp3 refused (not modelled)
@@ -54,6 +56,7 @@ ROUTES = Map([
     Rule(f"{BASE}/Calls.json", endpoint="calls"),
     Rule(f"{BASE}/Calls/<sid>.json", endpoint="call"),
     Rule(f"{BASE}/Queues.json", endpoint="queues"),
+    Rule(f"{BASE}/Recordings.json", endpoint="recordings"),
     Rule(f"{BASE}/Recordings/<name>", endpoint="recording"),
     Rule(f"{BASE}/Queues/<sid>.json", endpoint="queue"),
     Rule(f"{BASE}/Queues/<sid>/Members.json", endpoint="members"),
@@ -67,6 +70,7 @@ ROUTES = Map([
 
 CALL_FILTERS = ("To", "From", "ParentCallSid", "Status", "StartTime", "StartTime>", "StartTime<",
                 "EndTime", "EndTime>", "EndTime<")
+RECORDING_FILTERS = ("DateCreated", "DateCreated>", "DateCreated<", "CallSid", "ConferenceSid")
 CONFERENCE_FILTERS = ("FriendlyName", "Status", "DateCreated", "DateCreated>", "DateCreated<",
                       "DateUpdated", "DateUpdated>", "DateUpdated<")
 
@@ -257,6 +261,16 @@ class RestApp:
         if rec is None:
             raise NotFound()
         return rec, ext if dot else ""
+
+    def recordings_get(self, request: Request) -> Response:
+        sim, args = self.sim, request.args
+        filters.refuse_unknown(args, RECORDING_FILTERS, "Recordings.json")
+        created = filters.window(args, "DateCreated")
+        recs = [r for r in reversed(sim.recordings.by_sid.values())
+                if (not args.get("ConferenceSid") or r.conference_sid == args["ConferenceSid"])
+                and not args.get("CallSid")  # conference recordings have no call
+                and (created is None or created.holds(sim.clock.at(r.start_t)))]
+        return self._page(request, "recordings", [rec_mod.resource(sim, r) for r in recs])
 
     def recording_get(self, request: Request, name: str) -> Response:
         rec, ext = self._recording(name)

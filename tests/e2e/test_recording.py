@@ -134,3 +134,38 @@ def test_a_line_not_listed_is_not_recorded(settings) -> None:  # type: ignore[no
         assert _rows(center, Recording, call_sid=call.sid) == []
     finally:
         center.close()
+
+
+def test_recordings_whose_callbacks_were_lost_are_deleted_from_twilios_list(settings) -> None:  # type: ignore[no-untyped-def]
+    """Twilio is the truth: a recording the app never heard of, or never heard completed,
+    is still deleted at Twilio once older than the retention period."""
+    center = _center(settings)
+    try:
+        floor = Floor(center)
+        floor.login("alice", phone=answers(after=3, hangup_after=30))
+        first = center.call([press("1"), press("0"), wait(900), hangup()])
+        second = center.call([press("1"), press("0"), wait(900), hangup()],
+                             caller="+14105550101", at=100)
+        floor.run(until=250)
+        assert first.status == second.status == "completed"
+        [unknown] = _rows(center, Recording, call_sid=first.sid)
+        [stuck] = _rows(center, Recording, call_sid=second.sid)
+        table = Recording.__table__
+        svc = center.services
+        with svc.engine.begin() as conn:  # as if their callbacks had been lost
+            conn.execute(table.delete().where(table.c.sid == unknown.sid))
+            conn.execute(table.update().where(table.c.sid == stuck.sid).values(
+                status="in-progress", delete_after=None, completed_at=None))
+        client = svc.telephony.client
+        early = recordings.purge(svc.engine, client, svc.settings.center, svc.clock(),
+                                 RETENTION_DAYS)
+        assert early.deleted == [] and len(center.sim.recordings.by_sid) == 2
+        floor.run(until=250 + RETENTION_DAYS * 86400)
+        done = recordings.purge(svc.engine, client, svc.settings.center, svc.clock(),
+                                RETENTION_DAYS)
+        assert sorted(done.deleted) == sorted([unknown.sid, stuck.sid]) and not done.failed
+        assert not center.sim.recordings.by_sid
+        [gone] = _rows(center, Recording, sid=stuck.sid)
+        assert gone.status == "deleted"
+    finally:
+        center.close()

@@ -126,3 +126,21 @@ def test_unmodelled_recording_options_are_refused(app: App) -> None:
     assert any("<Conference trim> is not modelled" in w for w in warnings)
     assert any("<Dial record> is not modelled" in w for w in warnings)
     assert not sim.recordings.by_sid
+
+
+def test_recordings_are_listed_by_day_and_an_unknown_filter_is_refused(served) -> None:
+    from datetime import timedelta
+
+    sim, client, base = served
+    _talk(sim, client, 20)
+    [rec] = sim.recordings.by_sid.values()
+    today = sim.clock.now().date()
+    assert [r.sid for r in client.recordings.list(date_created=today)] == [rec.sid]
+    assert client.recordings.list(date_created_before=today) == []
+    listed = client.recordings.list(date_created_before=today + timedelta(days=1))
+    assert [(r.sid, r.source, r.conference_sid) for r in listed] == [
+        (rec.sid, "Conference", rec.conference_sid)]
+    refused = requests.get(f"{base}/2010-04-01/Accounts/{ACCOUNT}/Recordings.json",
+                           params={"IncludeSoftDeleted": "true"}, auth=(ACCOUNT, TOKEN),
+                           timeout=5)
+    assert refused.status_code == 400
