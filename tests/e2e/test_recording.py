@@ -91,6 +91,19 @@ def test_a_call_is_recorded_played_by_a_supervisor_refused_to_a_call_taker_then_
         assert forged.status_code == 403
         assert boss.post("/quality/reviews", {"call": call.sid, "scores": scores},
                          token="").status_code == 403
+        # the form: a score out of range is said on the page; then saved once
+        form = {f"q-{k}": v for k, v in scores.items()} | {"csrf_token": boss.token}
+        wrong = boss.client.post(f"/console/quality/calls/{call.sid}",
+                                 data={**form, "q-greeting": "9"})
+        assert wrong.status_code == 400
+        assert "needs a score from 0 to 5" in wrong.get_data(as_text=True)
+        saved = boss.client.post(f"/console/quality/calls/{call.sid}", data=form)
+        assert saved.status_code == 302 and "/console/quality?day=" in saved.location
+        again = boss.client.post(f"/console/quality/calls/{call.sid}", data=form)
+        assert again.status_code == 409
+        sample = boss.get(f"/quality?day={center.clock.now().date().isoformat()}").get_json()
+        [pick] = [p for p in sample["picks"] if p["call"] == call.sid]
+        assert pick["reviewed"] and pick["recording"] == row.sid
 
         # not deleted before its retention period ends ...
         client = svc.telephony.client
