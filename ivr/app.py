@@ -32,6 +32,8 @@ from ivr.web import (
     flows_console,
     monitor_api,
     open311,
+    quality_api,
+    quality_pages,
     transfer_api,
 )
 from ivr.web.auth import close_request_db
@@ -68,9 +70,10 @@ def create_app(
         open311.bp,  # Open311 GeoReport v2 (API keys)
         # The JSON API under /api/v1 (web sessions + CSRF, ivr.web.kit), one blueprint a face:
         console_api.bp, console_live.bp, transfer_api.bp, console_requests.bp, flows_api.bp,
-        floor_api.bp, accounts_api.bp, monitor_api.bp,
+        floor_api.bp, accounts_api.bp, monitor_api.bp, quality_api.bp,
         # The pages:
         console.bp, admin.bp, flows_console.bp, floor_pages.bp, dispatch_inbox.bp,
+        quality_pages.bp,
     ):
         app.register_blueprint(blueprint)
     app.teardown_appcontext(close_request_db)

@@ -20,6 +20,7 @@ from agents import TelephonyError
 from ivr.calls.links import Link
 from ivr.connect import callbacks, monitor, offers
 from ivr.connect.outcomes import FAILED, close, language_of, on_bridged, requeue_twiml, say
+from ivr.quality.config import RecordingConfig
 from ivr.services import Services
 from ivr.telephony.adapter import conference_name, url
 from ivr.telephony.safe import safe_twiml
@@ -37,8 +38,20 @@ def _conference(svc: Services, link: Link, response: VoiceResponse, action: str,
         wait_url=wait_url, wait_method="POST",
         status_callback=url(svc.settings, "conference", resv=link.reservation_id),
         status_callback_event="start end join leave", status_callback_method="POST",
+        **(_recording(svc, link) if start else {}),  # asked once, by who starts it
     )
     response.append(dial)
+
+
+def _recording(svc: Services, link: Link) -> dict[str, str]:
+    """The conference noun's recording attributes when the call's line is recorded: from the
+    conference's start, the status callback naming the call (signed, so it cannot be forged)."""
+    if not RecordingConfig.from_raw(svc.settings.raw).records(link.entry.data.get("line")):
+        return {}
+    return {"record": "record-from-start",
+            "recording_status_callback": url(svc.settings, "recording", call=link.call_id),
+            "recording_status_callback_event": "in-progress completed absent",
+            "recording_status_callback_method": "POST"}
 
 
 def caller_twiml(svc: Services, rid: str, now: float) -> str:

@@ -20,7 +20,10 @@ everyone, as any participant does. A change of `Coaching`/`CallSidToCoach` (or o
 `EndConferenceOnExit`) is the ``participant-modify`` event (statusCallbackEvent ``modify``);
 participant events carry `Coaching` and, for a coach, `CallSidToCoach`.
 
-Not yet: announcements, recordings, `beep` sounds, speaker events.
+A noun with `record="record-from-start"` records the conference (`ivr.sim.recording`): from
+its start (or that participant's join, if later) to its end.
+
+Not yet: announcements, `beep` sounds, speaker events.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from typing import TYPE_CHECKING
 
 from ivr.sim.call import CallInterrupt, VerbInterrupted
 from ivr.sim.clock import SimClock
+from ivr.sim.recording import Recording, RecordingSpec
 from ivr.sim.scheduler import TIMEOUT, Wait
 from ivr.sim.twiml import (
     CONFERENCE_WAIT_VERBS,
@@ -98,6 +102,15 @@ class TwilioConference:
         self.sequence = 0
         self.reason_ended: str | None = None
         self.call_sid_ending: str | None = None
+        self.record_spec: RecordingSpec | None = None  # set by a noun asking to record
+        self.recording: Recording | None = None
+
+    def record(self, spec: RecordingSpec) -> None:
+        """A participant's noun asked to record from the start: the first such ask counts."""
+        if self.record_spec is None:
+            self.record_spec = spec
+        if self.status == "in-progress" and self.recording is None:
+            self.recording = self.sim.recordings.start(self, self.record_spec)
 
     def _event(self, event: str, p: Participant | None = None) -> None:
         if self.callback is None:
@@ -150,6 +163,8 @@ class TwilioConference:
         self.status = "in-progress"
         self.updated_t = self.sim.clock.elapsed
         self._event("conference-start")
+        if self.record_spec is not None and self.recording is None:
+            self.recording = self.sim.recordings.start(self, self.record_spec)
         for p in self.participants.values():
             if p.waiting and p.call.process is not None:
                 p.waiting = False
@@ -183,6 +198,8 @@ class TwilioConference:
             if p.call.process is not None:
                 p.call.process.interrupt(ConferenceEvent("left", p))
         self._event("conference-end")
+        if self.recording is not None:
+            self.sim.recordings.finish(self.recording)
         self.sim.conferences.active.pop(self.friendly_name, None)
 
     def set_flags(self, p: Participant, hold: bool | None, muted: bool | None,
@@ -260,6 +277,11 @@ def join(it: Interpreter, verb: Dial, noun: Conference, doc: Document) -> Step:
         call.log("warning", code=None, message=f"conference {noun.name!r} is full")
         return {"DialCallStatus": "failed"}
     p = conf.add(call, noun)
+    if noun.record == "record-from-start":
+        conf.record(RecordingSpec(
+            resolve(doc, noun.recording_status_callback) if noun.recording_status_callback
+            else None, noun.recording_status_callback_method,
+            noun.recording_status_callback_event))
     try:
         if conf.status == "init":
             if noun.start_conference_on_enter:

@@ -19,6 +19,11 @@ configured REST base URL, as it reaches Twilio. HTTP Basic auth with AccountSid:
     Conferences/{Sid}/Participants/{CallSid}.json  GET, POST (Hold, HoldUrl, HoldMethod, Muted,
                                                  EndConferenceOnExit, Coaching,
                                                  CallSidToCoach), DELETE
+    Recordings.json                              GET (DateCreated and its < >, CallSid,
+                                                 ConferenceSid)
+    Recordings/{Sid}.json                        GET, DELETE (`ivr.sim.recording`)
+    Recordings/{Sid}[.wav]                       GET: the media (RequestedChannels 1 or 2);
+                                                 .mp3 refused (not modelled)
 
 A Participants request with a parameter the emulator does not model (announcements, recording,
 beeps, early media, ...) is refused with 400, never ignored: the app must not rely on an effect
@@ -43,6 +48,7 @@ from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
 from ivr.sim import filters
+from ivr.sim import recording as rec_mod
 from ivr.sim import serialize as ser
 from ivr.sim.call import FINAL_STATUSES, Webhook
 from ivr.sim.twiml import Conference, Dial, Document, TwimlError, parse_twiml
@@ -56,6 +62,8 @@ ROUTES = Map([
     Rule(f"{BASE}/Calls.json", endpoint="calls"),
     Rule(f"{BASE}/Calls/<sid>.json", endpoint="call"),
     Rule(f"{BASE}/Queues.json", endpoint="queues"),
+    Rule(f"{BASE}/Recordings.json", endpoint="recordings"),
+    Rule(f"{BASE}/Recordings/<name>", endpoint="recording"),
     Rule(f"{BASE}/Queues/<sid>.json", endpoint="queue"),
     Rule(f"{BASE}/Queues/<sid>/Members.json", endpoint="members"),
     Rule(f"{BASE}/Queues/<sid>/Members/<call_sid>.json", endpoint="member"),
@@ -79,6 +87,7 @@ UPDATE_PARAMETERS = frozenset({
 })
 # Values of modelled parameters whose effect is not emulated (no beeps, no early media).
 UNMODELLED_VALUES = {"Beep": ("true", "onEnter", "onExit"), "EarlyMedia": ("true",)}
+RECORDING_FILTERS = ("DateCreated", "DateCreated>", "DateCreated<", "CallSid", "ConferenceSid")
 CONFERENCE_FILTERS = ("FriendlyName", "Status", "DateCreated", "DateCreated>", "DateCreated<",
                       "DateUpdated", "DateUpdated>", "DateUpdated<")
 
@@ -261,6 +270,48 @@ class RestApp:
         del self.sim.calls[sid]
         return Response(status=204)
 
+    # --- recordings ----------------------------------------------------------------------------
+
+    def _recording(self, name: str) -> tuple[Any, str]:
+        sid, dot, ext = name.partition(".")
+        rec = self.sim.recordings.by_sid.get(sid)
+        if rec is None:
+            raise NotFound()
+        return rec, ext if dot else ""
+
+    def recordings_get(self, request: Request) -> Response:
+        sim, args = self.sim, request.args
+        filters.refuse_unknown(args, RECORDING_FILTERS, "Recordings.json")
+        created = filters.window(args, "DateCreated")
+        recs = [r for r in reversed(sim.recordings.by_sid.values())
+                if (not args.get("ConferenceSid") or r.conference_sid == args["ConferenceSid"])
+                and not args.get("CallSid")  # conference recordings have no call
+                and (created is None or created.holds(sim.clock.at(r.start_t)))]
+        return self._page(request, "recordings", [rec_mod.resource(sim, r) for r in recs])
+
+    def recording_get(self, request: Request, name: str) -> Response:
+        rec, ext = self._recording(name)
+        if ext == "json":
+            return _json(rec_mod.resource(self.sim, rec))
+        if ext not in ("", "wav"):
+            raise ApiError(400, 20001, f"the emulator serves recordings as WAV only, not .{ext}")
+        if rec.status != "completed":
+            raise NotFound()  # Twilio has no media before the recording is processed
+        channels = int(_number(request.args, "RequestedChannels", 1))
+        if channels not in (1, 2) or channels > rec.channels:
+            raise ApiError(400, 20001, f"RequestedChannels must be 1 or {rec.channels}")
+        body = rec_mod.wav(rec.duration(self.sim.clock.elapsed), channels)
+        return Response(body, 200, content_type="audio/x-wav")
+
+    def recording_delete(self, request: Request, name: str) -> Response:
+        rec, ext = self._recording(name)
+        if ext != "json":
+            raise MethodNotAllowed()
+        if rec.status == "in-progress":
+            raise ApiError(400, 20009, "Cannot delete a recording that is in progress")
+        self.sim.recordings.delete(rec.sid)
+        return Response(status=204)
+
     # --- queues --------------------------------------------------------------------------------
 
     def queues_get(self, request: Request) -> Response:
@@ -384,6 +435,12 @@ class RestApp:
                 e for v in form.getlist("ConferenceStatusCallbackEvent") for e in v.split()),
             coach=coach,
         )
+        for name in ("Record", "ConferenceRecord", "RecordingChannels", "Trim",
+                     "ConferenceTrim", "RecordingStatusCallback",
+                     "ConferenceRecordingStatusCallback"):
+            if form.get(name) not in (None, "false", "do-not-record"):
+                raise ApiError(400, 20001, f"the emulator does not model {name} on a participant;"
+                               " record the conference with <Conference record>")
         events = tuple(e for v in form.getlist("StatusCallbackEvent") for e in v.split())
         hook = Webhook(status_callback=form.get("StatusCallback"),
                        status_callback_method=form.get("StatusCallbackMethod", "POST").upper(),
