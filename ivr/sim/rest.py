@@ -90,6 +90,15 @@ def _number(values: MultiDict[str, str], name: str, default: float) -> float:
         raise ApiError(400, 20001, f"{name} must be a number") from None
 
 
+def _refuse_announcements(form: MultiDict[str, str]) -> None:
+    """Announcements (`AnnounceUrl`, played to a participant or the whole conference) are not
+    emulated: refused with a 400, never silently skipped."""
+    for name in ("AnnounceUrl", "AnnounceMethod"):
+        if name in form:
+            raise ApiError(400, 20001, f"{name} is not emulated (announcements are not "
+                           "modelled by this emulator)")
+
+
 def _flag(form: MultiDict[str, str], name: str) -> bool | None:
     value = form.get(name)
     return None if value is None else value.lower() == "true"
@@ -331,6 +340,7 @@ class RestApp:
         return _json(ser.conference(self.sim, self._conference(sid)))
 
     def conference_post(self, request: Request, sid: str) -> Response:
+        _refuse_announcements(request.form)
         conf = self._conference(sid)
         if request.form.get("Status") == "completed":
             conf.end("conference-ended-via-api")
@@ -347,7 +357,12 @@ class RestApp:
     def participants_post(self, request: Request, sid: str) -> Response:
         """Add a party: ring `To`; once answered it joins the conference (no TwiML of its own)."""
         sim, form = self.sim, request.form
+        _refuse_announcements(form)
         conf = sim.conferences.by_sid.get(sid) or sim.conferences.get_or_create(sid)
+        label = form.get("Label") or None
+        if label is not None and any(p.label == label for p in conf.participants.values()):
+            raise ApiError(400, 20001, f"A participant labelled {label!r} is already in the "
+                           "conference")
         to, from_ = form.get("To"), form.get("From")
         if not to:
             raise ApiError(400, 21201, "No 'To' number is specified")
@@ -360,6 +375,7 @@ class RestApp:
             wait_url=form.get("WaitUrl"), status_callback=form.get("ConferenceStatusCallback"),
             status_callback_event=tuple(
                 e for v in form.getlist("ConferenceStatusCallbackEvent") for e in v.split()),
+            label=label,
         )
         events = tuple(e for v in form.getlist("StatusCallbackEvent") for e in v.split())
         hook = Webhook(status_callback=form.get("StatusCallback"),
@@ -368,12 +384,15 @@ class RestApp:
         call = sim.create_call(to, from_, hook, twiml=Document((Dial((noun,)),)),
                                timeout=_number(form, "Timeout", 60))
         body = ser.pending_participant(sim, conf, call, noun)
-        body["label"] = form.get("Label")
+        body["label"] = label
         return _json(body, 201)
 
     def _participant(self, sid: str, call_sid: str) -> Any:
+        """A participant by its CallSid or its `Label` (Twilio: "The Call SID or label of the
+        participant")."""
         conf = self._conference(sid)
-        p = conf.participants.get(call_sid)
+        p = conf.participants.get(call_sid) or next(
+            (p for p in conf.participants.values() if p.label == call_sid), None)
         if p is None:
             raise NotFound()
         return p
@@ -382,6 +401,7 @@ class RestApp:
         return _json(ser.participant(self.sim, self._participant(sid, call_sid)))
 
     def participant_post(self, request: Request, sid: str, call_sid: str) -> Response:
+        _refuse_announcements(request.form)
         p = self._participant(sid, call_sid)
         form = request.form
         end_on_exit = _flag(form, "EndConferenceOnExit")
@@ -397,7 +417,7 @@ class RestApp:
         if form.get("HoldUrl"):
             p.call.log("hold_music", url=form["HoldUrl"])
         p.conference.set_flags(p, _flag(form, "Hold"), _flag(form, "Muted"), form.get("HoldUrl"),
-                               form.get("HoldMethod", "POST").upper())
+                               form.get("HoldMethod", "GET").upper())
         return _json(ser.participant(self.sim, p))
 
     def participant_delete(self, request: Request, sid: str, call_sid: str) -> Response:

@@ -144,6 +144,7 @@ class Conference:
     status_callback: str | None = None
     status_callback_event: tuple[str, ...] = ()
     status_callback_method: str = "POST"
+    label: str | None = None  # a REST participant's `Label` (addresses it like its CallSid)
 
 
 Target = Number | QueueNoun | Conference
