@@ -36,12 +36,16 @@ def main() -> None:
                    "stream.")
 @click.option("--worker/--no-worker", "with_worker", default=None,
               help="Also run an RQ worker (default: on the embedded Redis).")
-def serve(host: str, port: int, workers: int, threads: int, with_worker: bool | None) -> None:
+@click.option("--emulate", is_flag=True,
+              help="Run the offline Twilio emulator as the carrier: take test calls in the "
+                   "console with no Twilio account.")
+def serve(host: str, port: int, workers: int, threads: int, with_worker: bool | None,
+          emulate: bool) -> None:
     """Serve the webhooks, API and consoles with gunicorn."""
     settings = common.settings()
     if with_worker is None:
         with_worker = settings.redis_url == "embedded"
-    run_service(settings, host, port, workers, threads, with_worker)
+    run_service(settings, host, port, workers, threads, with_worker, emulate=emulate)
 
 
 @main.command()

@@ -30,6 +30,7 @@ from ivr.sim.callers import (
     SilenceItem,
     Window,
 )
+from ivr.sim.scheduler import Wait
 from ivr.sim.transport import TransportError
 from ivr.sim.twiml import (
     MAIN_VERBS,
@@ -273,7 +274,7 @@ class Interpreter:
             yield from HANDLERS[type(prompt)](self, prompt, doc)
         start = self.sim.clock.elapsed
         deadline = start + verb.timeout
-        intent = self._intent(Window(
+        intent = yield from self._ask(Window(
             "gather", call.sid, verb.input, verb.timeout, verb.num_digits, verb.finish_on_key,
             verb.language, verb.hints, tuple(prompts), self._take_heard()), start)
         item, extra = intent.item, None
@@ -316,8 +317,9 @@ class Interpreter:
         if verb.play_beep:
             yield self.timing.beep_seconds
         start = clock.elapsed
-        intent = self._intent(Window("record", call.sid, frozenset({"record"}), verb.timeout,
-                                     None, verb.finish_on_key, heard=self._take_heard()), start)
+        intent = yield from self._ask(Window("record", call.sid, frozenset({"record"}),
+                                             verb.timeout, None, verb.finish_on_key,
+                                             heard=self._take_heard()), start)
         item = intent.item
         if isinstance(item, HangupItem):
             call.hang_up("caller")
@@ -365,6 +367,26 @@ class Interpreter:
         })
 
     # --- the caller -----------------------------------------------------------------------------
+
+    def _ask(self, window: Window, start: float) -> Generator[Any, Any, Intent]:
+        """The caller's move at an input window. A live caller's comes while the window is
+        open (`Emulator.send_input` resumes this wait), or was given before it opened."""
+        person = self.person
+        if person is None or not person.live:
+            return self._intent(window, start)
+        if person.kept:
+            got: Any = person.kept.pop(0)
+        else:
+            person.window = window
+            try:
+                got = yield Wait(window.timeout)
+            finally:
+                person.window = None
+            if not isinstance(got, PressItem | SayItem | RecordItem | SilenceItem):
+                return Intent(SilenceItem(), start)  # the window timed out
+        if window.kind == "record" and isinstance(got, SayItem):
+            got = RecordItem(self.timing.say(got.text), after=0.0)  # a message, spoken
+        return Intent(got, self.sim.clock.elapsed)
 
     def _intent(self, window: Window, prompts_end: float) -> Intent:
         if self.person is None:

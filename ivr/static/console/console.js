@@ -206,6 +206,9 @@
     $("btn-signout").disabled = s === "reserved" || s === "on_call";
 
     const shown = panel();
+    // The call on screen, for the emulated phone of `ivr serve --emulate` (shared/emulated.js).
+    const onScreen = shown === "offer" ? view.offer : shown === "call" ? view.call : null;
+    document.body.dataset.call = (onScreen && onScreen.call) || document.body.dataset.call || "";
     for (const name of ["idle", "offer", "call", "wrapup"]) $(`panel-${name}`).hidden = name !== shown;
     $("card").classList.toggle("ringing", shown === "offer");
     ringer(shown === "offer");
