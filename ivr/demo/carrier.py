@@ -40,6 +40,7 @@ from werkzeug.routing import Map, Rule
 from werkzeug.serving import WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
+from ivr.demo.carrierlink import marker_path, write_marker
 from ivr.demo.trycall import number_of
 from ivr.platform.config import Settings, load_settings
 from ivr.sim import Caller, Emulator, HTTPTransport, NumberConfig, SimClock
@@ -48,32 +49,9 @@ from ivr.sim.callers import Item, Party, answers, hangup, press, say, silence
 
 log = logging.getLogger("ivr.carrier")
 
-MARKER = "carrier.json"
 STEP = 0.05  # seconds of wall clock between runs of the simulation
 DEFAULT_CALLER = "+14105550100"
 MAX_INPUT = 500
-
-
-def marker_path(data_dir: Path) -> Path:
-    return data_dir / MARKER
-
-
-def read_marker(data_dir: Path) -> dict[str, str] | None:
-    """The running carrier of this data directory (``url``, ``key``), or None."""
-    try:
-        found = json.loads(marker_path(data_dir).read_text("utf-8"))
-    except (OSError, ValueError):
-        return None
-    return found if isinstance(found, dict) and found.get("url") and found.get("key") else None
-
-
-def write_marker(data_dir: Path, url: str, key: str) -> None:
-    data_dir.mkdir(parents=True, exist_ok=True)
-    path = marker_path(data_dir)
-    path.unlink(missing_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)  # the key opens calls
-    with os.fdopen(fd, "w", encoding="utf-8") as out:
-        json.dump({"url": url, "key": key, "pid": os.getpid()}, out)
 
 
 def party_for(to: str) -> Party:
