@@ -101,7 +101,8 @@ def caller_view(call: Call) -> dict[str, Any]:
 
 _CALL_EVENTS = {
     "answered": "answered", "enqueued": "waiting in line", "dequeued": "taken from the line",
-    "conference_join": "connected to the call-taker's room",
+    "conference_join": "in the call's conference room, waiting",
+    "conference_start": "the conference started: the call-taker is on the line",
     "conference_leave": "left the call room", "hold": "put on hold", "unhold": "taken off hold",
 }
 

@@ -121,6 +121,7 @@ class TwilioConference:
         self.updated_t = self.sim.clock.elapsed
         self._event("conference-start")
         for p in self.participants.values():
+            p.call.log("conference_start", conference=self.friendly_name)
             if p.waiting and p.call.process is not None:
                 p.waiting = False
                 p.call.process.interrupt(ConferenceEvent("started", p))

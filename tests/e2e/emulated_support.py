@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -123,6 +124,9 @@ def emulated_floor(folder: Path, accounts: list[tuple[str, str, list[str]]]) -> 
             time.sleep(0.3)
         yield floor
     finally:
+        # What the server said, kept for a look after the run (pytest's folders rotate).
+        (ROOT / "artifacts").mkdir(exist_ok=True)
+        shutil.copy(log, ROOT / "artifacts" / f"serve-emulate-{folder.name}.log")
         if proc.poll() is None:
             for pid in [*descendants(proc.pid), proc.pid]:
                 with suppress(ProcessLookupError):

@@ -414,9 +414,10 @@
     try {
       token = await api("GET", "/voice/token");
     } catch (error) {
-      pill.textContent = error.code === "desk_phone" ? "Phone: desk phone" : "Browser phone unavailable";
+      const fine = { desk_phone: "Phone: desk phone", emulated_phone: "Phone: emulated" }[error.code];
+      pill.textContent = fine || "Browser phone unavailable";
       pill.title = error.message;
-      pill.className = `pill ${error.code === "desk_phone" ? "pill-ok" : "pill-bad"}`;
+      pill.className = `pill ${fine ? "pill-ok" : "pill-bad"}`;
       return;
     }
     await new Promise((resolve, reject) => {

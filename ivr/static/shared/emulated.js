@@ -9,7 +9,7 @@
   const BASE = "/api/v1/emulator";
   const KEPT = "ivr-emulated-call";
   const $ = (id) => document.getElementById(id);
-  const WHO = { heard: "🔊", pressed: "⌨", said: "🗣", call: "·" };
+  const WHO = { heard: "hears", pressed: "presses", said: "says", call: "" };
 
   function csrf() {
     const tag = document.querySelector('meta[name="csrf-token"]');
@@ -45,7 +45,7 @@
     box.setAttribute("aria-label", "The caller's phone (emulated)");
     box.innerHTML = `
       <header><strong>Caller's phone</strong> <span id="phone-who"></span>
-        <span id="phone-status" class="phone-status"></span>
+        <span id="emulated-phone-status" class="phone-status"></span>
         <button id="btn-phone-close" type="button" title="Hide">×</button></header>
       <ol id="phone-lines" class="phone-lines"></ol>
       <p id="phone-listening" class="phone-listening"></p>
@@ -63,7 +63,12 @@
     $("btn-phone-say").addEventListener("click", say);
     $("phone-say").addEventListener("keydown", (e) => { if (e.key === "Enter") { e.preventDefault(); say(); } });
     $("btn-phone-hangup").addEventListener("click", () => send({ hangup: true }));
-    $("btn-phone-close").addEventListener("click", () => { box.hidden = true; });
+    $("btn-phone-close").addEventListener("click", () => show(false));
+  }
+
+  function show(on) {
+    $("emulated-phone").hidden = !on;
+    document.body.classList.toggle("phone-open", on);
   }
 
   function say() {
@@ -76,8 +81,9 @@
     if (!phone.sid) return false;
     try {
       const answer = await call("POST", `/calls/${encodeURIComponent(phone.sid)}/input`, input);
-      $("phone-message").textContent = answer.result === "kept"
-        ? "No menu is listening now: kept for the next one." : "";
+      const message = $("phone-message");
+      message.textContent = answer.result === "kept" ? "No menu is listening now: kept for the next one." : "";
+      if (answer.result === "kept") message.dataset.kept = "yes";
       refresh();
       return true;
     } catch (error) {
@@ -90,7 +96,7 @@
     if (!sid || sid === phone.sid) return;
     phone.sid = sid;
     phone.ended = false;
-    $("emulated-phone").hidden = false;
+    show(true);
     $("phone-lines").replaceChildren();
     refresh();
   }
@@ -105,14 +111,19 @@
       return;
     }
     $("phone-who").textContent = `${view.from} → ${view.to}`;
-    $("phone-status").textContent = view.status;
+    $("emulated-phone-status").textContent = view.status;
     $("emulated-phone").dataset.status = view.status;
     const list = $("phone-lines");
     list.replaceChildren(...view.lines.map((line) => {
       const li = document.createElement("li");
       li.className = `phone-${line.who}`;
       li.dataset.who = line.who;
-      li.textContent = `${WHO[line.who] || ""} ${line.text}`;
+      if (WHO[line.who]) {
+        const who = document.createElement("b");
+        who.textContent = WHO[line.who];
+        li.append(who, " ");
+      }
+      li.append(line.text);
       return li;
     }));
     list.scrollTop = list.scrollHeight;
@@ -122,6 +133,10 @@
     document.querySelectorAll("#emulated-phone button:not(#btn-phone-close), #phone-say")
       .forEach((el) => { el.disabled = view.ended; });
     phone.ended = view.ended;
+    if (!view.kept && $("phone-message").dataset.kept) {
+      $("phone-message").textContent = "";
+      delete $("phone-message").dataset.kept;
+    }
   }
 
   function tick() {
@@ -144,7 +159,7 @@
         follow(placed.call);
       } catch (error) {
         $("phone-message").textContent = error.message;
-        $("emulated-phone").hidden = false;
+        show(true);
       }
     });
   }
