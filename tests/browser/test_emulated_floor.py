@@ -4,7 +4,8 @@ user runs it (a subprocess in a fresh folder, accounts made with `ivr agents add
 A call-taker places a test call from the banner, takes it in the console (the emulated phone
 shows the caller's side), holds it, writes a note and warm-transfers it to the emulated
 dispatch center, which answers; the dispatcher sees the transfer with its incident data in the
-inbox and acknowledges it. A caller's keys are pressed on the emulated phone's keypad. Every
+inbox and acknowledges it. Wrap-up; a second 911 call is reclassified to 311, offered again and
+cold-transferred. A caller's keys are pressed on the emulated phone's keypad. Every
 page is marked as running on an emulated carrier; each is shot at 1,440 and 1,920 px into
 artifacts/. Then SIGTERM stops the server with nothing left running.
 """
@@ -139,6 +140,39 @@ def test_the_whole_floor_offline(floor: Floor, chrome) -> None:  # type: ignore[
     card.locator(".btn-ack").click()
     expect(card).to_contain_text("Acknowledged by dan")
     _shots(inbox, "dispatch-inbox-acknowledged")
+
+    # Wrap-up, then a second 911 call: not an emergency, reclassified to 311, offered again,
+    # taken and cold-transferred.
+    console.locator("label.disposition", has_text="Transferred").click()
+    console.click("#btn-wrapup")
+    expect(console.locator("#message")).to_have_text("Wrap-up done.")
+    expect(console.locator("#state-label")).to_have_text("Available")  # ready for the next
+    console.select_option("#emulated-line", "911")
+    with console.expect_response(lambda r: r.url.endswith("/api/v1/emulator/calls")) as second:
+        console.click("#btn-test-call")
+    second_sid = second.value.json()["call"]
+    expect(console.locator("#panel-offer")).to_be_visible(timeout=60_000)
+    console.click("#btn-accept")
+    expect(phone.locator("#phone-lines")).to_contain_text("the call-taker is on the line",
+                                                          timeout=30_000)
+    with console.expect_response(lambda r: r.url.endswith("/call/reclassify")) as moved:
+        console.click("#btn-reclassify")
+    assert moved.value.status == 200, moved.value.text()
+    expect(console.locator("#panel-offer")).to_be_visible(timeout=60_000)  # back, as 311
+    expect(console.locator("#offer-facts")).to_contain_text("311")
+    console.click("#btn-accept")
+    expect(console.locator("#state-label")).to_have_text("On call")
+    expect(phone.locator("#phone-lines li", has_text="the call-taker is on the line")
+           ).to_have_count(2, timeout=30_000)  # a second conference, for the 311 call
+    console.select_option("#transfer-center", "county-911")
+    with console.expect_response(lambda r: r.url.endswith("/call/transfer")
+                                 and r.request.method == "POST") as cold:
+        console.click("#btn-transfer-cold")
+    assert cold.value.status == 201, cold.value.text()
+    expect(console.locator("#state-label")).to_have_text("Wrap-up", timeout=30_000)
+    cold_card = inbox.locator(f'li.transfer[data-call="{second_sid}"]')
+    expect(cold_card).to_contain_text("COLD")
+    _shots(inbox, "dispatch-inbox-cold")
 
     # The caller's keys, on the emulated phone's keypad (a 311 call from the dispatcher's
     # banner: the first menu is there at any hour), then a hang-up from the phone.
