@@ -46,6 +46,7 @@ from ivr.platform.config import Settings, load_settings
 from ivr.sim import Caller, Emulator, HTTPTransport, NumberConfig, SimClock
 from ivr.sim.call import Call
 from ivr.sim.callers import Item, Party, answers, hangup, press, say, silence
+from ivr.sim.transport import Transport
 
 log = logging.getLogger("ivr.carrier")
 
@@ -131,7 +132,7 @@ def parse_input(form: dict[str, Any]) -> Item:
 class Carrier:
     """The emulator wired to a running server (see the module docstring)."""
 
-    def __init__(self, settings: Settings, key: str) -> None:
+    def __init__(self, settings: Settings, key: str, transport: Transport | None = None) -> None:
         self.settings = settings
         self.key = key
         base = settings.public_url
@@ -140,7 +141,8 @@ class Carrier:
                                 fallback_url=f"{base}/voice/fallback",
                                 status_callback=f"{base}/voice/status")
                    for number in dict.fromkeys(self.lines.values())]
-        self.sim = Emulator(settings.account_sid, settings.auth_token, numbers, HTTPTransport(),
+        self.sim = Emulator(settings.account_sid, settings.auth_token, numbers,
+                            transport or HTTPTransport(),
                             clock=SimClock(datetime.now(UTC)), seed=secrets.randbits(64))
         self.sim.party_resolver = party_for
         self.control = Map([

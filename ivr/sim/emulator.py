@@ -184,13 +184,19 @@ class Emulator:
         it = Interpreter(self, call, person)
         call.person = person
 
+        def attach() -> None:
+            assert caller is not None
+            it.person = self.attach_person(call, caller.script, caller.responder,
+                                           caller.hangup_after, "caller", caller.live)
+
         def begin() -> None:
             call.created_t = call.updated_t = self.clock.elapsed
-            if caller is not None:
-                it.person = self.attach_person(call, caller.script, caller.responder,
-                                               caller.hangup_after, "caller", caller.live)
+            if caller is not None and it.person is None:
+                attach()
             call.timers.append(self.sched.call_later(self.max_call_seconds, call.hang_up, "system"))
 
+        if caller is not None and caller.live and delay == 0:
+            attach()  # on the line now: input sent before the first webhook is kept for it
         call.process = self.sched.spawn(it.inbound(begin), call.sid, delay)
         return call
 
