@@ -13,6 +13,7 @@ play the caller (what they hear, the keys they press, what they say):
 
 - ``GET  /emulator``: the lines and their numbers;
 - ``POST /emulator/calls`` (``line`` or ``to``, optional ``from``): a live caller dials in;
+  with ``keys`` (one per menu) or ``patience`` (seconds in line), a scripted one instead;
 - ``GET  /emulator/calls/<CallSid>``: the caller's side, as text;
 - ``POST /emulator/calls/<CallSid>/input`` (``keys``, ``say`` or ``hangup``).
 
@@ -46,6 +47,7 @@ from ivr.platform.config import Settings, load_settings
 from ivr.sim import Caller, Emulator, HTTPTransport, NumberConfig, SimClock
 from ivr.sim.call import Call
 from ivr.sim.callers import Item, Party, answers, hangup, press, say, silence
+from ivr.sim.patience import Patience
 from ivr.sim.transport import Transport
 
 log = logging.getLogger("ivr.carrier")
@@ -145,6 +147,7 @@ class Carrier:
                             transport or HTTPTransport(),
                             clock=SimClock(datetime.now(UTC)), seed=secrets.randbits(64))
         self.sim.party_resolver = party_for
+        self.patience = Patience(self.sim)  # scripted callers give up in line
         self.control = Map([
             Rule("/emulator", endpoint="lines", methods=["GET"]),
             Rule("/emulator/calls", endpoint="place", methods=["POST"]),
@@ -184,7 +187,17 @@ class Carrier:
             raise ValueError(f"no line {line or to!r}; the lines are "
                              f"{', '.join(sorted(self.lines))}")
         from_ = str(form.get("from") or DEFAULT_CALLER)
-        call = self.sim.place_call(Caller(from_, to, live=True))
+        keys, patience = str(form.get("keys") or ""), form.get("patience")
+        if keys or patience is not None:  # a scripted caller (`ivr demo --realtime`)
+            if any(k not in "0123456789*#" for k in keys) or len(keys) > 20:
+                raise ValueError("keys are up to 20 of 0-9, * and #, one per menu")
+            wait = float(patience if patience is not None else 600)
+            if not 0 < wait <= 4 * 3600:
+                raise ValueError("patience is seconds in line, up to 4 hours")
+            call = self.sim.place_call(Caller(from_, to, script=[press(k) for k in keys]))
+            self.patience.watch(call, wait, self.sim.clock.elapsed + 1)
+        else:
+            call = self.sim.place_call(Caller(from_, to, live=True))
         log.info("test call %s placed to %s", call.sid, to)
         return _json({"call": call.sid, "to": to, "from": from_}, 201)
 
