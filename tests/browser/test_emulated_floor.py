@@ -195,9 +195,19 @@ def test_the_whole_floor_offline(floor: Floor, chrome) -> None:  # type: ignore[
                        ("/console/", "supervisor-console")]:
         supervisor.goto(f"{url}{path}")
         expect(supervisor.locator("#emulated-banner")).to_contain_text("Emulated carrier")
+        expect(supervisor.locator("#emulated-line option")).to_have_count(2)  # test calls
         _shots(supervisor, name)
+        if name == "wallboard":  # a test call from the wall: it waits in line, shown there
+            supervisor.select_option("#emulated-line", "911")
+            supervisor.click("#btn-test-call")
+            wall_phone = supervisor.locator("#emulated-phone")
+            expect(wall_phone.locator("#phone-lines")).to_contain_text("waiting in line")
+            _shots(supervisor, "wallboard-test-call")
+            wall_phone.locator("#btn-phone-hangup").click()
+            expect(wall_phone).to_have_attribute("data-status", "completed", timeout=30_000)
     signed_out = _desk(chrome, url, None, "")
     expect(signed_out.locator("#emulated-banner")).to_contain_text("Emulated carrier")
+    expect(signed_out.locator("#emulated-place")).to_be_hidden()  # no test calls signed out
     _shots(signed_out, "sign-in")
     for page in (console, inbox, supervisor, signed_out):
         assert not page.errors, page.errors  # type: ignore[attr-defined]

@@ -11,15 +11,23 @@
   const $ = (id) => document.getElementById(id);
   const WHO = { heard: "hears", pressed: "presses", said: "says", call: "" };
 
-  function csrf() {
+  // The session's CSRF token: the page's meta tag, or (pages without one, the wallboard) the
+  // one /api/v1/me gives the signed-in session.
+  let token = "";
+  async function csrf() {
     const tag = document.querySelector('meta[name="csrf-token"]');
-    return tag ? tag.content : "";
+    if (tag) return tag.content;
+    if (!token) {
+      const me = await fetch("/api/v1/me", { credentials: "same-origin", headers: { Accept: "application/json" } });
+      token = me.ok ? (await me.json()).csrf_token || "" : "";
+    }
+    return token;
   }
 
   async function call(method, path, body) {
     const options = { method, credentials: "same-origin", headers: { Accept: "application/json" } };
     if (method !== "GET") {
-      options.headers["X-CSRF-Token"] = csrf();
+      options.headers["X-CSRF-Token"] = await csrf();
       options.headers["Content-Type"] = "application/json";
       options.body = JSON.stringify(body || {});
     }
@@ -92,12 +100,14 @@
     }
   }
 
-  function follow(sid) {
+  // `kept`: a call remembered from another page, shown only while it lasts.
+  function follow(sid, kept) {
     if (!sid || sid === phone.sid) return;
     phone.sid = sid;
     phone.ended = false;
-    show(true);
+    phone.kept = !!kept;
     $("phone-lines").replaceChildren();
+    if (!kept) show(true);
     refresh();
   }
 
@@ -107,8 +117,14 @@
     try {
       view = await call("GET", `/calls/${encodeURIComponent(phone.sid)}`);
     } catch (error) {
+      if (phone.kept) { localStorage.removeItem(KEPT); phone.sid = ""; phone.kept = false; return; }
       $("phone-message").textContent = error.message;
       return;
+    }
+    if (phone.kept) {
+      phone.kept = false;
+      if (view.ended) { localStorage.removeItem(KEPT); phone.sid = ""; return; }
+      show(true);
     }
     $("phone-who").textContent = `${view.from} → ${view.to}`;
     $("emulated-phone-status").textContent = view.status;
@@ -146,9 +162,8 @@
   // -- the banner's test call -----------------------------------------------------------------
 
   async function setupPlace() {
-    if (!csrf()) return;  // not signed in (the sign-in page)
     let info;
-    try { info = await call("GET", ""); } catch (_) { return; }
+    try { info = await call("GET", ""); } catch (_) { return false; }  // signed out: no calls
     const select = $("emulated-line");
     select.replaceChildren(...Object.entries(info.lines).map(([name, number]) => new Option(`${name} (${number})`, name)));
     $("emulated-place").hidden = false;
@@ -162,14 +177,16 @@
         show(true);
       }
     });
+    return true;
   }
 
   document.addEventListener("DOMContentLoaded", () => {
     build();
-    setupPlace();
     const fromConsole = () => document.body.dataset.call;
     new MutationObserver(() => follow(fromConsole())).observe(document.body, { attributes: true, attributeFilter: ["data-call"] });
-    follow(fromConsole() || (csrf() && localStorage.getItem(KEPT)) || "");
+    follow(fromConsole());
+    // The last test call placed from this browser, on any page, while it lasts.
+    setupPlace().then((signedIn) => { if (signedIn && !phone.sid) follow(localStorage.getItem(KEPT) || "", true); });
     setInterval(tick, 1000);
   });
 })();
