@@ -31,6 +31,7 @@ from ivr.web import (
     floor_pages,
     flows_api,
     flows_console,
+    monitor_api,
     open311,
     transfer_api,
 )
@@ -68,7 +69,7 @@ def create_app(
         open311.bp,  # Open311 GeoReport v2 (API keys)
         # The JSON API under /api/v1 (web sessions + CSRF, ivr.web.kit), one blueprint a face:
         console_api.bp, console_live.bp, transfer_api.bp, console_requests.bp, flows_api.bp,
-        floor_api.bp, accounts_api.bp, emulated.bp,
+        floor_api.bp, accounts_api.bp, monitor_api.bp, emulated.bp,
         # The pages:
         console.bp, admin.bp, flows_console.bp, floor_pages.bp, dispatch_inbox.bp,
     ):

@@ -7,11 +7,20 @@ participant with `startConferenceOnEnter="true"` is in it; until then the others
 (`Status=completed`); everyone still in it then leaves too and goes on after their `<Dial>`
 (action with `DialCallStatus=answered`, no `DialCallSid`/`DialCallDuration`). Participants can
 be put on hold, muted and removed by REST; status callbacks `start`, `end`, `join`, `leave`,
-`hold` and `mute` are sent when the first participant's noun asks for them. A participant on
-hold hears the `HoldUrl` document in a loop (Twilio's default hold music without one), like the
-wait music, until taken off hold; the others do not hear them meanwhile.
+`hold`, `mute` and `modify` are sent when the first participant's noun asks for them. A
+participant on hold hears the `HoldUrl` document in a loop (Twilio's default hold music without
+one), like the wait music, until taken off hold; the others do not hear them meanwhile.
 
-Not yet: coaching, announcements, recordings, `beep` sounds.
+Coaching (a supervisor's whisper): a participant with `CallSidToCoach` (REST, or the noun's
+`coach`) is heard by that participant alone. Who hears whom is `TwilioConference.hears`:
+nobody hears anyone before the conference starts; a participant on hold hears only their music
+and nobody hears them; a muted participant is heard by nobody; a coach is heard only by the
+participant coached; everyone else hears every other unmuted participant. A coach hears
+everyone, as any participant does. A change of `Coaching`/`CallSidToCoach` (or of
+`EndConferenceOnExit`) is the ``participant-modify`` event (statusCallbackEvent ``modify``);
+participant events carry `Coaching` and, for a coach, `CallSidToCoach`.
+
+Not yet: announcements, recordings, `beep` sounds, speaker events.
 """
 
 from __future__ import annotations
@@ -54,6 +63,7 @@ class Participant:
         self.call = call
         self.conference = conf
         self.muted = noun.muted
+        self.call_sid_to_coach: str | None = noun.coach  # whom this participant coaches
         self.hold = False
         self.hold_url: str | None = None  # what a held participant hears (None: Twilio's music)
         self.hold_method = "GET"  # Twilio: "the default is `GET`" (HoldMethod)
@@ -68,6 +78,10 @@ class Participant:
     @property
     def status(self) -> str:
         return "connected" if self.conference.status == "in-progress" else "connecting"
+
+    @property
+    def coaching(self) -> bool:
+        return self.call_sid_to_coach is not None
 
 
 class TwilioConference:
@@ -95,16 +109,32 @@ class TwilioConference:
                   "FriendlyName": self.friendly_name}
         if p is not None:
             params.update(
-                CallSid=p.call.sid, Muted=_tf(p.muted), Hold=_tf(p.hold), Coaching="false",
+                CallSid=p.call.sid, Muted=_tf(p.muted), Hold=_tf(p.hold), Coaching=_tf(p.coaching),
                 EndConferenceOnExit=_tf(p.end_conference_on_exit),
                 StartConferenceOnEnter=_tf(p.start_conference_on_enter),
             )
+            if p.call_sid_to_coach:
+                params["CallSidToCoach"] = p.call_sid_to_coach
         if event == "conference-end" and self.reason_ended:
             params["ReasonConferenceEnded"] = self.reason_ended
             if self.call_sid_ending:
                 params["CallSidEndingConference"] = self.call_sid_ending
         self.sim.status.emit_conference(url, method, event, params, self.sequence)
         self.sequence += 1
+
+    def hears(self, listener: str, speaker: str) -> bool:
+        """Whether the participant `listener` (a CallSid) hears `speaker` now (see the module
+        docstring for the rules)."""
+        heard, talker = self.participants.get(listener), self.participants.get(speaker)
+        if heard is None or talker is None or heard is talker or self.status != "in-progress":
+            return False
+        if heard.hold or talker.hold or heard.waiting or talker.waiting or talker.muted:
+            return False
+        return talker.call_sid_to_coach in (None, listener)
+
+    def audience(self, speaker: str) -> set[str]:
+        """The CallSids of the participants who hear `speaker` now."""
+        return {sid for sid in self.participants if self.hears(sid, speaker)}
 
     def add(self, call: Call, noun: Conference) -> Participant:
         p = Participant(call, self, noun, self.sim.clock.elapsed)
@@ -173,6 +203,21 @@ class TwilioConference:
             p.call.log("mute" if muted else "unmute", conference=self.friendly_name)
             self._event("participant-mute" if muted else "participant-unmute", p)
 
+    def set_coaching(self, p: Participant, call_sid_to_coach: str | None) -> None:
+        """REST participant update: coach `call_sid_to_coach` (heard by it alone), or stop
+        coaching (None: heard by everyone again, unless muted)."""
+        p.updated_t = self.sim.clock.elapsed
+        if call_sid_to_coach == p.call_sid_to_coach:
+            return
+        p.call_sid_to_coach = call_sid_to_coach
+        p.call.log("coach" if call_sid_to_coach else "uncoach", conference=self.friendly_name,
+                   coached=call_sid_to_coach)
+        self._event("participant-modify", p)
+
+    def modified(self, p: Participant) -> None:
+        """A participant attribute without an event of its own changed (EndConferenceOnExit)."""
+        self._event("participant-modify", p)
+
 
 class Conferences:
     """The account's conferences: all of them by sid, the live ones by name."""
@@ -196,7 +241,7 @@ class Conferences:
 _SUBSCRIPTION = {  # statusCallbackEvent value that asks for each event
     "conference-start": "start", "conference-end": "end", "participant-join": "join",
     "participant-leave": "leave", "participant-hold": "hold", "participant-unhold": "hold",
-    "participant-mute": "mute", "participant-unmute": "mute",
+    "participant-mute": "mute", "participant-unmute": "mute", "participant-modify": "modify",
 }
 
 

@@ -14,9 +14,15 @@ configured REST base URL, as it reaches Twilio. HTTP Basic auth with AccountSid:
     Conferences.json                             GET (FriendlyName, Status, DateCreated,
                                                  DateUpdated and their < >)
     Conferences/{Sid}.json                       GET, POST (Status=completed)
-    Conferences/{Sid}/Participants.json          GET (Muted, Hold), POST (add a party)
-    Conferences/{Sid}/Participants/{CallSid}.json  GET, POST (Hold, HoldUrl, Muted,
-                                                 EndConferenceOnExit), DELETE
+    Conferences/{Sid}/Participants.json          GET (Muted, Hold), POST (add a party,
+                                                 muted or coaching: `ADD_PARAMETERS`)
+    Conferences/{Sid}/Participants/{CallSid}.json  GET, POST (Hold, HoldUrl, HoldMethod, Muted,
+                                                 EndConferenceOnExit, Coaching,
+                                                 CallSidToCoach), DELETE
+
+A Participants request with a parameter the emulator does not model (announcements, recording,
+beeps, early media, ...) is refused with 400, never ignored: the app must not rely on an effect
+nobody tested.
 
 Lists page as Twilio's do (`PageSize`, `Page`; `next_page_uri` keeps the filters). A list
 filter the emulator does not model is refused with 400 (`ivr.sim.filters`), never ignored.
@@ -62,6 +68,17 @@ ROUTES = Map([
 
 CALL_FILTERS = ("To", "From", "ParentCallSid", "Status", "StartTime", "StartTime>", "StartTime<",
                 "EndTime", "EndTime>", "EndTime<")
+ADD_PARAMETERS = frozenset({
+    "From", "To", "Label", "Timeout", "Muted", "Coaching", "CallSidToCoach",
+    "StartConferenceOnEnter", "EndConferenceOnExit", "WaitUrl", "StatusCallback",
+    "StatusCallbackMethod", "StatusCallbackEvent", "ConferenceStatusCallback",
+    "ConferenceStatusCallbackEvent", "EarlyMedia", "Beep",
+})
+UPDATE_PARAMETERS = frozenset({
+    "Hold", "HoldUrl", "HoldMethod", "Muted", "EndConferenceOnExit", "Coaching", "CallSidToCoach",
+})
+# Values of modelled parameters whose effect is not emulated (no beeps, no early media).
+UNMODELLED_VALUES = {"Beep": ("true", "onEnter", "onExit"), "EarlyMedia": ("true",)}
 CONFERENCE_FILTERS = ("FriendlyName", "Status", "DateCreated", "DateCreated>", "DateCreated<",
                       "DateUpdated", "DateUpdated>", "DateUpdated<")
 
@@ -91,8 +108,8 @@ def _number(values: MultiDict[str, str], name: str, default: float) -> float:
 
 
 def _refuse_announcements(form: MultiDict[str, str]) -> None:
-    """Announcements (`AnnounceUrl`, played to a participant or the whole conference) are not
-    emulated: refused with a 400, never silently skipped."""
+    """Announcements to a whole conference (`AnnounceUrl` on its update) are not emulated:
+    refused with a 400, never silently skipped (a participant's: `_refuse_unmodelled`)."""
     for name in ("AnnounceUrl", "AnnounceMethod"):
         if name in form:
             raise ApiError(400, 20001, f"{name} is not emulated (announcements are not "
@@ -355,10 +372,14 @@ class RestApp:
             if (muted is None or p.muted == muted) and (hold is None or p.hold == hold)])
 
     def participants_post(self, request: Request, sid: str) -> Response:
-        """Add a party: ring `To`; once answered it joins the conference (no TwiML of its own)."""
+        """Add a party: ring `To`; once answered it joins the conference (no TwiML of its own),
+        muted or coaching the participant `CallSidToCoach` if asked."""
         sim, form = self.sim, request.form
-        _refuse_announcements(form)
+        _refuse_unmodelled(form, ADD_PARAMETERS, "Participants.json")
         conf = sim.conferences.by_sid.get(sid) or sim.conferences.get_or_create(sid)
+        coach = _coached(form, None)
+        if coach is not None and coach not in conf.participants:
+            raise ApiError(400, 20001, f"CallSidToCoach {coach} is not in this conference")
         label = form.get("Label") or None
         if label is not None and any(p.label == label for p in conf.participants.values()):
             raise ApiError(400, 20001, f"A participant labelled {label!r} is already in the "
@@ -375,6 +396,7 @@ class RestApp:
             wait_url=form.get("WaitUrl"), status_callback=form.get("ConferenceStatusCallback"),
             status_callback_event=tuple(
                 e for v in form.getlist("ConferenceStatusCallbackEvent") for e in v.split()),
+            coach=coach,
             label=label,
         )
         events = tuple(e for v in form.getlist("StatusCallbackEvent") for e in v.split())
@@ -401,9 +423,14 @@ class RestApp:
         return _json(ser.participant(self.sim, self._participant(sid, call_sid)))
 
     def participant_post(self, request: Request, sid: str, call_sid: str) -> Response:
-        _refuse_announcements(request.form)
         p = self._participant(sid, call_sid)
         form = request.form
+        _refuse_unmodelled(form, UPDATE_PARAMETERS, "Participants/{CallSid}.json")
+        coaching_asked = "Coaching" in form or "CallSidToCoach" in form
+        coach = _coached(form, p.call_sid_to_coach)
+        if coach is not None and (coach == call_sid or coach not in p.conference.participants):
+            raise ApiError(400, 20001, f"CallSidToCoach {coach} is not another participant "
+                           "of this conference")
         end_on_exit = _flag(form, "EndConferenceOnExit")
         if end_on_exit is not None and end_on_exit != p.end_conference_on_exit:
             hold = _flag(form, "Hold")
@@ -414,10 +441,19 @@ class RestApp:
                                "participant is on hold")
             p.end_conference_on_exit = end_on_exit
             p.call.log("end_conference_on_exit", value=end_on_exit)
+            p.conference.modified(p)
         if form.get("HoldUrl"):
             p.call.log("hold_music", url=form["HoldUrl"])
-        p.conference.set_flags(p, _flag(form, "Hold"), _flag(form, "Muted"), form.get("HoldUrl"),
+        # One request is one change (nobody hears a state in between); the events come in
+        # the order that never lets the others hear more than before or after: a mute first,
+        # an unmute after the coaching changed.
+        muted = _flag(form, "Muted")
+        if coaching_asked and muted is not True:
+            p.conference.set_coaching(p, coach)
+        p.conference.set_flags(p, _flag(form, "Hold"), muted, form.get("HoldUrl"),
                                form.get("HoldMethod", "GET").upper())
+        if coaching_asked and muted is True:
+            p.conference.set_coaching(p, coach)
         return _json(ser.participant(self.sim, p))
 
     def participant_delete(self, request: Request, sid: str, call_sid: str) -> Response:
@@ -425,3 +461,26 @@ class RestApp:
         p.conference.remove(p, kick=True)
         return Response(status=204)
 
+
+
+def _refuse_unmodelled(form: MultiDict[str, str], known: frozenset[str], what: str) -> None:
+    """400 for a parameter (or a value) whose effect the emulator does not model."""
+    unknown = sorted(set(form) - known)
+    if unknown:
+        raise ApiError(400, 20001, f"{what}: {', '.join(unknown)} not emulated")
+    for name, values in UNMODELLED_VALUES.items():
+        if form.get(name) in values:
+            raise ApiError(400, 20001, f"{what}: {name}={form[name]} not emulated")
+
+
+def _coached(form: MultiDict[str, str], current: str | None) -> str | None:
+    """Whom the participant coaches after this request: `CallSidToCoach` alone implies
+    coaching; `Coaching=true` needs a CallSidToCoach (given or already set); `Coaching=false`
+    ends it (Twilio's participant docs)."""
+    coaching, target = _flag(form, "Coaching"), form.get("CallSidToCoach") or None
+    if coaching is False:
+        return None
+    target = target or current
+    if coaching and target is None:
+        raise ApiError(400, 20001, "Coaching=true needs CallSidToCoach")
+    return target

@@ -144,6 +144,7 @@ class Conference:
     status_callback: str | None = None
     status_callback_event: tuple[str, ...] = ()
     status_callback_method: str = "POST"
+    coach: str | None = None  # the CallSid this participant coaches (heard by it alone)
     label: str | None = None  # a REST participant's `Label` (addresses it like its CallSid)
 
 
@@ -356,6 +357,7 @@ def _dial(el: ET.Element, r: _Reader, warnings: list[tuple[int, str]]) -> Dial:
                 c.str("waitUrl"), c.method("waitMethod"),
                 c.number("maxParticipants", 250, int), c.str("statusCallback"),
                 c.events("statusCallbackEvent", ()), c.method("statusCallbackMethod"),
+                c.str("coach"),
             ))
         else:
             warnings.append((12200, f"<Dial><{child.tag}> is not run by the emulator"))
