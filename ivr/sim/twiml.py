@@ -289,6 +289,11 @@ def _verb(el: ET.Element, parent: str, warnings: list[tuple[int, str]]) -> Any:
     r = _Reader(el, known, warnings)
     tag = el.tag
     if tag == "Say":
+        for child in el:
+            # SSML (<say-as>, <break>, <prosody> ...) changes what the caller hears in ways that
+            # depend on the voice; the emulator does not model it, so it says so.
+            warnings.append((12200, f"<Say> holds SSML <{child.tag}>, which the emulator does "
+                                    "not model: what the caller hears is not known"))
         return Say(r.text(), r.str("voice", "man"), r.str("language", "en-US"),
                    r.number("loop", 1, int))
     if tag == "Play":
