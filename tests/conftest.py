@@ -24,6 +24,9 @@ from ivr.platform.redisconn import start_embedded, stop_embedded
 SERVER_REDIS = os.environ.get("IVR_TEST_REDIS_URL", "redis://127.0.0.1:6379/9")
 SERVER_DATABASE = os.environ.get("IVR_TEST_DATABASE_URL",
                                   "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+# The 3-master Redis Cluster and the Sentinel group (`cluster_url`, `sentinel_url`).
+pytest_plugins = ["tests.redis_engines"]
+
 TEST_TOKEN = "test-auth-token-0123456789abcdef"
 TEST_ACCOUNT = "AC" + "0" * 31 + "1"
 PUBLIC_URL = "https://ivr.example.org"
