@@ -29,6 +29,7 @@ from ivr.platform import heartbeat, logsafe, outbox_jobs
 from ivr.platform.config import Settings, load_settings
 from ivr.platform.jobs import QUEUE_NAMES, rq_connection
 from ivr.platform.jobs import queue as rq_queue
+from ivr.platform.redisconn import connect as redis_connect
 from ivr.quality import recordings
 from ivr.quality.config import RecordingConfig
 from ivr.voice import outage, reconcile
@@ -70,7 +71,7 @@ def run_worker(settings: Settings, burst: bool = False) -> None:
 def run_heartbeat(settings: Settings, part: str, stop: threading.Event,
                   interval: float = INTERVAL) -> None:
     """Beat for `part` every `interval` seconds until `stop`; a Redis away is not fatal."""
-    client = rq_connection(settings)
+    client = redis_connect(settings.redis_url, settings.data_dir)  # where /healthz reads
     while not stop.is_set():
         try:
             heartbeat.beat(client, settings.center, part)
