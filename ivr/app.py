@@ -30,6 +30,8 @@ from ivr.web import (
     floor_pages,
     flows_api,
     flows_console,
+    home,
+    nav,
     open311,
     transfer_api,
 )
@@ -69,9 +71,10 @@ def create_app(
         console_api.bp, console_live.bp, transfer_api.bp, console_requests.bp, flows_api.bp,
         floor_api.bp, accounts_api.bp,
         # The pages:
-        console.bp, admin.bp, flows_console.bp, floor_pages.bp, dispatch_inbox.bp,
+        home.bp, console.bp, admin.bp, flows_console.bp, floor_pages.bp, dispatch_inbox.bp,
     ):
         app.register_blueprint(blueprint)
+    app.context_processor(nav.nav_context)
     app.teardown_appcontext(close_request_db)
     app.register_error_handler(404, api_http_error)
     app.register_error_handler(405, api_http_error)

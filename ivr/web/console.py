@@ -128,7 +128,15 @@ def login_post() -> Any:
     sign_in(_db(), account)
     _db().commit()
     log.info("%s signed in", account.login)
-    return redirect(url_for("console.page"))
+    return redirect(landing_of(account))
+
+
+def landing_of(account: Account) -> str:
+    """Where a sign-in lands: a call-taker's desk is the console (a dispatcher's, the inbox, by
+    way of the console); anyone else starts on the landing page, which lists their pages."""
+    if account.has_role("call-taker") or list(account.roles) == ["dispatcher"]:
+        return url_for("console.page")
+    return url_for("home.page")
 
 
 @bp.post("/logout")

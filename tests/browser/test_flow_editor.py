@@ -26,7 +26,7 @@ NEW_ES = "Nuevo menú. Para reportar un problema, como un bache o una farola apa
 
 def sign_in(tab, served_app: Served, login: str) -> None:  # type: ignore[no-untyped-def]
     browser_support.sign_in(tab, served_app.url, login, PASSWORD)
-    playwright.expect(tab).to_have_url(f"{served_app.url}/console/")
+    playwright.expect(tab).to_have_url(f"{served_app.url}/")  # a supervisor lands on the page list
 
 
 def type_over(tab, old: str, new: str) -> None:  # type: ignore[no-untyped-def]
@@ -169,7 +169,7 @@ def test_a_storm_message_from_the_flows_page(served: Served, page) -> None:  # t
     expect = playwright.expect
     svc = served.center.services
     sign_in(page, served, add_account(svc, roles=("admin",), name="Lee Admin"))
-    page.click("#link-flows")  # the console links supervisors and admins to their flows
+    page.click("#nav-flows-console-flows-page")  # every page links supervisors to their flows
     expect(page).to_have_url(f"{served.url}/console/flows/")
     expect(page.locator("#flows tr[data-flow='311']")).to_contain_text("version 1")
     card = page.locator(".fx-ann[data-line='311']")
