@@ -16,6 +16,7 @@ from flask import request, url_for
 from ivr.accounts.accounts import Account
 from ivr.web import csrf
 from ivr.web.auth import current_account, request_db, secret_key_set
+from ivr.web.kit import current_services
 
 
 @dataclass(frozen=True)
@@ -81,6 +82,7 @@ def nav_context() -> dict[str, Any]:
               "id": p.endpoint.replace(".", "-").replace("_", "-")}
              for p in PAGES if p.open_to(account)]
     return {"nav_pages": pages, "nav_account": account,
+            "center_timezone": current_services().settings.timezone,
             "nav_csrf": csrf.token() if account is not None else ""}
 
 

@@ -55,7 +55,7 @@
     }
     const list = el("ul", { class: "repairs-latest" });
     for (const x of r.latest) {
-      list.append(el("li", {}, el("time", { datetime: x.at }, new Date(x.at).toLocaleTimeString()),
+      list.append(el("li", {}, el("time", { datetime: x.at }, window.ivr.time.time(x.at)),
         " " + x.differed + ": " + x.done));
     }
     section.append(tiles, list);
@@ -88,7 +88,7 @@
     const repaired = repairs(data.repairs);
     if (data.repairs && data.repairs.total) parts.unshift(repaired); else parts.push(repaired);
     board.replaceChildren(...parts);
-    at.textContent = "as of " + new Date(data.at).toLocaleTimeString();
+    at.textContent = "as of " + window.ivr.time.timeZoned(data.at);
   }
 
   const source = new EventSource("/api/v1/wallboard/events");

@@ -287,7 +287,7 @@
         }
         const row = el("tr", { class: v.live ? "live" : "" },
           el("td", {}, `v${v.version}${v.live ? " · live" : ""}`),
-          el("td", {}, new Date(v.published_at).toLocaleString()),
+          el("td", {}, window.ivr.time.dateTime(v.published_at)),
           el("td", {}, v.published_by), el("td", {}, v.note), actions);
         return row;
       });
@@ -295,7 +295,7 @@
     }
     if (audit.ok) {
       $("audit").replaceChildren(...audit.data.entries.slice(0, 60).map((a) =>
-        el("li", {}, el("span", { class: "muted" }, new Date(a.at).toLocaleString()), " ",
+        el("li", {}, el("span", { class: "muted" }, window.ivr.time.dateTime(a.at)), " ",
           el("span", { class: `act ${a.action}` }, a.action), " ",
           el("strong", {}, a.actor), ` ${a.detail}`)));
     }
