@@ -48,6 +48,7 @@ log = logging.getLogger("ivr.console")
 bp = page_blueprint("console", url_prefix="/console")
 
 WRONG = "Wrong login or password."
+DISABLED = "This account is disabled. Ask an admin to enable it."
 
 
 def _setup(state: Any) -> None:
@@ -123,6 +124,8 @@ def login_post() -> Any:
         count = limiter.failed(name, address)
         log.info("failed sign-in %d for a login from %s", count,
                  mask(address, svc.settings.log_key))
+        if accounts.disabled_with(_db(), name, password):
+            return _login_page(DISABLED, 403, name)
         return _login_page(WRONG, 401, name)
     limiter.succeeded(name, address)
     sign_in(_db(), account)

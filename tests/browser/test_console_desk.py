@@ -53,7 +53,7 @@ def test_a_failed_accept_says_why_in_a_sentence_and_the_page_keeps_its_width(  #
     box = page.locator("#message").bounding_box()
     assert box["x"] + box["width"] <= 1440
     shot(page, "console-accept-failed.png")
-    assert svc.queues.position(call.sid, svc.clock().timestamp()) == 1  # the caller kept their place
+    assert svc.queues.position(call.sid, svc.clock().timestamp()) == 1  # kept their place
     assert page.errors == []  # type: ignore[attr-defined]
 
 
