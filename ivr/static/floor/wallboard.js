@@ -62,12 +62,34 @@
     return section;
   }
 
+  // A wait as a clock: "4:05"; "–" when nobody waits (no wait is not a long one).
+  function clock(v) {
+    if (!v) return "–";
+    const s = Math.round(v);
+    const h = Math.floor(s / 3600);
+    const m = Math.floor((s % 3600) / 60);
+    const rest = String(s % 60).padStart(2, "0");
+    return h ? `${h}:${String(m).padStart(2, "0")}:${rest}` : `${m}:${rest}`;
+  }
+
+  // Tiles in rows of equal length (9 tiles on room for 6: 5 + 4, never 6 + 1 alone).
+  const MIN_TILE = 150;
+  function balance() {
+    for (const row of board.querySelectorAll(".tiles")) {
+      const n = row.children.length;
+      const room = Math.max(1, Math.floor(row.clientWidth / MIN_TILE));
+      const rows = Math.ceil(n / room);
+      row.style.setProperty("--cols", String(Math.max(1, Math.ceil(n / rows))));
+    }
+  }
+  window.addEventListener("resize", balance);
+
   function render(data) {
     const parts = [];
     for (const c of data.classes) {
       const tiles = el("div", { class: "tiles" },
         tile("Calls waiting", c.waiting, c.waiting ? "bad" : "", "waiting"),
-        tile("Longest wait", secs(c.longest_wait_seconds), "", "longest"),
+        tile("Longest wait now", c.waiting ? clock(c.longest_waiting_seconds) : "–", "", "longest"),
         tile("Answered today", c.answered, "", "answered"),
         tile("Abandoned today", c.abandoned, "", "abandoned"),
         tile("ASA", secs(c.asa_seconds), "", "asa"),
@@ -88,6 +110,7 @@
     const repaired = repairs(data.repairs);
     if (data.repairs && data.repairs.total) parts.unshift(repaired); else parts.push(repaired);
     board.replaceChildren(...parts);
+    balance();
     at.textContent = "as of " + window.ivr.time.timeZoned(data.at);
   }
 
