@@ -31,6 +31,7 @@ class Page:
     audience: str
     about: str
     kwargs: tuple[tuple[str, str], ...] = ()
+    in_bar: bool = True  # False: on the landing page only
 
     def url(self) -> str:
         return url_for(self.endpoint, **dict(self.kwargs))
@@ -59,8 +60,14 @@ PAGES: tuple[Page, ...] = (
     Page("dispatch_inbox.inbox", "Dispatch inbox", ("dispatcher", *FLOOR), "Dispatch centers",
          "Emergency transfers received, with their incident data (EIDO), to acknowledge."),
     Page("open311.discovery", "Open311", (), "Developers and the public",
-         "The Open311 GeoReport v2 API: services, requests and their status.",
+         "The Open311 GeoReport v2 API of this center: where it is and what it offers.",
          (("fmt", "json"),)),
+    Page("open311.services", "Open311 services", (), "Developers and the public",
+         "The services a request can be filed for, with their questions.",
+         (("fmt", "json"),), in_bar=False),
+    Page("open311.get_requests", "Open311 requests", (), "Developers and the public",
+         "Service requests and their status (no personal data).",
+         (("fmt", "json"),), in_bar=False),
 )
 
 AUDIENCES = ("Call-takers", "Supervisors", "Admins", "Dispatch centers",
@@ -80,7 +87,7 @@ def nav_context() -> dict[str, Any]:
     account = viewer()
     pages = [{"label": p.label, "url": p.url(), "current": request.endpoint == p.endpoint,
               "id": p.endpoint.replace(".", "-").replace("_", "-")}
-             for p in PAGES if p.open_to(account)]
+             for p in PAGES if p.in_bar and p.open_to(account)]
     return {"nav_pages": pages, "nav_account": account,
             "center_timezone": current_services().settings.timezone,
             "nav_csrf": csrf.token() if account is not None else ""}
