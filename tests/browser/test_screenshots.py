@@ -103,6 +103,10 @@ def test_every_page_at_a_desk_and_on_a_wall_screen(served: Served, browser) -> N
             if name in ("flows", "accounts"):
                 page.wait_for_load_state("networkidle")
             save(page, width, name)
+            if name == "accounts":
+                page.click("#btn-new")
+                expect(page.locator("#editor")).to_be_visible()
+                save(page, width, "accounts-new")
         page.context.close()
 
         desk = page_at(browser, width)
