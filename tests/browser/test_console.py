@@ -186,7 +186,7 @@ def test_a_call_taker_files_a_request_during_the_call(served: Served, page) -> N
     expect(page.locator("#sr-linked-empty")).to_be_visible()
     expect(page.locator("#sr-callback")).to_have_value(caller)
     expect(page.locator("#sr-call")).to_have_text(  # the caller, not the raw call id
-        re.compile(rf"call from \+1 \({caller[2:5]}\) {caller[5:8]}-{caller[8:]} at \d\d:\d\d$"))
+        re.compile(rf"Call from \+1 \({caller[2:5]}\) {caller[5:8]}-{caller[8:]} at \d\d:\d\d$"))
 
     # A wrong form is refused with the API's sentence, then fixed.
     page.select_option("#sr-service", "streetlight-out")

@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from ivr.sim import hangup, press, wait
+from ivr.sim import answers, hangup, press, wait
 from tests.browser.browser_support import ARTIFACTS, Served, sign_in
 from tests.e2e.conftest import Center
 from tests.e2e.floor import Floor
@@ -109,8 +109,35 @@ def test_every_page_at_a_desk_and_on_a_wall_screen(served: Served, browser) -> N
                 save(page, width, "accounts-new")
         page.context.close()
 
-        desk = page_at(browser, width)
-        sign_in(desk, served.url, taker, PASSWORD)
-        expect(desk.locator("#conn-status")).to_have_text("Live")
-        save(desk, width, "console-offline")
-        desk.context.close()
+    # The call-taker's desk in each state of a call, at both widths.
+    desk = page_at(browser, 1440)
+    sign_in(desk, served.url, taker, PASSWORD)
+    expect(desk.locator("#conn-status")).to_have_text("Live")
+    both(desk, "console-offline")
+    desk.click("#btn-available")
+    expect(desk.locator("#state-label")).to_have_text("Available")
+    center.sim.on_dial(f"client:{taker}", answers(after=2, hangup_after=900))
+    center.call([press("1"), press("0"), wait(900)], caller=fresh_number())
+    for _ in range(120):
+        center.sim.advance(1)
+        if svc.router.reservations.all():
+            break
+    expect(desk.locator("#panel-offer")).to_be_visible()
+    both(desk, "console-offer")
+    desk.click("#btn-accept")
+    expect(desk.locator("#state-label")).to_have_text("On call")
+    center.sim.advance(5)
+    desk.fill("#note-text", "Pothole on Harford Rd, about a foot wide")
+    desk.click("#btn-note")
+    expect(desk.locator("#notes li")).to_have_count(1)
+    both(desk, "console-on-call")
+    desk.click("#sr-toggle")
+    expect(desk.locator("#sr-panel")).to_be_visible()
+    both(desk, "console-requests")
+    desk.context.close()
+
+
+def both(page, name: str) -> None:  # type: ignore[no-untyped-def]
+    for width, height in SCREENS.items():
+        page.set_viewport_size({"width": width, "height": height})
+        save(page, width, name)

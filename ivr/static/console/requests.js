@@ -52,12 +52,12 @@
     const m = /^\+1(\d{3})(\d{3})(\d{4})$/.exec(state.caller || "");
     const who = m ? `+1 (${m[1]}) ${m[2]}-${m[3]}` : state.caller || "withheld number";
     const at = window.ivr.time.hm(state.startedAt);
-    return at ? `call from ${who} at ${at}` : `call from ${who}`;
+    return at ? `Call from ${who} at ${at}` : `Call from ${who}`;
   }
 
   async function load() {
     $("sr-toggle").disabled = !state.sid;
-    $("sr-call").textContent = state.sid ? `· ${callTitle()}` : "";
+    $("sr-call").textContent = state.sid ? callTitle() : "";
     if (!state.sid) { state.data = null; render(); return; }
     try {
       state.data = await api("GET", `/calls/${encodeURIComponent(state.sid)}/requests`);
