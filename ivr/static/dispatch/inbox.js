@@ -75,7 +75,7 @@
       }
       $("inbox-empty").hidden = data.transfers.length > 0;
       $("inbox-status").textContent = "Live";
-      $("inbox-status").className = "pill";
+      $("inbox-status").className = "pill pill-ok";
     } catch (error) {
       $("inbox-status").textContent = "Reconnecting…";
       $("inbox-status").className = "pill pill-bad";
