@@ -76,3 +76,36 @@ def test_on_break_only_end_break_brings_the_call_taker_back(served: Served, page
     expect(page.locator("#state-label")).to_have_text("Available")
     expect(page.locator("#btn-end-break")).to_be_disabled()
     assert page.errors == []  # type: ignore[attr-defined]
+
+
+def test_a_rejected_call_does_not_ring_again_at_once_for_the_one_who_rejected_it(  # type: ignore[no-untyped-def]
+        served: Served, page) -> None:
+    expect = playwright.expect
+    center, svc = served.center, served.center.services
+    delay = svc.agents.rules.reject_delay
+    login = add_account(svc, name="Ira Reyes")
+    sign_in(page, served.url, login, PASSWORD)
+    expect(page.locator("#conn-status")).to_have_text("Live")
+    page.click("#btn-available")
+    expect(page.locator("#state-label")).to_have_text("Available")
+    call = center.call(CALL_TAKER_PLEASE, caller=fresh_number())
+    for _ in range(120):
+        center.sim.advance(1)
+        if svc.router.reservations.all():
+            break
+    expect(page.locator("#panel-offer")).to_be_visible()
+    page.keyboard.press("r")
+    expect(page.locator("#message")).to_have_text(
+        f"Call rejected: it goes to the next call-taker. No call is offered to you for "
+        f"{int(delay)} s.")
+    expect(page.locator("#state-label")).to_have_text("Available")
+    # The ticker's work (`ivr serve` runs it every second), on the emulator's clock.
+    center.sim.advance(delay - 2)
+    svc.router.tick(svc.clock().timestamp())
+    assert svc.router.reservations.all() == []  # alone on the floor: the call waits
+    expect(page.locator("#panel-offer")).to_be_hidden()
+    center.sim.advance(3)
+    svc.router.tick(svc.clock().timestamp())  # the cooldown is over: it is offered again
+    expect(page.locator("#panel-offer")).to_be_visible()
+    assert svc.router.reservations.for_call(call.sid) is not None
+    assert page.errors == []  # type: ignore[attr-defined]
