@@ -221,7 +221,8 @@ def _settle(
         flow, version = svc.flows.live(target.flow)
         vars_ = {**step.state.vars, "line": target.name, "transferred_from": live.line,
                  "transfer_reason": terminal.reason}
-        started = engine.start(flow, vars_, now, version=version)
+        started = engine.start(flow, vars_, now, version=version,
+                               language=step.state.language)
         calllog.add_event(conn, live.sid, now, "transfer", f"line {target.name}",
                           {"reason": terminal.reason, "from": live.line})
         calllog.add_events(conn, live.sid, now, started.events)

@@ -9,6 +9,7 @@ issue of the agents package).
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Mapping
 from datetime import datetime
@@ -25,6 +26,7 @@ from ivr.platform.db import Pending, Writer
 from ivr.services import Services
 from ivr.voice import waiting
 from ivr.voice.calls import Answer, perform, route_if_queued
+from queues import EMERGENCY
 
 log = logging.getLogger("ivr.queued")
 
@@ -58,11 +60,15 @@ def wait(svc: Services, form: Mapping[str, str]) -> Answer:
         live = live.evolve(extra={**live.extra, "queue_sid": queue_sid})
         svc.live.put(live)
     queue_class = str(live.extra.get("queue_class", ""))
+    offer = queue_class == EMERGENCY and not live.extra.get("spanish_offered") and \
+        "es" in svc.flows.get(live.state.flow, live.state.version).languages
     doc, overflow = waiting.wait_document(
         svc.queues, svc.settings, live.sid, queue_class, _language(live),
-        _can_call_back(live), _waited(live, now), now)
+        _can_call_back(live), _waited(live, now), now, offer_spanish=offer)
     if overflow:
         svc.live.put(live.evolve(extra={**live.extra, "leave": "overflow"}))
+    elif offer:
+        svc.live.put(live.evolve(extra={**live.extra, "spanish_offered": True}))
     return Answer(str(doc))
 
 
@@ -76,6 +82,8 @@ def option(svc: Services, form: Mapping[str, str]) -> Answer:
         response.redirect(f"{svc.settings.public_url}/voice/queue/wait", method="POST")
         return Answer(str(response))
     now = svc.clock()
+    if digits == waiting.SPANISH_KEY and live.extra.get("queue_class") == EMERGENCY:
+        return _to_spanish(svc, live, now)
     if digits == "1" and _can_call_back(live) and svc.queues.mark_callback(live.sid):
         with svc.engine.begin() as conn:  # nothing but the write inside
             calllog.add_event(conn, live.sid, now, "callback-requested", "keeps place in line")
@@ -87,6 +95,22 @@ def option(svc: Services, form: Mapping[str, str]) -> Answer:
         response.leave()
         return Answer(str(response))
     waiting.say(response, language, "sorry")
+    response.redirect(f"{svc.settings.public_url}/voice/queue/wait", method="POST")
+    return Answer(str(response))
+
+
+def _to_spanish(svc: Services, live: LiveCall, now: datetime) -> Answer:
+    """A 911 caller pressed 9 in line: the rest of the call speaks Spanish (their place in
+    line is unchanged; the call's record says the language)."""
+    response = VoiceResponse()
+    if live.state.language != "es" and \
+            "es" in svc.flows.get(live.state.flow, live.state.version).languages:
+        live = live.evolve(state=dataclasses.replace(live.state, language="es"))
+        svc.live.put(live)
+        with svc.engine.begin() as conn:  # nothing but the writes inside
+            calllog.set_language(conn, live.sid, "es")
+            calllog.add_event(conn, live.sid, now, "language", "es", {"while": "queued"})
+    waiting.say(response, _language(live), "emergency")
     response.redirect(f"{svc.settings.public_url}/voice/queue/wait", method="POST")
     return Answer(str(response))
 

@@ -5,7 +5,9 @@ The flow's queue step pushes the call into the Redis priority queue (`queues/`) 
 ours. Each time the hold loop comes round (the waitUrl), the caller hears their own place in
 priority order (not Twilio's FIFO position) and the estimated wait, in their language, then hold
 music during which they may press 1 for a callback that keeps their place or 2 to leave a message.
-911 callers hear neither options nor numbers: only that they must stay on the line.
+911 callers hear neither options nor numbers: only that they must stay on the line, and, once,
+after the English words and while already in line, "para español, oprima nueve" (9 switches
+the rest of the call to Spanish: `ivr.voice.queued.option`).
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ TEXT: dict[str, dict[str, str]] = {
         "sorry": "Sorry, that is not one of the choices.",
         "emergency": "All 9 1 1 call-takers are helping other callers. Stay on the line. "
                      "Do not hang up.",
+        "spanish_offer": "",  # never said: the offer is in Spanish, to English callers
     },
     "es": {
         "position": "Usted es el número {position} en la fila.",
@@ -52,6 +55,8 @@ TEXT: dict[str, dict[str, str]] = {
         "sorry": "Lo sentimos, esa no es una de las opciones.",
         "emergency": "Todos los operadores del 9 1 1 están atendiendo a otras personas. "
                      "Permanezca en la línea. No cuelgue.",
+        # Said once, in Spanish, to a 911 caller in line in English: no menu before the line.
+        "spanish_offer": "Para español, oprima nueve.",
     },
 }
 
@@ -79,15 +84,19 @@ def spoken_wait(seconds: float, language: str) -> tuple[str, dict[str, Any]]:
     return "wait", {"minutes": minutes}
 
 
+SPANISH_KEY = "9"
+
+
 def wait_document(
     queues: Queues, settings: Settings, call_id: str, entry_class: str, language: str,
-    can_call_back: bool, waited: float, now: float,
+    can_call_back: bool, waited: float, now: float, offer_spanish: bool = False,
 ) -> tuple[VoiceResponse, bool]:
     """The waitUrl answer (only Play, Say, Pause, Gather, Hangup, Redirect, Leave are allowed).
 
     Returns the document and whether the caller must leave for the overflow step (waited
-    `max_wait`). A caller no longer in our queue (answered or taken out meanwhile) only hears
-    hold music until Twilio moves them.
+    `max_wait`). `offer_spanish`: a 911 caller in English hears the Spanish offer this turn. A
+    caller no longer in our queue (answered or taken out meanwhile) only hears hold music until
+    Twilio moves them.
     """
     response = VoiceResponse()
     cls = queues.classes.get(entry_class)
@@ -101,7 +110,13 @@ def wait_document(
         return response, True
     if entry_class == EMERGENCY:
         say(response, language, "emergency")
-        response.play(settings.raw.get("hold_music"))
+        # 9 is heard during the hold music of every turn; the offer itself is said once.
+        gather = response.gather(input="dtmf", num_digits=1, timeout=1,
+                                 action=f"{settings.public_url}/voice/queue/option",
+                                 method="POST")
+        if offer_spanish and language_key(language) == "en":
+            say(gather, "es", "spanish_offer")
+        gather.play(settings.raw.get("hold_music"))
         return response, False
     say(response, language, "position", position=estimate.position)
     key, values = spoken_wait(estimate.seconds, language)

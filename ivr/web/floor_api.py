@@ -108,16 +108,24 @@ def _levels(figures: dict[str, Any]) -> str:
 
 
 def csv_tables(report: reports.DayReport) -> dict[str, tuple[list[str], list[list[Any]]]]:
-    """The day's three tables (classes, intervals, agents) as CSV header and rows."""
+    """The day's tables (classes, intervals, agents, rollovers) as CSV header and rows."""
     data = report.as_dict()
     classes = [[data["day"], name, *_cells(f), _levels(f)] for name, f in data["classes"].items()]
     intervals = [[i["start"], i["queue_class"], *_cells(i), _levels(i)]
                  for i in data["intervals"]]
     agents = [[data["day"], name, *_cells(f)] for name, f in data["agents"].items()]
+    r = data["rollovers"]
+    rolled = [[data["day"], "reason", k, n] for k, n in r["by_reason"].items()]
+    rolled += [[data["day"], "center", k, n] for k, n in r["by_center"].items()]
+    rolled += [[data["day"], "failed", k, n] for k, n in r["failed"].items()]
+    rolled += [[data["day"], "total", k, r[k]] for k in (
+        "started", "answered", "abandoned", "in_progress", "answer_seconds_mean",
+        "answer_seconds_max", "caller_wait_to_answer_seconds_mean")]
     return {
         "classes": (["day", "queue_class", *COLUMNS, "service_levels"], classes),
         "intervals": (["interval_start", "queue_class", *COLUMNS, "service_levels"], intervals),
         "agents": (["day", "agent", *COLUMNS], agents),
+        "rollovers": (["day", "group", "name", "value"], rolled),
     }
 
 
@@ -157,3 +165,9 @@ def report_agents_csv(account: Account) -> Response:
 @signed_in(*SEES_FLOOR)
 def staffing_figures(account: Account) -> Response:
     return Response(json.dumps(staffing_of_request().as_dict()), mimetype="application/json")
+
+
+@bp.get("/reports/rollovers.csv")
+@signed_in(*SEES_FLOOR)
+def report_rollovers_csv(account: Account) -> Response:
+    return _csv(current_services(), "rollovers")
