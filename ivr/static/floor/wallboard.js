@@ -46,6 +46,7 @@
     const section = el("section", { class: "board-repairs", "data-total": String(r ? r.total : 0) },
       el("h2", {}, "Repairs after faults today"));
     if (!r || !r.total) {
+      section.classList.add("quiet");
       section.append(el("p", { class: "muted" }, "None: live state and Twilio agree."));
       return section;
     }
@@ -92,6 +93,7 @@
     const section = el("section", { class: "board-rollovers", "data-started": String(r ? r.started : 0) },
       el("h2", {}, "Rollovers to other PSAPs today"));
     if (!r || !r.started) {
+      section.classList.add("quiet");  // no news: a small box beside the other
       section.append(el("p", { class: "muted" }, "None."));
       return section;
     }
