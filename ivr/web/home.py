@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import render_template
+from flask import redirect, render_template, url_for
 
 from ivr.web import csrf
 from ivr.web.kit import current_services, page_blueprint
@@ -22,3 +22,9 @@ def page() -> Any:
     return render_template("home.html", account=account, groups=by_audience(),
                            center=settings.center, timezone=settings.timezone,
                            csrf_token=csrf.token())
+
+
+@bp.get("/favicon.ico")
+def favicon() -> Any:
+    """Browsers ask here for pages that name no icon (the JSON of Open311, say)."""
+    return redirect(url_for("static", filename="shared/favicon.svg"), 301)

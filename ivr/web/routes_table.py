@@ -18,6 +18,7 @@ from flask import Flask
 PUBLIC = {
     "static": "anyone (the consoles' scripts, styles and sounds)",
     "home.page": "anyone (the landing page: links to each role's pages)",
+    "home.favicon": "anyone (the center's icon)",
     "healthz": "anyone (a load balancer's health check; says only ok)",
     "console.login": "anyone (the sign-in form)",
     "console.login_post": "anyone (sign-in; CSRF field, throttled per login and address)",

@@ -44,6 +44,8 @@ def test_the_landing_page_links_every_role_to_its_pages(served: Served, page) ->
     assert requests.get(f"{served.url}{icon}", timeout=10).headers["Content-Type"].startswith(
         "image/svg+xml")
     shot(page, "landing-signed-out.png")
+    ico = requests.get(f"{served.url}/favicon.ico", timeout=10)  # pages that name no icon
+    assert ico.status_code == 200 and ico.headers["Content-Type"].startswith("image/svg+xml")
 
     # Following a link asks for sign-in first, then the page is one click away.
     page.locator(".home-group a", has_text="Wallboard").click()
