@@ -241,7 +241,8 @@ def _enter_queue(call: _Call, node: QueueNode) -> _Wait:
     overflow = node.overflow.to if node.overflow else flow.fallback or node.id
     enqueue = Enqueue(queue_class=node.queue_class, priority=node.priority, skills=skills,
                       language=flow.tag(lang), overflow=overflow,
-                      voicemail=node.voicemail.to if node.voicemail else None)
+                      voicemail=node.voicemail.to if node.voicemail else None,
+                      self_service=node.self_service.to if node.self_service else None)
     call.events.append(("queue", node.queue_class))
     return _Wait(enqueue, node.id, True)
 
@@ -387,9 +388,11 @@ def _resume_record(call: _Call, node: RecordNode, answer: Answer, attempts: int)
 
 
 def _resume_queue(call: _Call, node: QueueNode, answer: Answer, attempts: int) -> str:
-    if answer.event in ("overflow", "voicemail"):
+    refs = {"overflow": node.overflow, "voicemail": node.voicemail,
+            "self-service": node.self_service}
+    if answer.event in refs:
         call.events.append((answer.event, node.id))
-        ref = node.overflow if answer.event == "overflow" else node.voicemail
+        ref = refs[answer.event]
         return ref.to if ref else call.flow.fallback or node.id
     # Anything else means the caller is out of the queue for no stated reason: back in line.
     call.events.append(("unexpected", f"{node.id}:{answer.event[:20]}"))

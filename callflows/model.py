@@ -279,10 +279,12 @@ class QueueNode(Node):
     overflow: Ref | None = None
     voicemail: Ref | None = None
     language_skill: bool = True
+    self_service: Ref | None = None
 
     def targets(self) -> list[tuple[str, Ref | None]]:
         return [(name, r) for name, r in (("overflow", self.overflow),
-                                          ("voicemail", self.voicemail)) if r]
+                                          ("voicemail", self.voicemail),
+                                          ("self_service", self.self_service)) if r]
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -35,7 +35,7 @@ KEYS: dict[str, set[str]] = {
     "branch": {"cases", "else", "timezone"},
     "set": {"vars", "next"},
     "queue": _PROMPT | {"class", "priority", "skills", "overflow", "voicemail",
-                        "language_skill"},
+                        "language_skill", "self_service"},
     "transfer": _PROMPT | {"line", "number", "reason", "timeout", "on_fail"},
     "record": _PROMPT | {"max_length", "timeout", "play_beep", "into", "next"},
     "hangup": _PROMPT,
@@ -355,6 +355,7 @@ def _queue(f: Fields) -> dict[str, Any]:
     return dict(prompt=f.prompt(), queue_class=queue_class,
                 priority=f.integer("priority", 5, 1, 10), skills=tuple(skills),
                 overflow=f.ref("overflow"), voicemail=f.ref("voicemail"),
+                self_service=f.ref("self_service"),
                 language_skill=f.value("language_skill",
                                        lambda n: f.reader.boolean(n, "language_skill"), True))
 

@@ -31,8 +31,11 @@ from ivr.web import (
     flows_api,
     flows_console,
     home,
+    monitor_api,
     nav,
     open311,
+    quality_api,
+    quality_pages,
     transfer_api,
 )
 from ivr.web.auth import close_request_db
@@ -69,9 +72,10 @@ def create_app(
         open311.bp,  # Open311 GeoReport v2 (API keys)
         # The JSON API under /api/v1 (web sessions + CSRF, ivr.web.kit), one blueprint a face:
         console_api.bp, console_live.bp, transfer_api.bp, console_requests.bp, flows_api.bp,
-        floor_api.bp, accounts_api.bp,
+        floor_api.bp, accounts_api.bp, monitor_api.bp, quality_api.bp,
         # The pages:
         home.bp, console.bp, admin.bp, flows_console.bp, floor_pages.bp, dispatch_inbox.bp,
+        quality_pages.bp,
     ):
         app.register_blueprint(blueprint)
     app.context_processor(nav.nav_context)

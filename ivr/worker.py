@@ -29,6 +29,8 @@ from ivr.platform import heartbeat, logsafe, outbox_jobs
 from ivr.platform.config import Settings, load_settings
 from ivr.platform.jobs import QUEUE_NAMES, rq_connection
 from ivr.platform.jobs import queue as rq_queue
+from ivr.quality import recordings
+from ivr.quality.config import RecordingConfig
 from ivr.voice import outage, reconcile
 
 log = logging.getLogger("ivr.ticker")
@@ -107,6 +109,12 @@ def run_ticker(settings: Settings, stop: threading.Event, interval: float = INTE
         except Exception:
             log.exception("could not schedule the reconciler")
         try:
+            if recordings.purge_lease(svc.redis, settings.center):
+                rq_queue(settings, "ivr-default", rq).enqueue(
+                    purge_recordings_job, job_timeout=600, result_ttl=60, failure_ttl=3600)
+        except Exception:
+            log.exception("could not schedule the purge of recordings")
+        try:
             heartbeat.beat(svc.redis, settings.center, "ticker")
         except Exception:  # noqa: BLE001 - Redis away: the tick above said so already
             log.debug("ticker heartbeat not written", exc_info=True)
@@ -129,6 +137,19 @@ def reconcile_job() -> dict[str, int]:
         svc.engine.dispose()
     return {"twilio_live": done.twilio_live, "ended": len(done.ended),
             "requeued": len(done.requeued), "freed": len(done.freed)}
+
+
+def purge_recordings_job() -> dict[str, int]:
+    """Delete the recordings past their retention at Twilio and here
+    (`ivr.quality.recordings.purge`); the ticker enqueues it once an hour."""
+    svc = bootstrap(load_settings())
+    try:
+        done = recordings.purge(
+            svc.engine, svc.telephony.client, svc.settings.center, svc.clock(),
+            RecordingConfig.from_raw(svc.settings.raw).retention_days)
+    finally:
+        svc.engine.dispose()
+    return {"deleted": len(done.deleted), "failed": len(done.failed)}
 
 
 def start_ticker(

@@ -27,6 +27,7 @@ from ivr.sim.conference import Conferences
 from ivr.sim.faults import Fault, Faults, Outage
 from ivr.sim.interpreter import Interpreter
 from ivr.sim.queue import Queues
+from ivr.sim.recording import Recordings
 from ivr.sim.scheduler import Scheduler
 from ivr.sim.status import StatusCallback, StatusCallbacks, StatusPolicy
 from ivr.sim.transport import Transport
@@ -90,6 +91,7 @@ class Emulator:
         self.status = StatusCallbacks(self, status or StatusPolicy())
         self.queues = Queues(self.new_sid, self.clock)
         self.conferences = Conferences(self, self.new_sid, self.clock)
+        self.recordings = Recordings(self)
         self.calls: dict[str, Call] = {}
         self.default_party = default_party or answers()
         self.party_resolver: Callable[[str], Party | None] | None = None

@@ -310,6 +310,40 @@ class TwilioTelephony:
                                      status_callback_event=LEG_EVENTS))
         return str(participant.call_sid)
 
+    def add_listener(self, conference_sid: str, to: str, from_: str, *, label: str,
+                     muted: bool, coach: str | None, timeout: int,
+                     status_callback: str) -> str:
+        """Ring a supervisor into a live conference: muted (listening), coaching the
+        participant `coach` (heard by that leg alone: Twilio's ``CallSidToCoach``), or heard
+        by all. No beep, no early media: nobody learns of a listener from a sound. Their
+        leaving never ends the call (``endConferenceOnExit=false``) and they never start a
+        conference (``startConferenceOnEnter=false``). Returns the new leg's CallSid."""
+        kwargs: dict[str, Any] = {"muted": muted}
+        if coach:
+            kwargs.update(coaching=True, call_sid_to_coach=coach)
+        participant = self._rest(f"add {label} to {conference_sid}", lambda: self.client
+                                 .conferences(conference_sid).participants.create(
+                                     from_=from_, to=to, label=label, timeout=timeout,
+                                     early_media=False, beep="false",
+                                     start_conference_on_enter=False,
+                                     end_conference_on_exit=False,
+                                     status_callback=status_callback,
+                                     status_callback_method="POST",
+                                     status_callback_event=LEG_EVENTS, **kwargs))
+        return str(participant.call_sid)
+
+    def set_listening(self, conference_sid: str, leg: str, *, muted: bool,
+                      coach: str | None) -> None:
+        """Change how a participant is heard, in one request: muted, coaching `coach`, or
+        heard by all (``Coaching=false``)."""
+        kwargs: dict[str, Any] = {"muted": muted}
+        if coach:
+            kwargs.update(coaching=True, call_sid_to_coach=coach)
+        else:
+            kwargs["coaching"] = False
+        self._rest(f"update participant {leg}", lambda: self.client.conferences(
+            conference_sid).participants(leg).update(**kwargs))
+
     def ended(self, call_id: str) -> EndedCall | None:
         """Twilio's record of `call_id` if it is over; None while it is up, when Twilio does
         not know it, or when Twilio cannot be asked (the caller is then taken to be there)."""

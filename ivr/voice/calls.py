@@ -187,7 +187,9 @@ def _settle(
                                    "choices": _choices(svc, step.state)})
                 calllog.mark_queued(conn, live.sid, terminal.queue_class, now)
                 live = live.evolve(extra={**live.extra, "queued_at": now.timestamp(),
-                                          "queue_class": terminal.queue_class})
+                                          "queue_class": terminal.queue_class,
+                                          "skills": list(terminal.skills),
+                                          "self_service": terminal.self_service is not None})
                 return live, step
             calllog.add_event(conn, live.sid, now, "queue-full", terminal.queue_class)
             flow = svc.flows.get(step.state.flow, step.state.version)

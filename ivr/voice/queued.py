@@ -16,7 +16,7 @@ from datetime import datetime
 
 from twilio.twiml.voice_response import VoiceResponse
 
-from callflows import engine
+from callflows import engine, spoken
 from callflows.actions import Input
 from ivr.calls import calllog
 from ivr.calls.live import LiveCall
@@ -44,6 +44,15 @@ def _can_call_back(live: LiveCall) -> bool:
     return caller.startswith("+") and len(caller) > 8
 
 
+def _on_duty(svc: Services, live: LiveCall, queue_class: str) -> int:
+    """Call-takers on duty who could answer this call: holding its skills, else (a call the
+    reconciler put back in line, whose skills are not known here) serving its class."""
+    skills = live.extra.get("skills")
+    if isinstance(skills, list):
+        return svc.agents.on_duty_for(skills)
+    return svc.agents.staffing().get(queue_class, 0)
+
+
 def wait(svc: Services, form: Mapping[str, str]) -> Answer:
     """The hold loop: own position, estimated wait, options, hold music."""
     live = svc.live.get(form.get("CallSid", ""))
@@ -64,7 +73,9 @@ def wait(svc: Services, form: Mapping[str, str]) -> Answer:
         "es" in svc.flows.get(live.state.flow, live.state.version).languages
     doc, overflow = waiting.wait_document(
         svc.queues, svc.settings, live.sid, queue_class, _language(live),
-        _can_call_back(live), _waited(live, now), now, offer_spanish=offer)
+        _can_call_back(live), _waited(live, now), now, offer_spanish=offer,
+        on_duty=_on_duty(svc, live, queue_class),
+        self_service=bool(live.extra.get("self_service")))
     if overflow:
         svc.live.put(live.evolve(extra={**live.extra, "leave": "overflow"}))
     elif offer:
@@ -73,7 +84,8 @@ def wait(svc: Services, form: Mapping[str, str]) -> Answer:
 
 
 def option(svc: Services, form: Mapping[str, str]) -> Answer:
-    """A key pressed during hold music: 1 callback, 2 voicemail."""
+    """A key pressed during hold music: 1 callback, 2 voicemail, 3 the flow's self-service
+    paths (offered only while nobody is on duty, taken whenever the flow has them)."""
     live = svc.live.get(form.get("CallSid", ""))
     digits = form.get("Digits", "")
     response = VoiceResponse()
@@ -92,6 +104,11 @@ def option(svc: Services, form: Mapping[str, str]) -> Answer:
         return Answer(str(response))
     elif digits == "2" and out_of_line(svc, live.sid, now.timestamp()):
         svc.live.put(live.evolve(extra={**live.extra, "leave": "voicemail"}))
+        response.leave()
+        return Answer(str(response))
+    elif (digits == "3" and live.extra.get("self_service")
+          and out_of_line(svc, live.sid, now.timestamp())):
+        svc.live.put(live.evolve(extra={**live.extra, "leave": "self-service"}))
         response.leave()
         return Answer(str(response))
     waiting.say(response, language, "sorry")
@@ -165,16 +182,17 @@ def _result(svc: Services, live: LiveCall, outcome: str, now: datetime) -> Answe
                           {"wait": round(waited, 1)})
         response = VoiceResponse()
         last = str(live.state.vars.get("caller", ""))[-4:]
-        waiting.say(response, _language(live), "callback", last=" ".join(last))
+        waiting.say(response, _language(live), "callback",
+                    last=spoken.group_words(last, _language(live)))
         response.hangup()
         twiml = str(response)
         svc.live.put(live.evolve(phase="done", outcome="callback", last_twiml=twiml))
         pending.apply(svc.engine)
         return Answer(twiml)
-    # Leaving for voicemail or overflow, or Twilio could not keep the caller in its queue
-    # (queue-full, error): out of our queue too, and on to the flow's next step.
+    # Leaving for voicemail, self-service or overflow, or Twilio could not keep the caller in
+    # its queue (queue-full, error): out of our queue too, and on to the flow's next step.
     out_of_line(svc, sid, now.timestamp(), pending)
-    event = "voicemail" if reason == "voicemail" else "overflow"
+    event = reason if reason in ("voicemail", "self-service") else "overflow"
     calllog.add_event(pending, sid, now, f"queue-{event}",
                       f"{outcome or 'no result'} after {waited:.0f} s",
                       {"wait": round(waited, 1)})

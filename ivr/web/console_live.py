@@ -59,7 +59,7 @@ def floor(account: Account) -> Response:
 
 
 @bp.get("/voice/token")
-@signed_in(*TAKES_CALLS)
+@signed_in(*TAKES_CALLS, *SEES_FLOOR)  # supervisors: to listen to calls from the wallboard
 def voice_token(account: Account) -> Response:
     identity = account.client_identity
     if identity is None:

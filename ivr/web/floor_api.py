@@ -1,4 +1,5 @@
-"""The supervisors' JSON API of the floor's figures: the wallboard (and its live stream), the
+"""The supervisors' JSON API of the floor's figures: the wallboard (and its live stream, both
+with the live calls a supervisor can join: `ivr.connect.monitor`), the
 reports of a day (JSON and CSV) and Erlang C staffing, under ``/api/v1`` with the same
 sign-in, roles and error format as the console API (`ivr.web.kit`); documented in
 openapi/console.yaml. Supervisors and admins only: the figures name call-takers.
@@ -18,6 +19,7 @@ from flask import Response, jsonify, stream_with_context
 from redis import Redis
 
 from ivr.accounts.accounts import Account
+from ivr.connect import monitor
 from ivr.floor import reports, wallboard
 from ivr.services import Services
 from ivr.web.auth import SEES_FLOOR
@@ -35,10 +37,16 @@ SETTLE_SECONDS = 0.3  # a burst of presence changes is pushed as one update
 # -- wallboard ----------------------------------------------------------------------------------
 
 
+def board_now(svc: Services) -> dict[str, Any]:
+    """The wallboard with the live calls a supervisor can join (`ivr.connect.monitor`), read
+    afresh each time (the figures may come from the short cache; who is on a call may not)."""
+    return {**wallboard.snapshot(svc), "live_calls": monitor.live_calls(svc)}
+
+
 @bp.get("/wallboard")
 @signed_in(*SEES_FLOOR)
 def wallboard_now(account: Account) -> Response:
-    return jsonify(wallboard.snapshot(current_services()))
+    return jsonify(board_now(current_services()))
 
 
 def board_stream(
@@ -76,7 +84,7 @@ def board_stream(
 @signed_in(*SEES_FLOOR)
 def wallboard_events(account: Account) -> Response:
     svc, options = current_services(), current_options()
-    body = board_stream(svc.redis, svc.agents.channel, lambda: wallboard.snapshot(svc),
+    body = board_stream(svc.redis, svc.agents.channel, lambda: board_now(svc),
                         push_every=PUSH_SECONDS, heartbeat=options.events_heartbeat_seconds,
                         lifetime=options.events_lifetime_seconds)
     return Response(stream_with_context(body), mimetype="text/event-stream",

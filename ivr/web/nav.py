@@ -53,6 +53,8 @@ PAGES: tuple[Page, ...] = (
          "A day's figures by queue class, by call-taker and by interval, with CSV downloads."),
     Page("floor.staffing_page", "Staffing", FLOOR, "Supervisors",
          "How many call-takers a load needs (Erlang C), beside what a day measured."),
+    Page("quality.quality_page", "Quality", FLOOR, "Supervisors",
+         "Recorded calls to review: a sample of the day, the review form and its results."),
     Page("flows_console.flows_page", "Call flows", FLOOR, "Supervisors",
          "Edit, test and publish what callers hear; storm and closure messages."),
     Page("admin.accounts_page", "Accounts", FLOOR, "Admins",

@@ -16,7 +16,8 @@ pytestmark = pytest.mark.parametrize("backend", ["embedded"], indirect=True)
 
 SUPERVISOR_PAGES = {  # the bar's links an admin and supervisor sees, in order
     "Wallboard": "/console/wallboard", "Reports": "/console/reports",
-    "Staffing": "/console/staffing", "Call flows": "/console/flows/",
+    "Staffing": "/console/staffing", "Quality": "/console/quality",
+    "Call flows": "/console/flows/",
     "Accounts": "/admin/accounts", "Dispatch inbox": "/dispatch/",
     "Open311": "/open311/v2/discovery.json",
 }

@@ -28,6 +28,7 @@ SCREENS = {1440: 900, 1920: 1080}
 SUPERVISOR_PAGES = {
     "landing": "/", "wallboard": "/console/wallboard", "reports": "/console/reports",
     "staffing": "/console/staffing?calls=120&interval=1800&aht=240&target=30&agents=20",
+    "quality": "/console/quality",
     "flows": "/console/flows/", "flow-editor": "/console/flows/311",
     "accounts": "/admin/accounts", "dispatch-inbox": "/dispatch/",
 }

@@ -83,6 +83,7 @@
       if (event.id && event.id <= view.lastEventId) return;
       if (event.id) view.lastEventId = event.id;
       if (event.agent !== view.me) return;
+      if (event.event === "supervisor") { refresh(); return; }  // a supervisor joined, switched, left
       if (view.presence) view.presence.state = event.state;
       if (event.event === "offered" && event.offer) {
         setOffer(event.offer, "stream");
@@ -230,6 +231,7 @@
       showNumber($("call-caller"), c.caller);
       facts($("call-facts"), c, [["Waited", c.wait_seconds != null ? clock(c.wait_seconds) : "—"]]);
       $("call-held").hidden = !c.held;
+      showSupervisor(c.supervisor);
       $("btn-hold").hidden = !!c.held;
       $("btn-resume").hidden = !c.held;
     } else if (shown === "wrapup") {
@@ -241,6 +243,22 @@
     renderNotes(shown === "offer" ? null : view.call);
     renderHistory(shown === "offer" ? view.offer : view.call);
     tick();
+  }
+
+  // A supervisor on my call, and how they are heard: a call-taker always knows.
+  const SUPERVISOR = {
+    listen: (who) => `${who} (supervisor) is listening`,
+    coach: (who) => `${who} (supervisor) is coaching you: only you hear them`,
+    barge: (who) => `${who} (supervisor) joined the call: the caller hears them too`,
+  };
+
+  function showSupervisor(sup) {
+    const banner = $("call-supervisor");
+    banner.hidden = !sup;
+    if (!sup) return;
+    const who = sup.name || sup.login;
+    banner.dataset.mode = sup.mode;
+    banner.textContent = sup.status === "joined" ? SUPERVISOR[sup.mode](who) : `${who} (supervisor) is joining…`;
   }
 
   function renderNotes(call) {

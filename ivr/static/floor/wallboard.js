@@ -143,6 +143,8 @@
     board.replaceChildren(...parts);
     balance();
     at.textContent = "as of " + window.ivr.time.timeZoned(data.at);
+    // The live calls (listen / coach / barge) are monitor.js's: it gets each board too.
+    document.dispatchEvent(new CustomEvent("ivr:wallboard", { detail: data }));
   }
 
   const source = new EventSource("/api/v1/wallboard/events");
