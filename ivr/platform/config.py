@@ -26,6 +26,7 @@ ENV_OVERRIDES = {
     "TWILIO_ACCOUNT_SID": "twilio.account_sid",
     "IVR_CENTER": "center",
     "IVR_DATA_DIR": "data_dir",
+    "IVR_EMULATOR_URL": "twilio.api_base",  # `ivr serve --emulate`: the carrier is the emulator
 }
 
 
@@ -58,6 +59,7 @@ class Settings:
     fallback_queue: str
     secret_key: str
     env_log_key: str = field(repr=False, default="")  # IVR_LOG_KEY, when set
+    emulator_url: str = ""  # IVR_EMULATOR_URL: `ivr serve --emulate`'s carrier (else empty)
     raw: dict[str, Any] = field(repr=False, compare=False, default_factory=dict)
 
     @cached_property
@@ -87,7 +89,11 @@ def _set_path(tree: dict[str, Any], dotted: str, value: Any) -> None:
 
 
 def default_tree() -> dict[str, Any]:
-    text = resources.files("ivr").joinpath("defaults/config.yaml").read_text("utf-8")
+    return _packaged("config.yaml")
+
+
+def _packaged(name: str) -> dict[str, Any]:
+    text = resources.files("ivr").joinpath(f"defaults/{name}").read_text("utf-8")
     return yaml.safe_load(text)
 
 
@@ -117,6 +123,8 @@ def load_settings(
         tree = _merge(tree, loaded)
     if overrides:
         tree = _merge(tree, overrides)
+    if env.get("IVR_EMULATOR_URL") and not tree.get("dispatch_centers"):
+        tree = _merge(tree, _packaged("emulated.yaml"))  # a dispatch center that answers
     for var, dotted in ENV_OVERRIDES.items():
         if env.get(var):
             _set_path(tree, dotted, env[var])
@@ -156,6 +164,7 @@ def _settings_from_tree(tree: dict[str, Any], env: dict[str, str]) -> Settings:
         fallback_queue=str(fallback.get("queue") or "general"),
         secret_key=env.get("IVR_SECRET_KEY") or "",
         env_log_key=env.get("IVR_LOG_KEY") or "",
+        emulator_url=(env.get("IVR_EMULATOR_URL") or "").rstrip("/"),
         raw=tree,
     )
 

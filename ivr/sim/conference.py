@@ -70,12 +70,12 @@ class Participant:
         self.call_sid_to_coach: str | None = noun.coach  # whom this participant coaches
         self.hold = False
         self.hold_url: str | None = None  # what a held participant hears (None: Twilio's music)
-        self.hold_method = "POST"
+        self.hold_method = "GET"  # Twilio: "the default is `GET`" (HoldMethod)
         self.start_conference_on_enter = noun.start_conference_on_enter
         self.end_conference_on_exit = noun.end_conference_on_exit
         self.joined_t = t
         self.updated_t = t
-        self.label: str | None = None
+        self.label: str | None = noun.label
         self.waiting = False  # hearing the wait music until the conference starts
         self.in_join = True  # the call is still in its <Dial><Conference>
 
@@ -166,6 +166,7 @@ class TwilioConference:
         if self.record_spec is not None and self.recording is None:
             self.recording = self.sim.recordings.start(self, self.record_spec)
         for p in self.participants.values():
+            p.call.log("conference_start", conference=self.friendly_name)
             if p.waiting and p.call.process is not None:
                 p.waiting = False
                 p.call.process.interrupt(ConferenceEvent("started", p))
@@ -203,7 +204,7 @@ class TwilioConference:
         self.sim.conferences.active.pop(self.friendly_name, None)
 
     def set_flags(self, p: Participant, hold: bool | None, muted: bool | None,
-                  hold_url: str | None = None, hold_method: str = "POST") -> None:
+                  hold_url: str | None = None, hold_method: str = "GET") -> None:
         """REST participant update: hold/unhold (with the music to hear), mute/unmute."""
         p.updated_t = self.sim.clock.elapsed
         if hold_url:

@@ -116,6 +116,15 @@ def _number(values: MultiDict[str, str], name: str, default: float) -> float:
         raise ApiError(400, 20001, f"{name} must be a number") from None
 
 
+def _refuse_announcements(form: MultiDict[str, str]) -> None:
+    """Announcements to a whole conference (`AnnounceUrl` on its update) are not emulated:
+    refused with a 400, never silently skipped (a participant's: `_refuse_unmodelled`)."""
+    for name in ("AnnounceUrl", "AnnounceMethod"):
+        if name in form:
+            raise ApiError(400, 20001, f"{name} is not emulated (announcements are not "
+                           "modelled by this emulator)")
+
+
 def _flag(form: MultiDict[str, str], name: str) -> bool | None:
     value = form.get(name)
     return None if value is None else value.lower() == "true"
@@ -399,6 +408,7 @@ class RestApp:
         return _json(ser.conference(self.sim, self._conference(sid)))
 
     def conference_post(self, request: Request, sid: str) -> Response:
+        _refuse_announcements(request.form)
         conf = self._conference(sid)
         if request.form.get("Status") == "completed":
             conf.end("conference-ended-via-api")
@@ -421,6 +431,10 @@ class RestApp:
         coach = _coached(form, None)
         if coach is not None and coach not in conf.participants:
             raise ApiError(400, 20001, f"CallSidToCoach {coach} is not in this conference")
+        label = form.get("Label") or None
+        if label is not None and any(p.label == label for p in conf.participants.values()):
+            raise ApiError(400, 20001, f"A participant labelled {label!r} is already in the "
+                           "conference")
         to, from_ = form.get("To"), form.get("From")
         if not to:
             raise ApiError(400, 21201, "No 'To' number is specified")
@@ -434,6 +448,7 @@ class RestApp:
             status_callback_event=tuple(
                 e for v in form.getlist("ConferenceStatusCallbackEvent") for e in v.split()),
             coach=coach,
+            label=label,
         )
         for name in ("Record", "ConferenceRecord", "RecordingChannels", "Trim",
                      "ConferenceTrim", "RecordingStatusCallback",
@@ -448,12 +463,15 @@ class RestApp:
         call = sim.create_call(to, from_, hook, twiml=Document((Dial((noun,)),)),
                                timeout=_number(form, "Timeout", 60))
         body = ser.pending_participant(sim, conf, call, noun)
-        body["label"] = form.get("Label")
+        body["label"] = label
         return _json(body, 201)
 
     def _participant(self, sid: str, call_sid: str) -> Any:
+        """A participant by its CallSid or its `Label` (Twilio: "The Call SID or label of the
+        participant")."""
         conf = self._conference(sid)
-        p = conf.participants.get(call_sid)
+        p = conf.participants.get(call_sid) or next(
+            (p for p in conf.participants.values() if p.label == call_sid), None)
         if p is None:
             raise NotFound()
         return p
@@ -490,7 +508,7 @@ class RestApp:
         if coaching_asked and muted is not True:
             p.conference.set_coaching(p, coach)
         p.conference.set_flags(p, _flag(form, "Hold"), muted, form.get("HoldUrl"),
-                               form.get("HoldMethod", "POST").upper())
+                               form.get("HoldMethod", "GET").upper())
         if coaching_asked and muted is True:
             p.conference.set_coaching(p, coach)
         return _json(ser.participant(self.sim, p))

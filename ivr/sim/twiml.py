@@ -149,6 +149,7 @@ class Conference:
     recording_status_callback: str | None = None
     recording_status_callback_method: str = "POST"
     recording_status_callback_event: tuple[str, ...] = ("completed",)
+    label: str | None = None  # a REST participant's `Label` (addresses it like its CallSid)
 
 
 Target = Number | QueueNoun | Conference

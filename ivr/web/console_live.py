@@ -66,6 +66,9 @@ def voice_token(account: Account) -> Response:
         raise ApiError(409, "desk_phone", f"calls for {account.login} ring at "
                        f"{account.contact}, not in the browser")
     svc, ttl = current_services(), current_options().voice_token_ttl
+    if svc.settings.emulator_url:
+        raise ApiError(409, "emulated_phone", "the carrier is the offline emulator: it answers "
+                       "for this browser, and the caller's side shows on the page")
     try:
         token = voicetoken.mint(svc.settings.account_sid, current_app.config["TWILIO_API_KEY"],
                                 current_app.config["TWILIO_API_SECRET"], identity, ttl)

@@ -207,6 +207,9 @@
     $("btn-signout").disabled = s === "reserved" || s === "on_call";
 
     const shown = panel();
+    // The call on screen, for the emulated phone of `ivr serve --emulate` (shared/emulated.js).
+    const onScreen = shown === "offer" ? view.offer : shown === "call" ? view.call : null;
+    document.body.dataset.call = (onScreen && onScreen.call) || document.body.dataset.call || "";
     for (const name of ["idle", "offer", "call", "wrapup"]) $(`panel-${name}`).hidden = name !== shown;
     $("card").classList.toggle("ringing", shown === "offer");
     ringer(shown === "offer");
@@ -435,9 +438,10 @@
     try {
       token = await api("GET", "/voice/token");
     } catch (error) {
-      pill.textContent = error.code === "desk_phone" ? "Phone: desk phone" : "Browser phone unavailable";
+      const fine = { desk_phone: "Phone: desk phone", emulated_phone: "Phone: emulated" }[error.code];
+      pill.textContent = fine || "Browser phone unavailable";
       pill.title = error.message;
-      pill.className = `pill ${error.code === "desk_phone" ? "pill-ok" : "pill-bad"}`;
+      pill.className = `pill ${fine ? "pill-ok" : "pill-bad"}`;
       return;
     }
     await new Promise((resolve, reject) => {
