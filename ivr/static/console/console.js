@@ -176,7 +176,7 @@
       ["Line", call.line || "—"],
       ["Language", LANGUAGES[(call.language || "").slice(0, 2)] || call.language || "—"],
       ["Topic", call.topic || "—"],
-      ["Caller chose", (call.menu_choices || []).join(" › ") || menuPath(call.menu_path) || "—"],
+      ["Caller chose", (call.menu_choices ? call.menu_choices.join(" › ") : menuPath(call.menu_path)) || "—"],
       ...extra,
     ];
     target.replaceChildren(...rows.flatMap(([name, value]) => {
