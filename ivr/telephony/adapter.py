@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -40,6 +41,12 @@ log = logging.getLogger("ivr.telephony")
 
 PREFIX = "/voice/agent"
 LIVE_STATUSES = ("queued", "ringing", "in-progress")
+# How long an accept waits for a caller Twilio has not yet answered (its first TwiML on the way).
+ANSWER_WAIT = 3.0
+
+
+class NotAnswered(TelephonyError):
+    """A live call that cannot be redirected yet: Twilio still waits for its first TwiML."""
 
 
 @dataclass(frozen=True)
@@ -159,18 +166,32 @@ class TwilioTelephony:
         """
         call_id = reservation.call_id
         target = url(self.settings, "caller", resv=reservation.reservation_id)
-        sid = queue_sid or self.queue_sid(reservation.entry.queue_class)
-        if sid:
+        deadline = time.monotonic() + ANSWER_WAIT
+        while True:
+            sid = queue_sid or self.queue_sid(reservation.entry.queue_class)
+            if sid:
+                try:
+                    self.client.queues(sid).members(call_id).update(url=target, method="POST")
+                    return
+                except TwilioRestException as exc:
+                    if exc.status != 404:
+                        raise TelephonyError(f"dequeue of {call_id} failed: {exc.msg}") from exc
+                except (TwilioException, requests.RequestException) as exc:
+                    raise TelephonyError(f"dequeue of {call_id} failed: {exc}") from exc
             try:
-                self.client.queues(sid).members(call_id).update(url=target, method="POST")
-                return
-            except TwilioRestException as exc:
-                if exc.status != 404:
-                    raise TelephonyError(f"dequeue of {call_id} failed: {exc.msg}") from exc
-            except (TwilioException, requests.RequestException) as exc:
-                raise TelephonyError(f"dequeue of {call_id} failed: {exc}") from exc
-        if not self.redirect(call_id, target):
-            raise CallEnded(f"caller {call_id} is no longer on the line")
+                if self.redirect(call_id, target):
+                    return
+                raise CallEnded(f"caller {call_id} is no longer on the line")
+            except NotAnswered as exc:
+                # Offered while Twilio still waits for the call's first TwiML (the call is
+                # `ringing` and in no queue yet): it is in line within moments.
+                if time.monotonic() >= deadline:
+                    raise TelephonyError(
+                        f"caller {call_id} was not yet answered by Twilio") from exc
+                with self._lock:
+                    self._queue_sids.pop(twilio_queue_name(
+                        self.settings, reservation.entry.queue_class), None)
+                time.sleep(0.2)
 
     def queue_sid(self, queue_class: str) -> str | None:
         """The sid of the Twilio queue of a class, looked up by its name once per process."""
@@ -233,6 +254,9 @@ class TwilioTelephony:
             self.client.calls(sid).update(url=target, method="POST")
             return True
         except TwilioRestException as exc:
+            if exc.status == 400 and exc.code == 21220 and self._status(sid) in ("queued",
+                                                                                 "ringing"):
+                raise NotAnswered(sid) from exc
             if exc.status in (400, 404):  # 21220: not in progress; 20404: no such call
                 return False
             raise TelephonyError(f"redirect of {sid} failed: {exc.msg}") from exc
@@ -361,6 +385,13 @@ class TwilioTelephony:
         return EndedCall(call_id, str(call.status), end if isinstance(end, datetime) else None,
                          str(getattr(call, "_from", "") or ""), str(call.to or ""),
                          str(call.duration or ""))
+
+    def _status(self, call_id: str) -> str | None:
+        """The call's status at Twilio now; None when it cannot be read."""
+        try:
+            return str(self.client.calls(call_id).fetch().status)
+        except (TwilioException, requests.RequestException):
+            return None
 
     def _rest(self, what: str, fn: Callable[[], Any]) -> Any:
         try:

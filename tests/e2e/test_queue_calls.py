@@ -4,11 +4,21 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
 from ivr.sim import answers, hangup, press, record, silence, wait
+from tests.conftest import ALL_BACKENDS, Backend
 from tests.e2e.conftest import LINE_911
 from tests.e2e.floor import Floor
 from tests.e2e.helpers import events
 from tests.e2e.helpers import record as sql_record
+
+
+@pytest.fixture(scope="session", params=ALL_BACKENDS)
+def backend(request: pytest.FixtureRequest) -> Backend:
+    """These calls also run with Redis on the Cluster and behind the Sentinels."""
+    return request.getfixturevalue(f"{request.param}_backend")
+
 
 TO_A_CALL_TAKER = [press("1"), press("0")]  # English, talk to a call-taker
 BOTH_LINES = {"line:311", "line:911"}
