@@ -70,16 +70,59 @@ def compose(text: str, report: Report) -> Node | None:
     except RecursionError:  # a nesting too_deep could not see past a syntax error
         report(1, "YAML syntax error: the file nests too deeply to read")
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        problem = exc.problem or exc.context or "the file is not valid YAML"
-        if "another document" in problem:
-            problem = "a flow file holds one YAML document, but this one has a second ('---')"
-        if "\\t" in problem or "\t" in problem:
-            problem += " (indent with spaces, not tabs)"
-        report(mark.line + 1 if mark else 1, f"YAML syntax error: {problem}")
+        line, problem = plain_problem(exc, text)
+        report(line, f"YAML syntax error: {problem}")
     except yaml.YAMLError as exc:
         report(1, f"YAML syntax error: {exc}")
     return None
+
+
+def plain_problem(exc: yaml.MarkedYAMLError, text: str) -> tuple[int, str]:
+    """PyYAML's complaint ("expected <block end>, but found '<block mapping start>'") said as
+    a supervisor would: what is wrong, where (line and column), and what to do. Returns the
+    line to report it on and the sentence."""
+    mark = exc.problem_mark or exc.context_mark
+    line = mark.line + 1 if mark else 1
+    column = mark.column + 1 if mark else 1
+    opened = exc.context_mark.line + 1 if exc.context_mark else line
+    problem = exc.problem or ""
+    context = exc.context or ""
+    lines = text.splitlines()
+    here = lines[line - 1] if 0 < line <= len(lines) else ""
+    at = f"line {line}, column {column}"
+    if "another document" in problem:
+        return line, "a flow file holds one YAML document, but this one has a second ('---')"
+    if "\\t" in problem or "\t" in problem or "\t" in here[:column]:
+        return line, f"a tab character at {at}: indent with spaces, not tabs"
+    if "quoted scalar" in context:
+        return opened, (f"the quote opened on line {opened} is never closed: add the closing "
+                        "quote at the end of the text")
+    if "flow sequence" in context:
+        return line, (f"the list opened with '[' on line {opened} is not closed: add ']' before "
+                      f"{at}")
+    if "flow mapping" in context:
+        return line, (f"the braces opened with '{{' on line {opened} are not closed: add '}}' "
+                      f"before {at}")
+    above = next((x for x in reversed(lines[:line - 1]) if x.strip()), "")
+    indent = len(here) - len(here.lstrip(" "))
+    if (indent > len(above) - len(above.lstrip(" ")) and above.strip()
+            and not above.rstrip().endswith((":", "|", ">", ">-", "|-"))):
+        return line, (f"line {line} is indented more than the line above it: indent it like "
+                      "the other keys at its level (with spaces)")
+    if "mapping values are not allowed" in problem:
+        return line, (f"a second ':' at {at}: a text holding ': ' must be in quotes, like "
+                      "say: \"Note: we are closed\"")
+    if "could not find expected ':'" in problem:
+        return opened, (f"line {opened} is not a 'key: value' pair: add ':' after the key, or "
+                        "indent it like the lines around it")
+    if "expected <block end>" in problem or "block mapping" in context:
+        return line, (f"the indentation at {at} does not match the lines above: indent it "
+                      "exactly like the other keys at its level (with spaces)")
+    if "undefined alias" in problem:
+        return line, f"'*' at {at} names an anchor ('&name') that the file does not define"
+    if "unexpected end of stream" in problem:
+        return line, "the file ends in the middle of a value: something opened is not closed"
+    return line, f"the text at {at} cannot be read as YAML ({problem or context or 'invalid'})"
 
 
 def suggest(word: str, known: Iterator[str] | list[str] | set[str]) -> str:

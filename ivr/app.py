@@ -31,7 +31,9 @@ from ivr.web import (
     floor_pages,
     flows_api,
     flows_console,
+    home,
     monitor_api,
+    nav,
     open311,
     quality_api,
     quality_pages,
@@ -73,10 +75,11 @@ def create_app(
         console_api.bp, console_live.bp, transfer_api.bp, console_requests.bp, flows_api.bp,
         floor_api.bp, accounts_api.bp, monitor_api.bp, quality_api.bp, emulated.bp,
         # The pages:
-        console.bp, admin.bp, flows_console.bp, floor_pages.bp, dispatch_inbox.bp,
+        home.bp, console.bp, admin.bp, flows_console.bp, floor_pages.bp, dispatch_inbox.bp,
         quality_pages.bp,
     ):
         app.register_blueprint(blueprint)
+    app.context_processor(nav.nav_context)
     app.teardown_appcontext(close_request_db)
     # Every page says so when the carrier is the offline emulator (`ivr serve --emulate`).
     emulated_carrier = bool(services.settings.emulator_url)

@@ -245,3 +245,14 @@ def authenticate(session: Session, login: str, password: str) -> Account | None:
     if not check_password_hash(account.password_hash, password or ""):
         return None
     return account
+
+
+def disabled_with(session: Session, login: str, password: str) -> bool:
+    """Whether `login` is a disabled account and `password` its right password: only then may
+    a sign-in page say the account is disabled (a wrong password learns nothing). Costs one
+    hash check whatever the answer, as `authenticate` does."""
+    account = get(session, login)
+    if account is None or account.active:
+        check_password_hash(_dummy_hash(), password or "")
+        return False
+    return check_password_hash(account.password_hash, password or "")

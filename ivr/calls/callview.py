@@ -136,6 +136,8 @@ def describe_call(conn: Connection, sid: str, data: Mapping[str, str] | None = N
         "language": data.get("language") or (row.language if row is not None else None) or "en",
         "topic": data.get("topic") or flow_vars.get("topic") or None,
         "menu_path": list(queued.get("path") or []),
+        # None for a call queued before choices were kept in words (its menu_path stands)
+        "menu_choices": queued.get("choices"),
         "queue_class": row.queue_class if row is not None else None,
         "started_at": row.started_at.isoformat() if row is not None else None,
         "wait_seconds": row.wait_seconds if row is not None else None,

@@ -43,17 +43,17 @@ def day_chart(points: Sequence[Point], title: str) -> str:
            f'role="img" aria-label="{escape(title)}" class="day-chart" fill="currentColor" '
            'font-family="sans-serif">',
            f'<title>{escape(title)}</title>',
-           f'<text x="{LEFT}" y="16" font-size="13" font-weight="bold">{escape(title)}</text>']
+           f'<text x="{LEFT}" y="16" font-size="15" font-weight="bold">{escape(title)}</text>']
     for frac in (0, 0.5, 1):
         y = TOP + inner_h * (1 - frac)
         out.append(f'<line x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{y:.1f}" y2="{y:.1f}" '
                    'stroke="#888" stroke-opacity="0.4"/>')
-        out.append(f'<text x="{LEFT - 4}" y="{y + 4:.1f}" font-size="10" '
+        out.append(f'<text x="{LEFT - 4}" y="{y + 4:.1f}" font-size="12" '
                    f'text-anchor="end">{top * frac:g}</text>')
-        out.append(f'<text x="{WIDTH - RIGHT + 4}" y="{y + 4:.1f}" font-size="10">'
+        out.append(f'<text x="{WIDTH - RIGHT + 4}" y="{y + 4:.1f}" font-size="12">'
                    f'{round(100 * frac)}%</text>')
     if not points:
-        out.append(f'<text x="{WIDTH / 2}" y="{TOP + inner_h / 2}" font-size="12" '
+        out.append(f'<text x="{WIDTH / 2}" y="{TOP + inner_h / 2}" font-size="14" '
                    'text-anchor="middle">No calls yet</text></svg>')
         return "".join(out)
     slot = inner_w / len(points)
@@ -73,7 +73,7 @@ def day_chart(points: Sequence[Point], title: str) -> str:
             line.append(f"{x0 + slot / 2:.1f},{y:.1f}")
         if i % every == 0:
             out.append(f'<text x="{x0 + slot / 2:.1f}" y="{HEIGHT - BOTTOM + 14}" '
-                       f'font-size="10" text-anchor="middle">{escape(p.label)}</text>')
+                       f'font-size="12" text-anchor="middle">{escape(p.label)}</text>')
     if line:
         out.append(f'<polyline points="{" ".join(line)}" fill="none" '
                    f'stroke="{COLOURS["service"]}" stroke-width="2"/>')
@@ -82,6 +82,6 @@ def day_chart(points: Sequence[Point], title: str) -> str:
     for k, (key, text) in enumerate(legend):
         x = WIDTH - RIGHT - 420 + k * 105
         out.append(f'<rect x="{x}" y="6" width="10" height="10" fill="{COLOURS[key]}"/>'
-                   f'<text x="{x + 14}" y="15" font-size="11">{text}</text>')
+                   f'<text x="{x + 14}" y="15" font-size="13">{text}</text>')
     out.append("</svg>")
     return "".join(out)

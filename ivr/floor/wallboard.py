@@ -76,12 +76,14 @@ def compute(svc: Services, now: datetime) -> dict[str, Any]:
         states = Counter(p.state.value for p in presences if need <= p.skills)
         st = stats.get(name)
         figures = today.get(name, Figures())
+        waiting = st.size if st else 0
         classes.append({
+            **figures.as_dict(config.targets_of(name)),  # today's, longest_wait_seconds too
             "queue_class": name,
-            "waiting": st.size if st else 0,
-            "longest_wait_seconds": round(st.longest_wait, 1) if st else 0.0,
+            "waiting": waiting,
+            # Now, among the callers still waiting: none waits when nobody is in line.
+            "longest_waiting_seconds": round(st.longest_wait, 1) if st and waiting else 0.0,
             "agents": {s: states.get(s, 0) for s in STATES},
-            **figures.as_dict(config.targets_of(name)),
             "chart_svg": charts.day_chart(chart_points(report, name),
                                           f"{name}: today by {config.interval_minutes} minutes"),
         })
@@ -153,7 +155,7 @@ METRICS: list[tuple[str, str, str]] = [
     # name, help, key in a class's figures
     ("ivr_calls_waiting", "Calls waiting now.", "waiting"),
     ("ivr_longest_wait_seconds", "Longest wait among the calls waiting now.",
-     "longest_wait_seconds"),
+     "longest_waiting_seconds"),
     ("ivr_calls_offered_today", "Calls that entered the queue today (center's time zone).",
      "offered"),
     ("ivr_calls_answered_today", "Calls answered today.", "answered"),

@@ -101,6 +101,7 @@ class Published:
 class Saved:
     revision: int
     problems: list[FlowError]
+    unchanged: bool = False  # the text was the draft already: no revision, no audit
 
 
 def filename_of(name: str) -> str:
@@ -259,7 +260,8 @@ class FlowVersions:
         session.flush()
 
     def save_draft(self, name: str, text: str, revision: int, actor: str) -> Saved:
-        """Store `text` as the draft if it is still at `revision`; answers its problems."""
+        """Store `text` as the draft if it is still at `revision`; answers its problems. The
+        same text as the draft at `revision` is no change: no new revision, nothing audited."""
         if len(text) > MAX_TEXT:
             raise FlowRefused(f"the flow is {len(text)} characters long; the limit is {MAX_TEXT}")
         _, problems = check_text(name, text)
@@ -267,6 +269,8 @@ class FlowVersions:
         with transaction(self.sessions) as session:
             before = self._record(session, name)
             old_text = before.draft
+            if old_text == text and before.draft_revision == revision:
+                return Saved(revision, problems, unchanged=True)
             done = session.execute(
                 update(FlowRecord)
                 .where(FlowRecord.id == before.id, FlowRecord.draft_revision == revision)

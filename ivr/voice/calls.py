@@ -16,7 +16,8 @@ from twilio.twiml.voice_response import VoiceResponse
 
 from callflows import engine
 from callflows.actions import Enqueue, Gather, Hangup, Input, Lookup, Record, Submit, Transfer
-from callflows.state import Step
+from callflows.choices import described
+from callflows.state import CallState, Step
 from ivr.calls import calllog
 from ivr.calls.live import LiveCall
 from ivr.connect import offers
@@ -182,7 +183,8 @@ def _settle(
                 known = {k: v for k, v in step.state.vars.items() if k not in PRIVATE_VARS}
                 calllog.add_event(conn, live.sid, now, "enqueue", terminal.queue_class,
                                   {"priority": terminal.priority, "skills": list(terminal.skills),
-                                   "vars": known, "path": list(step.state.path)})
+                                   "vars": known, "path": list(step.state.path),
+                                   "choices": _choices(svc, step.state)})
                 calllog.mark_queued(conn, live.sid, terminal.queue_class, now)
                 live = live.evolve(extra={**live.extra, "queued_at": now.timestamp(),
                                           "queue_class": terminal.queue_class,
@@ -230,6 +232,16 @@ def _settle(
                     started.events)
         live = live.evolve(line=target.name)
     raise RuntimeError("hand-offs loop (lines transferring to each other, or overflow to a queue)")
+
+
+def _choices(svc: Services, state: CallState) -> list[str]:
+    """What the caller chose, in words, for the call-taker who takes the call. Words are a
+    courtesy: a flow that cannot be read now leaves them out, never the caller."""
+    try:
+        return described(svc.flows.get(state.flow, state.version), state.path)
+    except Exception:  # noqa: BLE001
+        log.warning("the choices of a call on flow %s could not be put in words", state.flow)
+        return []
 
 
 def _answer_app(svc: Services, conn: Writer, live: LiveCall, step: Step,

@@ -48,6 +48,7 @@ log = logging.getLogger("ivr.console")
 bp = page_blueprint("console", url_prefix="/console")
 
 WRONG = "Wrong login or password."
+DISABLED = "This account is disabled. Ask an admin to enable it."
 
 
 def _setup(state: Any) -> None:
@@ -123,12 +124,22 @@ def login_post() -> Any:
         count = limiter.failed(name, address)
         log.info("failed sign-in %d for a login from %s", count,
                  mask(address, svc.settings.log_key))
+        if accounts.disabled_with(_db(), name, password):
+            return _login_page(DISABLED, 403, name)
         return _login_page(WRONG, 401, name)
     limiter.succeeded(name, address)
     sign_in(_db(), account)
     _db().commit()
     log.info("%s signed in", account.login)
-    return redirect(url_for("console.page"))
+    return redirect(landing_of(account))
+
+
+def landing_of(account: Account) -> str:
+    """Where a sign-in lands: a call-taker's desk is the console (a dispatcher's, the inbox, by
+    way of the console); anyone else starts on the landing page, which lists their pages."""
+    if account.has_role("call-taker") or list(account.roles) == ["dispatcher"]:
+        return url_for("console.page")
+    return url_for("home.page")
 
 
 @bp.post("/logout")

@@ -16,11 +16,13 @@ call. The floor's views, the browser phone's token and the live stream are in
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 from typing import Any
 
 from flask import Response, jsonify
 
+from agents import TelephonyError
 from agents.model import Action, OfferClosed, Presence, State, TransitionRefused
 from ivr.accounts.accounts import Account
 from ivr.calls import calllog, callview
@@ -33,8 +35,11 @@ from ivr.web.errors import ApiError
 from ivr.web.kit import api_blueprint, current_options, current_services, signed_in
 
 bp = api_blueprint("console_api")
+log = logging.getLogger("ivr.console")
 
 MAX_REASON = 80
+ACCEPT_FAILED = ("The call could not be connected: the phone network refused it. The caller "
+                 "keeps their place in line.")
 
 
 def _now() -> datetime:
@@ -164,7 +169,12 @@ def accept(reservation_id: str, account: Account) -> Response:
     offered = svc.router.reservations.get(reservation_id)
     if offered is not None:  # remembered first: notes must find the call even if Twilio fails
         callview.LastCalls(svc.redis, svc.settings.center).set(account.login, offered.call_id)
-    reservation = connect.accept(svc, reservation_id, account.login, now.timestamp())
+    try:
+        reservation = connect.accept(svc, reservation_id, account.login, now.timestamp())
+    except TelephonyError as exc:
+        log.warning("accept of %s by %s failed at the phone network: %s", reservation_id,
+                    account.login, exc)
+        raise ApiError(502, "phone_network_failed", ACCEPT_FAILED) from exc
     with svc.engine.begin() as conn:
         if callview.call_exists(conn, reservation.call_id):
             # The caller's wait ends when a call-taker takes the call (kept if already known).

@@ -174,7 +174,8 @@ def save_draft(name: str, account: Account) -> Response:
     data = kit.body(required=True)
     text, revision = _flow_text(data), _int(data, "revision")
     saved = _ready(current_services()).save_draft(name, text, revision or 0, account.login)
-    return jsonify(revision=saved.revision, problems=problems_json(saved.problems))
+    return jsonify(revision=saved.revision, problems=problems_json(saved.problems),
+                   unchanged=saved.unchanged)
 
 
 @bp.post("/flows/<name>/check")

@@ -24,6 +24,7 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime, timedelta, tzinfo
 from functools import wraps
 from typing import Any
+from urllib.parse import urlsplit
 from xml.etree import ElementTree as ET
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -304,11 +305,24 @@ def _key_ok(given: str | None) -> bool:
 
 # -- resources -----------------------------------------------------------------------------------
 
+LOOPBACK = ("127.0.0.1", "localhost", "::1", "[::1]")
+
+
+def advertised_base(public_url: str) -> str:
+    """Where clients reach this API: the configured public URL, except the local default
+    (a loopback address, as in config.yaml), which names no port a server chose (``ivr serve
+    --port``): there, the address this request came to."""
+    if (urlsplit(public_url).hostname in LOOPBACK
+            and urlsplit(request.host_url).hostname in LOOPBACK):
+        return request.host_url.rstrip("/")
+    return public_url
+
+
 @bp.get("/discovery.<fmt>")
 @open311
 def discovery(fmt: str) -> Response:
     options = _options()
-    base = _services().settings.public_url + bp.url_prefix
+    base = advertised_base(_services().settings.public_url) + bp.url_prefix
     return render(fmt, {
         "changeset": CHANGESET,
         "contact": options.get("contact") or "311 contact center",

@@ -17,6 +17,8 @@ from flask import Flask
 # endpoint -> who may use it and why that is safe
 PUBLIC = {
     "static": "anyone (the consoles' scripts, styles and sounds)",
+    "home.page": "anyone (the landing page: links to each role's pages)",
+    "home.favicon": "anyone (the center's icon)",
     "healthz": "anyone (a load balancer's health check; says only ok)",
     "console.login": "anyone (the sign-in form)",
     "console.login_post": "anyone (sign-in; CSRF field, throttled per login and address)",

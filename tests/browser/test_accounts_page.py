@@ -48,6 +48,14 @@ def test_an_admin_adds_and_disables_a_call_taker(served: Served, page) -> None: 
 
     login = f"lee-{uuid.uuid4().hex[:6]}"
     page.click("#btn-new")
+    # The configured lines and the languages their flows speak are boxes to tick.
+    expect(page.locator('#skill-lines input[name="skill"]')).to_have_count(2)  # 311, 911
+    expect(page.locator('#skill-languages')).to_contain_text("Spanish (es)")
+    expect(page.locator('#skill-lines input[value="line:311"]')).to_be_checked()
+    expect(page.locator('#skill-languages input[value="lang:en"]')).to_be_checked()
+    expect(page.locator('#editor input[name="password"]')).to_have_attribute(
+        "placeholder", "at least 10 characters")  # nothing to keep on a new account
+    page.check('#skill-languages input[value="lang:es"]')
     page.fill('#editor input[name="login"]', login)
     page.fill('#editor input[name="name"]', "Lee Park")
     page.fill('#editor input[name="skills"]', "line:311 lang:en lang:ko")
@@ -58,12 +66,19 @@ def test_an_admin_adds_and_disables_a_call_taker(served: Served, page) -> None: 
     page.fill('#editor input[name="password"]', PASSWORD)
     page.click("#btn-save")
     expect(page.locator("#notice")).to_contain_text("skill 'korean'")  # the API's own sentence
-    page.fill('#editor input[name="skills"]', "line:311 lang:en lang:ko")
+    page.fill('#editor input[name="skills"]', "lang:ko")
     page.click("#btn-save")
     expect(page.locator("#notice")).to_have_text(f"Created {login}.")
     expect(page.locator("#editor")).to_be_hidden()
     row = page.locator(f'tr[data-login="{login}"]')
     expect(row).to_contain_text("lang:ko")
+    expect(row).to_contain_text("lang:es")
+    row.get_by_role("button", name="Change").click()  # editing: the password may stay as it is
+    expect(page.locator('#editor input[name="password"]')).to_have_attribute(
+        "placeholder", "leave empty to keep it")
+    expect(page.locator('#skill-languages input[value="lang:es"]')).to_be_checked()
+    expect(page.locator('#editor input[name="skills"]')).to_have_value("lang:ko")
+    page.click("#btn-cancel")
     expect(row).to_contain_text(f"client:{login}")
     shot(page, "admin-accounts.png")
 
@@ -78,6 +93,13 @@ def test_an_admin_adds_and_disables_a_call_taker(served: Served, page) -> None: 
     expect(row).to_have_class("disabled")
     # the call-taker's session ended with the account
     assert other.context.request.get(f"{served.url}/api/v1/me").status == 401
+    # and signing in again says why it is refused (only to the one who knows the password)
+    sign_in(other, served.url, login, PASSWORD)
+    expect(other.locator(".signin-message")).to_have_text(
+        "This account is disabled. Ask an admin to enable it.")
+    shot(other, "signin-disabled.png")
+    sign_in(other, served.url, login, "not the password")
+    expect(other.locator(".signin-message")).to_have_text("Wrong login or password.")
     assert page.errors == []  # type: ignore[attr-defined]
 
 

@@ -9,6 +9,7 @@ Runs on the embedded backend only (the default install); the API tests cover bot
 
 from __future__ import annotations
 
+import re
 import uuid
 
 import pytest
@@ -72,7 +73,8 @@ def test_a_call_taker_takes_a_call_from_ring_to_wrap_up(served: Served, page) ->
     spoken = f"+1 ({caller[2:5]}) {caller[5:8]}-{caller[8:]}"
     expect(page.locator("#offer-caller")).to_have_text(spoken)  # the full number, grouped
     expect(page.locator("#offer-caller")).to_have_attribute("data-number", caller)
-    expect(page.locator("#offer-facts")).to_contain_text("main [0] › agent_general")
+    expect(page.locator("#offer-facts")).to_contain_text(  # what the caller chose, in words
+        "English (1) › Speak with a call-taker (0)")
     expect(page.locator("#history tbody tr")).to_have_count(1)
     expect(page.locator("#history")).to_contain_text("SR 26-00412")
     expect(page.locator("#card")).to_have_class("card ringing")
@@ -183,6 +185,8 @@ def test_a_call_taker_files_a_request_during_the_call(served: Served, page) -> N
     expect(page.locator("#sr-earlier")).to_contain_text(earlier)
     expect(page.locator("#sr-linked-empty")).to_be_visible()
     expect(page.locator("#sr-callback")).to_have_value(caller)
+    expect(page.locator("#sr-call")).to_have_text(  # the caller, not the raw call id
+        re.compile(rf"Call from \+1 \({caller[2:5]}\) {caller[5:8]}-{caller[8:]} at \d\d:\d\d$"))
 
     # A wrong form is refused with the API's sentence, then fixed.
     page.select_option("#sr-service", "streetlight-out")

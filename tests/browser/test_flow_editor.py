@@ -26,7 +26,7 @@ NEW_ES = "Nuevo menú. Para reportar un problema, como un bache o una farola apa
 
 def sign_in(tab, served_app: Served, login: str) -> None:  # type: ignore[no-untyped-def]
     browser_support.sign_in(tab, served_app.url, login, PASSWORD)
-    playwright.expect(tab).to_have_url(f"{served_app.url}/console/")
+    playwright.expect(tab).to_have_url(f"{served_app.url}/")  # a supervisor lands on the page list
 
 
 def type_over(tab, old: str, new: str) -> None:  # type: ignore[no-untyped-def]
@@ -169,7 +169,7 @@ def test_a_storm_message_from_the_flows_page(served: Served, page) -> None:  # t
     expect = playwright.expect
     svc = served.center.services
     sign_in(page, served, add_account(svc, roles=("admin",), name="Lee Admin"))
-    page.click("#link-flows")  # the console links supervisors and admins to their flows
+    page.click("#nav-flows-console-flows-page")  # every page links supervisors to their flows
     expect(page).to_have_url(f"{served.url}/console/flows/")
     expect(page.locator("#flows tr[data-flow='311']")).to_contain_text("version 1")
     card = page.locator(".fx-ann[data-line='311']")
@@ -189,4 +189,57 @@ def test_a_storm_message_from_the_flows_page(served: Served, page) -> None:  # t
     page.locator(".fx-ann[data-line='311']").get_by_role("button", name="Switch off").click()
     expect(page.locator(".fx-ann.on")).to_have_count(0)
     assert announcements.call_vars(svc, "311") == {}
+    assert page.errors == []  # type: ignore[attr-defined]
+
+
+def test_saving_an_unchanged_draft_makes_no_revision_and_syntax_errors_read_plainly(  # type: ignore[no-untyped-def]
+        served: Served, page) -> None:
+    expect = playwright.expect
+    svc = served.center.services
+    sign_in(page, served, add_account(svc, roles=("supervisor",), name="Dana Whitfield"))
+    page.goto(f"{served.url}/console/flows/311")
+    expect(page.locator("#check-pill")).to_have_text("check passes")
+    before = versions_of(svc).draft("311").revision
+    audited = len(versions_of(svc).audit("flow:311"))
+    page.keyboard.press("Control+s")  # nothing typed
+    expect(page.locator("#draft-pill")).to_have_text(f"draft r{before} · no changes to save")
+    page.click("#btn-save")
+    expect(page.locator("#draft-pill")).to_have_text(f"draft r{before} · no changes to save")
+    assert versions_of(svc).draft("311").revision == before
+    assert len(versions_of(svc).audit("flow:311")) == audited
+
+    # A line indented one space too few: what is wrong and where, in words.
+    type_over(page, "    kind: language\n    say:\n", "    kind: language\n   say:\n")
+    bad = line_of(page.input_value("#yaml"), "   say:")
+    expect(page.locator("#check-pill")).to_have_text("1 problem")
+    problem = page.locator("#problem-list li")
+    expect(problem).to_contain_text(f"Line {bad}")
+    expect(problem).to_contain_text("does not match the lines above")
+    for jargon in ("<block", "scalar", "token"):
+        expect(problem).not_to_contain_text(jargon)
+    shot(page, "flow-editor-yaml-error.png")
+    assert page.errors == []  # type: ignore[attr-defined]
+
+
+def test_fit_shows_the_diagram_at_a_size_one_can_read(served: Served, page) -> None:  # type: ignore[no-untyped-def]
+    expect = playwright.expect
+    svc = served.center.services
+    sign_in(page, served, add_account(svc, roles=("supervisor",), name="Dana Whitfield"))
+    page.goto(f"{served.url}/console/flows/311")
+    expect(page.locator("#diagram svg g[data-node='main']")).to_be_visible()
+    page.click("#btn-fit")
+    expect(page.locator("#btn-wide")).to_have_attribute("aria-pressed", "true")  # room first
+    zoom = int(page.locator("#zoom-level").inner_text().rstrip("%"))
+    assert zoom >= 70, zoom
+    name = page.locator("#diagram svg g[data-node='welcome'] .id")
+    assert name.bounding_box()["height"] >= 8  # node names stay legible
+    # Nothing is cut off: every node can be scrolled to and seen whole.
+    box = page.locator("#diagram")
+    box.evaluate("(b) => { b.scrollLeft = b.scrollWidth; b.scrollTop = b.scrollHeight; }")
+    frame = box.bounding_box()
+    nodes = page.locator("#diagram svg g.n > rect:first-of-type").all()
+    last = max((n.bounding_box() for n in nodes if n.bounding_box() is not None),
+               key=lambda b: b["x"])
+    assert last["x"] + last["width"] <= frame["x"] + frame["width"] + 1, (last, frame)
+    shot(page, "flow-diagram-fit.png")
     assert page.errors == []  # type: ignore[attr-defined]

@@ -119,3 +119,4 @@ def test_the_wallboard_shows_the_repairs_after_a_fault(served: Served, page) -> 
     expect(page.locator("#board > section").first).to_have_class("board-repairs")
     shot(page, "wallboard-repairs.png")
     assert page.errors == []  # type: ignore[attr-defined]
+

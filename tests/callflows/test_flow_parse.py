@@ -333,3 +333,22 @@ def test_nesting_deeper_than_any_flow_is_reported_by_line() -> None:
         flow, errors = parse_flow(text, "deep.yaml")
         assert flow is None and errors
         assert errors[0].file == "deep.yaml" and errors[0].line >= 1
+
+
+@pytest.mark.parametrize(("text", "line", "words"), [
+    ("flow: x\nnodes:\n  a:\n    kind: menu\n   say: hi\n", 5,
+     "the indentation at line 5, column 4 does not match the lines above"),
+    ("flow: x\nnodes:\n  a:\n    kind: menu\n      say: x\n", 5,
+     "line 5 is indented more than the line above it"),
+    ('flow: "x\nnodes: {}\n', 1, "the quote opened on line 1 is never closed"),
+    ("flow: x\nkind: [language\nnext: b\n", 3,
+     "the list opened with '[' on line 2 is not closed: add ']' before line 3, column 5"),
+    ("flow: x\nsay: Note: closed\n", 2, "a second ':' at line 2, column 10"),
+    ("flow: x\nnodes\nstart: a\n", 2, "line 2 is not a 'key: value' pair"),
+])
+def test_yaml_syntax_errors_say_what_and_where_in_plain_words(text: str, line: int,
+                                                                words: str) -> None:
+    [err] = errors(text)
+    assert err.line == line and words in err.message, err
+    for jargon in ("<block", "scalar", "stream", "token"):
+        assert jargon not in err.message

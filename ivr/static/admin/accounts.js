@@ -79,9 +79,17 @@
     f.login.value = a ? a.login : "";
     f.login.disabled = Boolean(a);
     f.name.value = a ? a.name : "";
-    f.skills.value = a ? a.skills.join(" ") : "line:311 lang:en";
+    // Configured lines and languages are boxes to tick; any other skill stays text.
+    const boxes = [...editor.querySelectorAll('input[name="skill"]')];
+    const offered = new Set(boxes.map((b) => b.value));
+    const has = a ? a.skills : [boxes.find((b) => b.value.startsWith("line:")),
+                                boxes.find((b) => b.value.startsWith("lang:"))]
+      .filter(Boolean).map((b) => b.value);
+    for (const box of boxes) box.checked = has.includes(box.value);
+    f.skills.value = has.filter((s) => !offered.has(s)).join(" ");
     f.contact.value = a ? a.contact : "";
     f.password.required = !a;
+    f.password.placeholder = a ? "leave empty to keep it" : "at least 10 characters";
     for (const box of editor.querySelectorAll('input[name="roles"]')) {
       box.checked = a ? a.roles.includes(box.value) : box.value === "call-taker";
     }
@@ -94,7 +102,9 @@
   async function save(event) {
     event.preventDefault();
     const f = editor.elements;
-    const data = { skills: f.skills.value.split(/\s+/).filter(Boolean) };
+    const ticked = [...editor.querySelectorAll('input[name="skill"]:checked')].map((b) => b.value);
+    const typed = f.skills.value.split(/\s+/).filter(Boolean);
+    const data = { skills: [...new Set([...ticked, ...typed])] };
     if (isAdmin) {
       data.name = f.name.value;
       data.roles = [...editor.querySelectorAll('input[name="roles"]:checked')].map((b) => b.value);

@@ -176,7 +176,7 @@
       ["Line", call.line || "—"],
       ["Language", LANGUAGES[(call.language || "").slice(0, 2)] || call.language || "—"],
       ["Topic", call.topic || "—"],
-      ["Menu path", menuPath(call.menu_path) || "—"],
+      ["Caller chose", (call.menu_choices ? call.menu_choices.join(" › ") : menuPath(call.menu_path)) || "—"],
       ...extra,
     ];
     target.replaceChildren(...rows.flatMap(([name, value]) => {
@@ -185,7 +185,7 @@
       const dd = document.createElement("dd");
       dd.textContent = value;
       if (name === "Waited") dd.id = `${target.id}-waited`;
-      if (name === "Menu path") dd.className = "path";
+      if (name === "Caller chose") dd.className = "path";
       return [dt, dd];
     }));
   }
@@ -199,7 +199,7 @@
     $("state-label").textContent = label;
     document.title = s === "reserved" ? "● INCOMING CALL" : `${STATES[s] || s} · Call-taker console`;
 
-    $("btn-available").disabled = !(s === "offline" || s === "on_break");
+    $("btn-available").disabled = s !== "offline";  // on break, "End break" is the way back
     $("btn-break").disabled = !(s === "available" || s === "wrap_up");
     $("break-reason").disabled = $("btn-break").disabled;
     $("btn-end-break").disabled = s !== "on_break";
@@ -271,7 +271,7 @@
       const li = document.createElement("li");
       const by = document.createElement("span");
       by.className = "by";
-      by.textContent = ` — ${note.by || ""} ${new Date(note.at).toLocaleTimeString()}`;
+      by.textContent = ` — ${note.by || ""} ${window.ivr.time.time(note.at)}`;
       li.append(document.createTextNode(note.text), by);
       return li;
     }));
@@ -286,9 +286,8 @@
     const calls = (call && call.earlier_calls) || [];
     body.replaceChildren(...calls.map((c) => {
       const tr = document.createElement("tr");
-      const when = new Date(c.started_at);
       const cells = [
-        `${when.toLocaleDateString()} ${when.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" })}`,
+        `${window.ivr.time.date(c.started_at)} ${window.ivr.time.hm(c.started_at)}`,
         c.line, c.outcome, [c.disposition, ...(c.notes || [])].filter(Boolean).join(" · ") || "—",
       ];
       for (const text of cells) {
@@ -357,7 +356,14 @@
   // -- actions --------------------------------------------------------------------------------
 
   const accept = () => view.offer && act("POST", `/offers/${encodeURIComponent(view.offer.reservation)}/accept`, {}, () => setOffer(null));
-  const reject = () => view.offer && act("POST", `/offers/${encodeURIComponent(view.offer.reservation)}/reject`, {}, () => setOffer(null));
+  const reject = () => view.offer && act("POST", `/offers/${encodeURIComponent(view.offer.reservation)}/reject`, {}, (data) => {
+    setOffer(null);
+    const p = data && data.presence;
+    const wait = p && p.ready_at ? Math.ceil(p.ready_at - serverNow()) : 0;
+    say(wait > 0
+      ? `Call rejected: it goes to the next call-taker. No call is offered to you for ${wait} s.`
+      : "Call rejected: it goes to the next call-taker.", true);
+  });
   const hold = () => view.call && act("POST", view.call.held ? "/call/resume" : "/call/hold");
 
   function addNote() {

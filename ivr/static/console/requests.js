@@ -40,15 +40,24 @@
       if (sid !== state.sid) {
         state.sid = sid;
         state.caller = call ? call.caller || "" : "";
+        state.startedAt = call ? call.started_at || "" : "";
         resetForm();
         await load();
       }
     } catch (_) { /* signed out or offline: console.js says so */ }
   }
 
+  // The call as the call-taker knows it: the caller's number, grouped, and when it came in.
+  function callTitle() {
+    const m = /^\+1(\d{3})(\d{3})(\d{4})$/.exec(state.caller || "");
+    const who = m ? `+1 (${m[1]}) ${m[2]}-${m[3]}` : state.caller || "withheld number";
+    const at = window.ivr.time.hm(state.startedAt);
+    return at ? `Call from ${who} at ${at}` : `Call from ${who}`;
+  }
+
   async function load() {
     $("sr-toggle").disabled = !state.sid;
-    $("sr-call").textContent = state.sid ? `· ${state.sid.slice(0, 12)}…` : "";
+    $("sr-call").textContent = state.sid ? callTitle() : "";
     if (!state.sid) { state.data = null; render(); return; }
     try {
       state.data = await api("GET", `/calls/${encodeURIComponent(state.sid)}/requests`);
@@ -85,7 +94,7 @@
   }
 
   function item(r, editable) {
-    const when = r.requested_at ? new Date(r.requested_at).toLocaleDateString() : "";
+    const when = r.requested_at ? window.ivr.time.date(r.requested_at) : "";
     const head = el("div", { class: "sr-item-head" },
       el("b", { class: "sr-number", text: r.number }),
       el("span", { class: `sr-status sr-${r.status}`, text: r.status }),

@@ -36,7 +36,7 @@
     head.append(el("span", "transfer-mode", t.origin === "menu" ? "FROM MENU" : t.mode.toUpperCase()),
                 el("span", "transfer-center", t.center_label),
                 el("span", "transfer-state", STATES[t.state] || t.state),
-                el("time", "transfer-time", new Date(t.started_at).toLocaleTimeString()));
+                el("time", "transfer-time", window.ivr.time.time(t.started_at)));
     const facts = el("dl", "facts");
     fact(facts, "Callback", s.callback);
     fact(facts, "Location", s.location);
@@ -75,7 +75,7 @@
       }
       $("inbox-empty").hidden = data.transfers.length > 0;
       $("inbox-status").textContent = "Live";
-      $("inbox-status").className = "pill";
+      $("inbox-status").className = "pill pill-ok";
     } catch (error) {
       $("inbox-status").textContent = "Reconnecting…";
       $("inbox-status").className = "pill pill-bad";

@@ -152,7 +152,7 @@
     skew = Date.parse(e.detail.at) / 1000 - Date.now() / 1000;
     calls = e.detail.live_calls || [];
     // Who I am on comes with the list: my own row names me.
-    const me = document.querySelector(".floor-who").textContent.trim();
+    const me = document.querySelector('meta[name="me"]').content;
     const row = calls.find((c) => c.supervisor && c.supervisor.supervisor === me);
     if (row) mine = row.supervisor;
     else if (mine) { reload(); return; }  // the server says whether I am still on it

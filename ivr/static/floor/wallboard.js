@@ -46,6 +46,7 @@
     const section = el("section", { class: "board-repairs", "data-total": String(r ? r.total : 0) },
       el("h2", {}, "Repairs after faults today"));
     if (!r || !r.total) {
+      section.classList.add("quiet");
       section.append(el("p", { class: "muted" }, "None: live state and Twilio agree."));
       return section;
     }
@@ -55,12 +56,34 @@
     }
     const list = el("ul", { class: "repairs-latest" });
     for (const x of r.latest) {
-      list.append(el("li", {}, el("time", { datetime: x.at }, new Date(x.at).toLocaleTimeString()),
+      list.append(el("li", {}, el("time", { datetime: x.at }, window.ivr.time.time(x.at)),
         " " + x.differed + ": " + x.done));
     }
     section.append(tiles, list);
     return section;
   }
+
+  // A wait as a clock: "4:05"; "–" when nobody waits (no wait is not a long one).
+  function clock(v) {
+    if (!v) return "–";
+    const s = Math.round(v);
+    const h = Math.floor(s / 3600);
+    const m = Math.floor((s % 3600) / 60);
+    const rest = String(s % 60).padStart(2, "0");
+    return h ? `${h}:${String(m).padStart(2, "0")}:${rest}` : `${m}:${rest}`;
+  }
+
+  // Tiles in rows of equal length (9 tiles on room for 6: 5 + 4, never 6 + 1 alone).
+  const MIN_TILE = 150;
+  function balance() {
+    for (const row of board.querySelectorAll(".tiles")) {
+      const n = row.children.length;
+      const room = Math.max(1, Math.floor(row.clientWidth / MIN_TILE));
+      const rows = Math.ceil(n / room);
+      row.style.setProperty("--cols", String(Math.max(1, Math.ceil(n / rows))));
+    }
+  }
+  window.addEventListener("resize", balance);
 
   const REASONS = { "no-staff": "Nobody on duty", "max-wait": "Waited too long",
                     "all-busy": "All call-takers busy" };
@@ -70,6 +93,7 @@
     const section = el("section", { class: "board-rollovers", "data-started": String(r ? r.started : 0) },
       el("h2", {}, "Rollovers to other PSAPs today"));
     if (!r || !r.started) {
+      section.classList.add("quiet");  // no news: a small box beside the other
       section.append(el("p", { class: "muted" }, "None."));
       return section;
     }
@@ -93,7 +117,7 @@
     for (const c of data.classes) {
       const tiles = el("div", { class: "tiles" },
         tile("Calls waiting", c.waiting, c.waiting ? "bad" : "", "waiting"),
-        tile("Longest wait", secs(c.longest_wait_seconds), "", "longest"),
+        tile("Longest wait now", c.waiting ? clock(c.longest_waiting_seconds) : "–", "", "longest"),
         tile("Answered today", c.answered, "", "answered"),
         tile("Abandoned today", c.abandoned, "", "abandoned"),
         tile("ASA", secs(c.asa_seconds), "", "asa"),
@@ -117,7 +141,8 @@
     const repaired = repairs(data.repairs);
     if (data.repairs && data.repairs.total) parts.unshift(repaired); else parts.push(repaired);
     board.replaceChildren(...parts);
-    at.textContent = "as of " + new Date(data.at).toLocaleTimeString();
+    balance();
+    at.textContent = "as of " + window.ivr.time.timeZoned(data.at);
     // The live calls (listen / coach / barge) are monitor.js's: it gets each board too.
     document.dispatchEvent(new CustomEvent("ivr:wallboard", { detail: data }));
   }

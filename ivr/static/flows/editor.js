@@ -164,6 +164,7 @@
       state.revision = reply.data.revision;
       state.problems = reply.data.problems;
       showDraftPill();
+      if (reply.data.unchanged) $("draft-pill").textContent = `draft r${state.revision} · no changes to save`;
       showProblems();
       loadDiagram();
       loadHistory();
@@ -187,6 +188,30 @@
       svg.style.height = `${Number(svg.getAttribute("height")) * state.zoom}px`;
     }
     $("zoom-level").textContent = `${Math.round(state.zoom * 100)}%`;
+  }
+
+  function wide(on) {
+    document.body.classList.toggle("wide-diagram", on);
+    $("btn-wide").setAttribute("aria-pressed", String(on));
+    $("btn-wide").textContent = on ? "Show YAML" : "Wide";
+  }
+
+  // Fit: the whole diagram if it can be read that small, else as much as can be read, from
+  // its start, with the rest a scroll away (a shrunken picture of unreadable boxes helps nobody).
+  const READABLE = 0.7;  // node names at 9 px
+  function fit() {
+    const box = $("diagram");
+    const svg = box.querySelector("svg");
+    if (!svg) return;
+    wide(true);
+    const whole = Math.min((box.clientWidth - 4) / Number(svg.getAttribute("width")),
+                           (box.clientHeight - 4) / Number(svg.getAttribute("height")));
+    zoom(Math.min(1, Math.max(READABLE, whole)));
+    box.scrollLeft = 0;
+    box.scrollTop = 0;
+    $("diagram-note").textContent = whole >= READABLE
+      ? "The whole flow. Click a node to find it in the YAML."
+      : "Too large to show whole and still read it: scroll sideways for the rest.";
   }
 
   async function loadDiagram() {
@@ -287,7 +312,7 @@
         }
         const row = el("tr", { class: v.live ? "live" : "" },
           el("td", {}, `v${v.version}${v.live ? " · live" : ""}`),
-          el("td", {}, new Date(v.published_at).toLocaleString()),
+          el("td", {}, window.ivr.time.dateTime(v.published_at)),
           el("td", {}, v.published_by), el("td", {}, v.note), actions);
         return row;
       });
@@ -295,7 +320,7 @@
     }
     if (audit.ok) {
       $("audit").replaceChildren(...audit.data.entries.slice(0, 60).map((a) =>
-        el("li", {}, el("span", { class: "muted" }, new Date(a.at).toLocaleString()), " ",
+        el("li", {}, el("span", { class: "muted" }, window.ivr.time.dateTime(a.at)), " ",
           el("span", { class: `act ${a.action}` }, a.action), " ",
           el("strong", {}, a.actor), ` ${a.detail}`)));
     }
@@ -416,15 +441,8 @@
   $("btn-publish").addEventListener("click", confirmPublish);
   $("btn-zoom-in").addEventListener("click", () => zoom(state.zoom * 1.25));
   $("btn-zoom-out").addEventListener("click", () => zoom(state.zoom / 1.25));
-  $("btn-fit").addEventListener("click", () => {
-    const svg = $("diagram").querySelector("svg");
-    if (svg) zoom(($("diagram").clientWidth - 4) / Number(svg.getAttribute("width")));
-  });
-  $("btn-wide").addEventListener("click", () => {
-    const wide = document.body.classList.toggle("wide-diagram");
-    $("btn-wide").setAttribute("aria-pressed", String(wide));
-    $("btn-wide").textContent = wide ? "Show YAML" : "Wide";
-  });
+  $("btn-fit").addEventListener("click", fit);
+  $("btn-wide").addEventListener("click", () => wide(!document.body.classList.contains("wide-diagram")));
   document.querySelectorAll(".fx-tabs button").forEach((tab) => {
     tab.addEventListener("click", () => {
       document.querySelectorAll(".fx-tabs button").forEach((t) => {

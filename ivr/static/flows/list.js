@@ -41,7 +41,7 @@
   function card(row) {
     const box = el("article", { class: "fx-ann" + (row.on ? " on" : ""), "data-line": row.line });
     const state = el("span", { class: "pill " + (row.on ? "pill-bad" : "") },
-      row.on ? `ON since ${new Date(row.set_at).toLocaleString()} (${row.set_by})` : "off");
+      row.on ? `ON since ${window.ivr.time.dateTime(row.set_at)} (${row.set_by})` : "off");
     box.append(el("header", {}, el("strong", {}, `Line ${row.line}`),
       el("span", { class: "muted" }, `flow ${row.flow}`), state));
     if (!row.speaks) {

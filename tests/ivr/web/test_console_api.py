@@ -190,6 +190,24 @@ def test_rejecting_puts_the_call_back_for_the_next_call_taker(app: Flask, servic
     assert closed.status_code == 409 and closed.get_json()["error"]["code"] == "offer_closed"
 
 
+def test_a_rejected_call_is_not_offered_again_to_the_one_who_rejected_it_at_once(  # type: ignore[no-untyped-def]
+        services, clock, desk: Desk) -> None:
+    delay = services.agents.rules.reject_delay
+    assert delay >= 5  # the default cooldown (ivr/defaults/config.yaml agents.reject_delay)
+    sid, offer = offered(services, desk)
+    rejected = desk.post(f"/offers/{offer['reservation']}/reject").get_json()
+    assert rejected["presence"]["ready_at"] == clock().timestamp() + delay
+    services.router.tick(clock().timestamp())
+    assert desk.get("/offer").get_json()["offer"] is None  # alone on the floor: the call waits
+    clock.at += timedelta(seconds=delay - 1)
+    services.router.tick(clock().timestamp())
+    assert desk.get("/offer").get_json()["offer"] is None
+    clock.at += timedelta(seconds=1)
+    services.router.tick(clock().timestamp())
+    again = desk.get("/offer").get_json()["offer"]
+    assert again is not None and again["call"] == sid  # after the cooldown, offered again
+
+
 def test_state_errors_are_precise(services, desk: Desk) -> None:  # type: ignore[no-untyped-def]
     no_call = desk.post("/call/end")
     assert no_call.status_code == 409

@@ -207,7 +207,11 @@ def test_disabling_an_account_or_changing_its_password_ends_its_sessions(  # typ
     with transaction(services.sessions) as session:
         accounts.update(session, login, now=datetime.now(UTC), active=False)
     assert client.get("/api/v1/me").status_code == 401
-    assert sign_in(client, login, "a new long password").status_code == 401
+    refused = sign_in(client, login, "a new long password")  # the right password: told why
+    assert refused.status_code == 403
+    assert "This account is disabled. Ask an admin to enable it." in refused.get_data(as_text=True)
+    wrong = sign_in(client, login, "not the password")  # a wrong one learns nothing more
+    assert wrong.status_code == 401 and "disabled" not in wrong.get_data(as_text=True)
 
 
 def test_signing_out_leaves_the_queues_and_ends_the_session(app: Flask, services) -> None:  # type: ignore[no-untyped-def]

@@ -93,7 +93,9 @@ def test_edit_check_publish_rollback_through_the_api(supervisor: Desk) -> None:
 
     fixed = edited(MAIN_EN, "To report a problem, press 1.")
     saved = supervisor.post("/flows/311/draft", {"text": fixed, "revision": 2}).get_json()
-    assert saved == {"revision": 3, "problems": []}
+    assert saved == {"revision": 3, "problems": [], "unchanged": False}
+    again = supervisor.post("/flows/311/draft", {"text": fixed, "revision": 3}).get_json()
+    assert again == {"revision": 3, "problems": [], "unchanged": True}  # no new revision
     diff = supervisor.get("/flows/311/diff?from=live&to=draft").get_json()
     assert (diff["added"], diff["removed"]) == (1, 1) and "+        To report" in diff["unified"]
     published = supervisor.post("/flows/311/publish", {"revision": 3, "note": "short"})

@@ -174,6 +174,27 @@ def test_discovery_names_this_endpoint_in_both_formats(client, check) -> None:  
     assert [f.text for f in root.iter("format")] == ["application/json", "text/xml"]
 
 
+def test_discovery_on_the_local_default_names_the_port_it_was_asked_on(  # type: ignore[no-untyped-def]
+        settings, catalogue, clock) -> None:
+    """config.yaml's public_url is http://127.0.0.1:8000; `ivr serve --port 9123` serves on
+    another port, and discovery says the one the client reached."""
+    import dataclasses
+
+    from ivr.app import create_app
+    from ivr.bootstrap import bootstrap
+    from ivr.flows.store import FlowStore
+
+    local = dataclasses.replace(settings, public_url="http://127.0.0.1:8000")
+    app = create_app(services=bootstrap(local, clock=clock, flows=FlowStore()),
+                     test_config={"TESTING": True})
+    asked = app.test_client().get("/open311/v2/discovery.json",
+                                  base_url="http://127.0.0.1:9123")
+    assert asked.get_json()["endpoints"][0]["url"] == "http://127.0.0.1:9123/open311/v2"
+    # Asked under another name (a proxy's), the configured URL stands.
+    other = app.test_client().get("/open311/v2/discovery.json", base_url="http://ivr.internal")
+    assert other.get_json()["endpoints"][0]["url"] == "http://127.0.0.1:8000/open311/v2"
+
+
 def test_services_list_the_catalogue(client, check) -> None:  # type: ignore[no-untyped-def]
     services = check(client.get("/open311/v2/services.json"), "services.json")
     by_code = {s["service_code"]: s for s in services}
