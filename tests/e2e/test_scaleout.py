@@ -67,7 +67,9 @@ def wait_for(condition: Callable[[], object], timeout: float, what: str) -> obje
 
 
 class TransferringAgent(ConsoleAgent):
-    """A call-taker who, once on a call, warm-transfers it to the dispatch center (once)."""
+    """A call-taker who, once on a call, warm-transfers it to the dispatch center (once). Right
+    after Accept the caller is not yet in the conference and the API answers 409
+    (``not_connected``); the call-taker tries again at the next look, as a person would."""
 
     def __init__(self, base: str, login: str, transfers: bool) -> None:
         super().__init__(base, login)
