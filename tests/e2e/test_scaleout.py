@@ -30,6 +30,7 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
+import psutil
 import pytest
 import redis
 import requests
@@ -110,6 +111,12 @@ class Processes:
         return proc
 
     def stop(self) -> None:
+        """SIGTERM to each; SIGKILL to its group after 30 s, and to any child left (an RQ work
+        horse runs in a session of its own: the group's kill does not reach it)."""
+        below = []
+        for proc in self.procs.values():
+            with contextlib.suppress(psutil.Error):
+                below += psutil.Process(proc.pid).children(recursive=True)
         for proc in self.procs.values():
             if proc.poll() is None:
                 proc.terminate()
@@ -120,6 +127,10 @@ class Processes:
                 with contextlib.suppress(ProcessLookupError):
                     os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait()
+        _gone, alive = psutil.wait_procs(below, timeout=10)
+        for child in alive:
+            with contextlib.suppress(psutil.Error):
+                child.kill()
 
     def log(self, name: str) -> str:
         return (self.folder / f"{name}.log").read_text(errors="replace")[-3000:]
