@@ -46,6 +46,7 @@ from ivr.platform.config import load_settings
 from ivr.platform.lease import ticker_key
 from ivr.services import Services
 from ivr.sim import Caller, Emulator, HTTPTransport, NumberConfig, SimClock, answers
+from ivr.worker import INTERVAL, LEASE_TURNS
 from tests.conftest import Backend
 from tests.e2e.test_serve import free_port
 from tests.e2e.transfer_support import DISPATCH, PSAP, SECRET_ENV
@@ -299,12 +300,14 @@ def test_two_workers_and_two_web_processes_under_load(
         os.kill(holder_pid, signal.SIGTERM)
         wait_for(lambda: (client.get(ticker_key(center)) or "").startswith(f"{other}:"), 10,
                  "the other worker to take the ticker lease")
+        took = time.monotonic() - stopped
+        assert took < LEASE_TURNS * INTERVAL, "the stopped worker did not release its lease"
         wait_for(lambda: (client.get(heartbeat.key(center, "ticker")) or "").startswith(
             f"{other} "), 10, "the other worker to tick")
         print(f"\nscale-out: {CALLS} calls accepted by {TAKERS} call-takers in "
               f"{time.monotonic() - t0:.1f} s; {len(keys)} hand-offs delivered once each; "
               f"ticker lease held by pid {holder_pid} throughout, taken over by {other} "
-              f"{time.monotonic() - stopped:.2f} s after SIGTERM; console errors "
+              f"{took:.2f} s after SIGTERM; console errors "
               f"{sum((a.errors for a in agents), Counter())}")
     finally:
         stopping.set()
