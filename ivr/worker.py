@@ -43,6 +43,7 @@ log = logging.getLogger("ivr.ticker")
 
 INTERVAL = 1.0
 LEASE_TURNS = 3  # intervals a ticker lease lasts without renewal
+TICKER_STOP_WAIT = 5.0  # seconds a stopping worker waits for its ticker's last turn
 
 
 class _Worker(Worker):
@@ -62,16 +63,19 @@ def run_worker(settings: Settings, burst: bool = False) -> None:
     logsafe.install()  # jobs replay webhooks and log what they carried
     conn = rq_connection(settings)
     worker = _Worker([Queue(n, connection=conn) for n in QUEUE_NAMES], connection=conn)
-    stop = None
+    stop = ticker = None
     if not burst:
-        _thread, stop = start_ticker(settings)
+        ticker, stop = start_ticker(settings)
         threading.Thread(target=run_heartbeat, args=(settings, "worker", stop),
                          name="ivr-worker-heartbeat", daemon=True).start()
     try:
         worker.work(with_scheduler=True, burst=burst)
     finally:
-        if stop is not None:
+        if stop is not None and ticker is not None:
             stop.set()
+            # Let the ticker release its lease: another worker then ticks at once, not
+            # after the lease's TTL (the thread is a daemon: exiting would cut it short).
+            ticker.join(TICKER_STOP_WAIT)
 
 
 def run_heartbeat(settings: Settings, part: str, stop: threading.Event,
