@@ -135,7 +135,8 @@ def test_check_a_request(f311: Flow, language: str) -> None:
     else:
         assert "La solicitud uno ocho cero cero, dos seis nueve ocho está abierta." in spoken
         assert "el lunes 23 de noviembre" in spoken and "nota" not in spoken
-    assert call.node == "status_more"
+    assert call.node == "status_more_open"
+    assert "To speak with a call-taker, press 0." in spoken or "hablar con un agente" in spoken
     assert isinstance(last(call.silence()), Hangup)
 
 
@@ -338,6 +339,27 @@ def test_after_hours_self_service(f311: Flow, language: str) -> None:
                                  datetime(2026, 3, 6, 18, 59, tzinfo=NY)])
 def test_open_hours(f311: Flow, now: datetime) -> None:
     assert Caller(f311, now).press("1").state.node == "main"
+
+
+@pytest.mark.parametrize("language", ["en", "es"])
+def test_after_hours_status_offers_a_message_not_a_call_taker(f311: Flow, language: str) -> None:
+    """Nobody is there to answer after hours: the status path's last menu, and a number that
+    cannot be found, lead to a message, never to a call-taker who is not there."""
+    call = Caller(f311, AFTER_HOURS[0])
+    call.press("2" if language == "es" else "1", "2", "2600004211", "1")
+    step = call.send(Input(event="result", result={"status": {"en": "open", "es": "abierta"},
+                                                   "expected": "", "note": ""}))
+    spoken = text(step)
+    assert call.node == "status_more_closed"
+    assert "call-taker" not in spoken and "agente" not in spoken
+    assert "To leave a message, press 0." in spoken or "Para dejar un mensaje" in spoken
+    step = call.press("0")
+    assert isinstance(last(step), Record)
+    call = Caller(f311, AFTER_HOURS[0])
+    call.press("2" if language == "es" else "1", "2", "2600004211", "1")
+    step = call.send(Input(event="app-error"))
+    assert isinstance(last(step), Record)
+    assert "call-taker" not in text(step) and "agente" not in text(step)
 
 
 @pytest.mark.parametrize(("now", "name"), [

@@ -57,7 +57,7 @@ def test_jumps_to_one_target_merge_and_keywords_are_counted() -> None:
     main_agent = edges[("main", "agent_general")]
     assert main_agent.labels[0] == "0" and "'agent'" in main_agent.labels
     assert main_agent.label.startswith("0, 'agent' +")
-    assert edges[("hours", "after_hours")].labels == ("closed",)
+    assert edges[("hours", "closed_now")].labels == ("closed",)
     assert edges[("message_check", "message_saved")].label.startswith("case (line ")
     assert short_label("keyword 'street light' (en)") == "'street light'"
 
