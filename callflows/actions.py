@@ -75,7 +75,9 @@ class Enqueue:
     (the app then calls `engine.resume` with `Input(event="overflow")`); `voicemail` the node it
     resumes at when a waiting caller chooses to leave a message (`Input(event="voicemail")`);
     `self_service` the node it resumes at when a caller who cannot be answered (nobody on duty)
-    chooses to help themselves instead (`Input(event="self-service")`).
+    chooses to help themselves instead (`Input(event="self-service")`). `prompt` counts the
+    actions just before this one that are the queue step's own words ("the next available
+    call-taker will help you"): the app leaves them out when nobody on duty could answer.
     """
 
     queue_class: str
@@ -85,6 +87,7 @@ class Enqueue:
     overflow: str | None = None
     voicemail: str | None = None
     self_service: str | None = None
+    prompt: int = 0  # the actions just before this one that are the queue step's own prompt
 
 
 @dataclass(frozen=True)

@@ -234,7 +234,8 @@ def _enter_set(call: _Call, node: SetNode) -> str:
 
 def _enter_queue(call: _Call, node: QueueNode) -> _Wait:
     flow, lang = call.flow, call.language
-    call.actions += prompts.render(flow, node.prompt, lang, call.vars)
+    said = prompts.render(flow, node.prompt, lang, call.vars)
+    call.actions += said
     skills = node.skills
     if node.language_skill and lang != flow.default_language and f"lang:{lang}" not in skills:
         skills += (f"lang:{lang}",)
@@ -242,7 +243,8 @@ def _enter_queue(call: _Call, node: QueueNode) -> _Wait:
     enqueue = Enqueue(queue_class=node.queue_class, priority=node.priority, skills=skills,
                       language=flow.tag(lang), overflow=overflow,
                       voicemail=node.voicemail.to if node.voicemail else None,
-                      self_service=node.self_service.to if node.self_service else None)
+                      self_service=node.self_service.to if node.self_service else None,
+                      prompt=len(said))
     call.events.append(("queue", node.queue_class))
     return _Wait(enqueue, node.id, True)
 

@@ -31,6 +31,7 @@ from ivr.telephony.twiml import render
 from ivr.transfers import twiml as transfer_twiml
 from ivr.transfers.centers import DispatchCenter
 from ivr.voice import lookups, waiting
+from queues import EMERGENCY
 
 log = logging.getLogger("ivr.calls")
 
@@ -190,6 +191,12 @@ def _settle(
                                           "queue_class": terminal.queue_class,
                                           "skills": list(terminal.skills),
                                           "self_service": terminal.self_service is not None})
+                if terminal.prompt and terminal.queue_class != EMERGENCY and \
+                        svc.agents.on_duty_for(terminal.skills) <= 0:
+                    # Nobody on duty could answer: no "the next call-taker will help you"
+                    # (the hold loop says at once that nobody is available, and what remains).
+                    kept = step.actions[:-1 - terminal.prompt] + step.actions[-1:]
+                    step = Step(kept, step.state, step.done, step.events)
                 return live, step
             calllog.add_event(conn, live.sid, now, "queue-full", terminal.queue_class)
             flow = svc.flows.get(step.state.flow, step.state.version)

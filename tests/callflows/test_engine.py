@@ -399,7 +399,8 @@ def test_queue_overflow_and_voicemail() -> None:
     call = Caller(HANDOFF)
     step = call.press("3")
     assert step.actions == (Play("https://example.org/hold.mp3"),
-                            Enqueue("sales", 3, ("topic:sales",), "en-US", "message", "message"))
+                            Enqueue("sales", 3, ("topic:sales",), "en-US", "message", "message",
+                                    prompt=1))
     step = call.send(Input(event="overflow"))
     assert step.actions == (Say("After the tone.", "en-US"),
                             Record(max_length=60, play_beep=False))

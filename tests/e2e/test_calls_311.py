@@ -33,7 +33,9 @@ def test_report_a_problem_reaches_the_right_call_takers(center, key, topic, skil
     (_kind, _detail, data), = events(center, call.sid, "enqueue")
     assert data["vars"]["topic"] == topic
     assert "welcome:1" in data["path"] and "main:1" in data["path"]
-    assert "Please stay on the line" in call.heard_text()
+    # nobody on duty: no "the next available call-taker will help you", but what is true
+    assert "No call-takers are available right now" in call.heard_text()
+    assert "The next available call-taker" not in call.heard_text()
     rec = sql_record(center, call.sid)
     assert rec.outcome == "abandoned" and rec.wait_seconds is not None
 
@@ -47,7 +49,7 @@ def test_spanish_caller_hears_spanish_and_needs_a_spanish_speaker(center, key, t
     assert any("Para reportar un problema" in h for h in heard)
     assert not any("To report a problem" in h for h in heard[2:])
     assert enqueued(center, call.sid) == ("general", skills | {"lang:es"})
-    assert "permanezca en la línea" in call.heard_text()
+    assert "no hay agentes disponibles" in call.heard_text()
     assert sql_record(center, call.sid).language == "es"
 
 

@@ -21,6 +21,9 @@ THEN_HANG_UP = [wait(60), hangup()]
 # Monday 23 November 2026, 21:00 in New York: the 311 line is closed.
 NIGHT = datetime(2026, 11, 24, 2, 0, tzinfo=UTC)
 
+# The 311 queue step's own words: a promise kept only while someone on duty could answer.
+HOLD = {"en": "The next available call-taker will help you.",
+        "es": "El próximo agente disponible le atenderá."}
 HEARD = {
     "en": {
         "callback": "We can call you back at four one oh, five five five, oh one double oh.",
@@ -147,7 +150,7 @@ def test_an_empty_floor_promises_no_wait_and_offers_what_remains(center, lang,
     text = call.heard_text()
     assert HEARD[lang]["nobody"] in text and HEARD[lang]["nobody_options"] in text
     for estimate in ("in line", "estimated wait", "less than a minute", "en la fila",
-                     "tiempo de espera estimado"):
+                     "tiempo de espera estimado", HOLD["en"], HOLD["es"]):
         assert estimate not in text
     assert HEARD[lang]["status"] in text.split(HEARD[lang]["nobody_options"], 1)[1]
     assert center.services.queues.position(call.sid, center.clock.now().timestamp()) is None
@@ -178,7 +181,9 @@ def test_only_call_takers_who_could_answer_count(center) -> None:
     assert floor.state("alice") == "on_call" and english.heard_text()
     assert "You are number 1 in line." in waiting.heard_text()
     assert HEARD["en"]["nobody"] not in waiting.heard_text()
+    assert HOLD["en"] in waiting.heard_text()  # someone on duty will help: promised
     assert HEARD["es"]["nobody"] in spanish.heard_text()
+    assert HOLD["es"] not in spanish.heard_text()  # nobody who speaks Spanish: no promise
     assert "en la fila" not in spanish.heard_text()
 
 

@@ -71,7 +71,7 @@ def test_ivr_call_lets_a_person_walk_the_311_menu(tmp_path: Path, monkeypatch) -
     assert "Thank you for calling City 3 1 1" in out
     assert "For a pothole, press 1" in out
     assert "You can file this report now, by phone" in out
-    assert "Please stay on the line" in out
+    assert "No call-takers are available right now" in out  # nobody signed in
     assert "application error" not in out
     assert "-- call completed" in out
 
