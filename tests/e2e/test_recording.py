@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import io
 import wave
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
@@ -23,13 +23,16 @@ from tests.e2e.helpers import events
 from tests.ivr.console_support import Desk, add_account
 
 IN_LINE_AT = 42
+OWN_DAY = datetime(2026, 10, 14, 15, 0, tzinfo=UTC)  # a Wednesday, 11:00 in New York
 RETENTION_DAYS = 0.01  # 864 s, so the test can live through it on the virtual clock
 
 
 def _center(settings, lines=("311", "911")) -> Center:  # type: ignore[no-untyped-def]
     raw = {**settings.raw, "recording": {"lines": list(lines), "channels": 2,
                                          "retention_days": RETENTION_DAYS}}
-    return Center(dataclasses.replace(settings, raw=raw))
+    # A day of its own: the review sample is drawn from every call of the day in the database,
+    # and other tests' call-takers of the same name share OPEN_HOURS's day.
+    return Center(dataclasses.replace(settings, raw=raw), start=OWN_DAY)
 
 
 def _rows(center, model, **where):  # type: ignore[no-untyped-def]
