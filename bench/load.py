@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import json
 import logging
 import os
 import re
@@ -260,6 +261,8 @@ def run(args: argparse.Namespace, folder: Path) -> int:
         open_around_the_clock(svc)
         return measure(args, sim, svc, transport, start)
     finally:
+        if args.keep is not None:
+            keep_transcripts(sim, start, folder / "emulator.jsonl")
         os.killpg(proc.pid, signal.SIGTERM)
         try:
             proc.wait(timeout=30)
@@ -351,6 +354,20 @@ def measure(args: argparse.Namespace, sim: Emulator, svc, transport: TimedTransp
     return 1 if (violations or lost) else 0
 
 
+def keep_transcripts(sim: Emulator, start: datetime, path: Path) -> None:
+    """The emulator's record of every leg, one JSON line each (times in seconds after `start`,
+    which is the first line): what Twilio saw, to read against the app's records."""
+    with sim.lock, path.open("w") as out:
+        out.write(json.dumps({"start": start.isoformat()}) + "\n")
+        for c in sim.calls.values():
+            out.write(json.dumps({
+                "sid": c.sid, "from": c.from_, "to": c.to, "direction": c.direction,
+                "parent": c.parent_sid, "status": c.status, "created": c.created_t,
+                "answered": c.answered_t, "ended": c.ended_t, "hung_up_by": c.hung_up_by,
+                "transcript": [{"t": e.t, "kind": e.kind, **e.data} for e in c.transcript],
+            }, default=str) + "\n")
+
+
 def open_around_the_clock(svc: Services) -> None:
     """Publish a version of the 311 flow whose line is open every hour of every day: the bench
     runs whenever it is started, and the shipped hours would send a night's or a Sunday's
@@ -381,9 +398,14 @@ def main() -> None:
     parser.add_argument("--servers", action="store_true",
                         help="Redis and PostgreSQL servers on 127.0.0.1 (a schema of its own)")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--keep", type=Path, metavar="DIR",
+                        help="keep the run's data (SQLite db, Redis AOF, serve.log) in DIR")
     args = parser.parse_args()
     for noisy in ("twilio", "ivr"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    if args.keep is not None:
+        args.keep.mkdir(parents=True, exist_ok=True)
+        sys.exit(run(args, args.keep))
     with tempfile.TemporaryDirectory(prefix="ivr-load-") as tmp:
         code = run(args, Path(tmp))
     sys.exit(code)
