@@ -296,6 +296,11 @@ def _free_call_takers(svc: Services, twilio_live: set[str], now: datetime, grace
             continue
         call_id = presence.call_id or ""
         link = svc.links.for_call(call_id) if call_id else None
+        # The floor was read at the start of the pass: a call that ended since, the usual
+        # way, left a closed link and its call-taker in wrap-up. That is no repair.
+        current = svc.agents.get(presence.agent_id)
+        if current is None or current.state != State.ON_CALL or current.call_id != call_id:
+            continue
         why = ""
         if link is None or link.closed:
             why = "no open link to a call"
