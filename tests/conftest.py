@@ -50,6 +50,22 @@ class Backend:
     database_url: str
 
 
+@pytest.fixture(scope="session", autouse=True)
+def runtime_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Where the `ivr serve` processes of this test run announce themselves: a folder of the
+    run's own, so a command a test runs never finds a server that runs elsewhere on the machine
+    (`ivr.platform.running`), and the servers of tests are never found outside them."""
+    folder = tmp_path_factory.mktemp("runtime")
+    folder.chmod(0o700)
+    old = os.environ.get("IVR_RUNTIME_DIR")
+    os.environ["IVR_RUNTIME_DIR"] = str(folder)
+    yield folder
+    if old is None:
+        os.environ.pop("IVR_RUNTIME_DIR", None)
+    else:
+        os.environ["IVR_RUNTIME_DIR"] = old
+
+
 @pytest.fixture(scope="session")
 def embedded_backend(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Backend]:
     folder = tmp_path_factory.mktemp("embedded")

@@ -26,7 +26,7 @@ from ivr.platform.db import make_engine, session_factory, transaction
 def _session() -> Iterator[tuple[Session, str]]:
     """A unit of work on the configured database, schema brought to head first (so the first
     account can be made before the first `ivr serve`)."""
-    settings = common.settings()
+    settings = common.data_folder(common.settings())
     prepare_database(settings.database_url)
     engine = make_engine(settings.database_url)
     try:
@@ -64,6 +64,7 @@ _contact = click.option("--contact", default=None,
 
 
 @agents.command("add")
+@common.DATA_DIR
 @click.argument("login")
 @click.option("--name", required=True)
 @_role
@@ -82,6 +83,7 @@ def add(login: str, name: str, roles: tuple[str, ...], skills: tuple[str, ...],
 
 
 @agents.command("list")
+@common.DATA_DIR
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
 def list_(as_json: bool) -> None:
     """Every account, by login."""
@@ -91,6 +93,7 @@ def list_(as_json: bool) -> None:
 
 
 @agents.command("set")
+@common.DATA_DIR
 @click.argument("login")
 @click.option("--name", default=None)
 @_role
@@ -114,6 +117,7 @@ def set_(login: str, name: str | None, roles: tuple[str, ...], skills: tuple[str
 
 
 @agents.command("disable")
+@common.DATA_DIR
 @click.argument("login")
 def disable(login: str) -> None:
     """Disable LOGIN: it can no longer sign in, its open web sessions end, and `ivr worker`

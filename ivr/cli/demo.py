@@ -69,7 +69,7 @@ def demo(agents: int, calls: int, storm: bool, storm_at: float, hours: str,
     temporary = data_dir is None
     folder = Path(tempfile.mkdtemp(prefix="ivr-demo-")) if temporary else data_dir
     try:
-        settings = common.settings()
+        settings = common.settings(find_running=False)  # its own folder, never a center's
         violations = run_demo(settings, folder, options, chart_path, click.echo)
     except ValueError as exc:
         raise click.ClickException(str(exc)) from exc

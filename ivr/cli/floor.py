@@ -7,10 +7,10 @@ from datetime import UTC, date, datetime
 
 import click
 import requests
-from sqlalchemy.exc import SQLAlchemyError
 from twilio.base.exceptions import TwilioException
 
 from agents import Agents
+from ivr.bootstrap import prepare_database
 from ivr.calls.lines import LineDirectory
 from ivr.cli import common
 from ivr.floor import audit as auditing
@@ -18,7 +18,7 @@ from ivr.floor import reports, statelog
 from ivr.floor import staffing as erlang
 from ivr.platform.db import make_engine
 from ivr.platform.floor_config import agent_rules, queue_classes
-from ivr.platform.redisconn import connect, running_embedded, stop_embedded
+from ivr.platform.redisconn import connect
 from ivr.telephony.rest import rest_client
 from queues import Queues
 
@@ -73,10 +73,11 @@ def staffing(calls: float, interval: float, aht: float, target: float, agents: i
 @click.option("--twilio", "with_twilio", is_flag=True,
               help="Also hold every call's final state against Twilio's records of the day "
                    "(REST, with TWILIO_AUTH_TOKEN and the configured account).")
+@common.DATA_DIR
 def audit(day: str | None, with_twilio: bool) -> None:
     """Check a day's SQL records for the floor's invariants; print each violation with the
     calls involved. Exit status 1 when there is any."""
-    settings = common.settings()
+    settings = common.data_folder(common.settings(), uses_redis=True)
     try:
         chosen = date.fromisoformat(day) if day else \
             reports.local_day(datetime.now(UTC), settings.timezone)
@@ -85,39 +86,31 @@ def audit(day: str | None, with_twilio: bool) -> None:
             from exc
     start, end = reports.day_span(chosen, settings.timezone)
     classes = queue_classes(settings)
+    prepare_database(settings.database_url)  # a center never served yet has a day of nothing
     engine = make_engine(settings.database_url)
-    # The embedded Redis holds the call-takers' last changes even when nothing serves; started
-    # here to read them, it is stopped here too: a command leaves no process behind.
-    started = settings.redis_url == "embedded" and running_embedded(settings.data_dir) is None
-    try:
+    try:  # (an embedded Redis started here is stopped when the command ends: `ivr.cli.main`)
         try:  # the call-takers' last changes, if Redis is there to give them
             client = connect(settings.redis_url, settings.data_dir)
             queues = Queues(client, settings.center, classes)
             statelog.drain(Agents(client, settings.center, queues, agent_rules(settings)),
                            engine)
+            client.close()
         except Exception as exc:  # noqa: BLE001 - the audit of SQL goes on without Redis
-            click.echo(f"note: state changes still in Redis not recorded ({exc})", err=True)
+            why = common.plain(exc, settings) or f"{type(exc).__name__}: {exc}".splitlines()[0]
+            click.echo(f"note: state changes still in Redis not recorded: {why}", err=True)
         twilio = None
         if with_twilio:
             try:
                 twilio = auditing.twilio_records(rest_client(settings), start, end)
             except (TwilioException, requests.RequestException) as exc:
-                raise click.ClickException(f"cannot read Twilio's records: {exc}") from exc
-        try:
-            found = auditing.audit(engine, start, end, auditing.ranks_of(classes),
-                                   center=settings.center, twilio=twilio,
-                                   our_numbers=LineDirectory(settings).numbers(),
-                                   now=datetime.now(UTC))
-        except SQLAlchemyError as exc:
-            if "no such table" in str(exc) or "does not exist" in str(exc):
-                raise click.ClickException(
-                    "no call records here: the database has no schema yet (run `ivr db "
-                    "upgrade`, or point IVR_DATABASE_URL at the center's)") from exc
-            raise click.ClickException(f"cannot read the records: {exc}") from exc
+                first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+                raise click.ClickException(f"cannot read Twilio's records: {first}") from exc
+        found = auditing.audit(engine, start, end, auditing.ranks_of(classes),
+                               center=settings.center, twilio=twilio,
+                               our_numbers=LineDirectory(settings).numbers(),
+                               now=datetime.now(UTC))
     finally:
         engine.dispose()
-        if started:
-            stop_embedded(settings.data_dir)
     for violation in found:
         click.echo(str(violation))
     click.echo(f"{chosen.isoformat()}: {len(found)} violation(s)")

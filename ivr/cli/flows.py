@@ -20,12 +20,13 @@ from ivr.flows.announcements import AnnouncementRefused, Announcements
 from ivr.flows.live import SqlFlowStore
 from ivr.flows.versions import DraftConflict, FlowMissing, FlowRefused, FlowVersions
 from ivr.platform.clock import system_clock
+from ivr.platform.config import Settings
 from ivr.platform.db import make_engine, session_factory
 
 
-def _open() -> tuple[FlowVersions, Engine]:
+def _open(settings: Settings | None = None) -> tuple[FlowVersions, Engine]:
     """The center's flows (schema migrated, shipped flows imported) and the SQL engine."""
-    settings = common.settings()
+    settings = common.data_folder(settings or common.settings())
     prepare_database(settings.database_url)
     engine = make_engine(settings.database_url)
     versions = FlowVersions(session_factory(engine), settings.center, system_clock)
@@ -52,6 +53,7 @@ ACTOR = click.option("--as", "actor", default=None, help="Who the audit names (d
 
 
 @click.command("list")
+@common.DATA_DIR
 def flows_list() -> None:
     """Every flow: live version, draft revision, who saved it."""
     versions = _versions()
@@ -63,6 +65,7 @@ def flows_list() -> None:
 
 
 @click.command("export")
+@common.DATA_DIR
 @click.argument("name")
 @click.option("--version", "which", default="live", show_default=True,
               help="A version number, 'live' or 'draft'.")
@@ -112,6 +115,7 @@ def _name_in(text: str) -> str | None:
 
 
 @click.command("import")
+@common.DATA_DIR
 @click.argument("path", type=click.Path(exists=True, dir_okay=False))
 @click.option("--name", default=None, help="The flow (default: the file's `flow:`).")
 @ACTOR
@@ -123,6 +127,7 @@ def flows_import(path: str, name: str | None, actor: str | None) -> None:
 
 
 @click.command("publish")
+@common.DATA_DIR
 @click.argument("name")
 @click.option("--file", "path", type=click.Path(exists=True, dir_okay=False), default=None,
               help="Import this file as the draft first.")
@@ -147,6 +152,7 @@ def flows_publish(name: str, path: str | None, note: str, actor: str | None) -> 
 
 
 @click.command("rollback")
+@common.DATA_DIR
 @click.argument("name")
 @click.option("--to", "to", type=int, default=None,
               help="The version to make live (default: the one before the live one).")
@@ -162,6 +168,7 @@ def flows_rollback(name: str, to: int | None, actor: str | None) -> None:
 
 
 @click.command("diff")
+@common.DATA_DIR
 @click.argument("name")
 @click.argument("old", default="live")
 @click.argument("new", default="draft")
@@ -175,6 +182,7 @@ def flows_diff(name: str, old: str, new: str) -> None:
 
 
 @click.command("history")
+@common.DATA_DIR
 @click.argument("name")
 def flows_history(name: str) -> None:
     """Published versions and the audit of a flow, newest first."""
@@ -192,6 +200,7 @@ def flows_history(name: str) -> None:
 
 
 @click.command("announce")
+@common.DATA_DIR
 @click.argument("line")
 @click.option("--text", "texts", multiple=True, metavar="LANG=MESSAGE",
               help="The message in one language of the line's flow (repeat for each).")
@@ -204,7 +213,7 @@ def flows_announce(line: str, texts: tuple[str, ...], off: bool, actor: str | No
     if spec is None:
         raise click.ClickException(f"no line {line!r}; the lines are "
                                    f"{', '.join(sorted(settings.lines))}")
-    versions, engine = _open()
+    versions, engine = _open(settings)
     board = Announcements(engine, versions.sessions, settings.center, system_clock)
     who = _actor(actor)
     if off:

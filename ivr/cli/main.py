@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import socket
 import sys
 
 import click
@@ -14,14 +16,35 @@ from ivr.cli.agents import agents
 from ivr.cli.demo import demo
 from ivr.cli.floor import audit, staffing
 from ivr.cli.flows import add_commands
+from ivr.demo.sandbox import sandbox
 from ivr.demo.trycall import environment_caller, run_call
+from ivr.platform import running
 from ivr.platform.clock import local_time
 from ivr.platform.db import upgrade
+from ivr.platform.redisconn import stopped_after
 from ivr.serve import serve as run_service
 from ivr.worker import run_worker
 
 
-@click.group()
+class _Guarded(click.Group):
+    """The `ivr` group: an error a user can act on (a server down, a folder not writable) is one
+    sentence and exit status 2, never a traceback; and no embedded Redis started by the command
+    outlives it."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        with stopped_after():
+            try:
+                return super().invoke(ctx)
+            except (click.ClickException, click.exceptions.Exit, click.Abort):
+                raise
+            except Exception as exc:
+                message = common.plain(exc, ctx.meta.get(common.SETTINGS))
+                if message is None:
+                    raise
+                raise common.Refused(message) from None
+
+
+@click.group(cls=_Guarded)
 def main() -> None:
     """311/911 contact-center engine."""
 
@@ -36,19 +59,40 @@ def main() -> None:
                    "stream.")
 @click.option("--worker/--no-worker", "with_worker", default=None,
               help="Also run an RQ worker (default: on the embedded Redis).")
+@common.DATA_DIR
 def serve(host: str, port: int, workers: int, threads: int, with_worker: bool | None) -> None:
     """Serve the webhooks, API and consoles with gunicorn."""
-    settings = common.settings()
+    settings = common.data_folder(common.settings(find_running=False), uses_redis=True)
+    _port_free(host, port)
+    os.environ["IVR_DATA_DIR"] = str(settings.data_dir)  # its parts read the same folder
     if with_worker is None:
         with_worker = settings.redis_url == "embedded"
-    run_service(settings, host, port, workers, threads, with_worker)
+    # A center on the embedded defaults is announced, so commands typed in other folders find
+    # it (`ivr.cli.common`); one on servers is found through the same environment variables.
+    on_its_folder = settings.redis_url == "embedded" and common.local_sqlite(settings)
+    with running.announced(settings.data_dir, settings.public_url) if on_its_folder \
+            else contextlib.nullcontext():
+        run_service(settings, host, port, workers, threads, with_worker)
+
+
+def _port_free(host: str, port: int) -> None:
+    """Refuse at once a port another process listens on (gunicorn would retry, then its
+    supervisor restart it, for ever)."""
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as gunicorn binds
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            raise common.Refused(f"cannot listen on {host}:{port} ({exc.strerror}): is another "
+                                 "`ivr serve` running? Choose another --port.") from None
 
 
 @main.command()
 @click.option("--burst", is_flag=True, help="Stop when the queues are empty.")
+@common.DATA_DIR
 def worker(burst: bool) -> None:
     """Run an RQ worker for the background jobs."""
-    run_worker(common.settings(), burst=burst)
+    run_worker(common.data_folder(common.settings(), uses_redis=True), burst=burst)
 
 
 @main.group()
@@ -58,9 +102,10 @@ def db() -> None:
 
 @db.command("upgrade")
 @click.option("--revision", default="head", show_default=True)
+@common.DATA_DIR
 def db_upgrade(revision: str) -> None:
     """Create or migrate the schema (Alembic), then load the service catalogue."""
-    settings = common.settings()
+    settings = common.data_folder(common.settings())
     if revision == "head":
         prepare_database(settings.database_url)
     else:
@@ -92,7 +137,9 @@ def flows_validate(paths: tuple[str, ...]) -> None:
               help="Hang up after this much call time (a queue with no call-taker never ends).")
 @click.option("--at", "at", default=None, metavar="YYYY-MM-DDTHH:MM",
               help="Pretend the call is made at this local time of the center (try after hours, "
-                   "holidays); default now.")
+                   "holidays): in a sandbox with the center's flows and none of its records, "
+                   "removed afterwards. Default: now, in the center itself.")
+@common.DATA_DIR
 def call(line: str, caller: str | None, max_minutes: float, at: str | None) -> None:
     """Dial LINE (311, 911, ...) from the terminal through the offline emulator."""
     def read(prompt: str) -> str:
@@ -106,11 +153,19 @@ def call(line: str, caller: str | None, max_minutes: float, at: str | None) -> N
         start = local_time(at, settings.timezone) if at else None
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--at") from exc
-    try:
+    if line not in settings.lines:
+        raise click.ClickException(f"no line {line!r}; the lines are "
+                                   f"{', '.join(sorted(settings.lines))}")
+    with contextlib.ExitStack() as stack:
+        if start is None:
+            common.data_folder(settings, uses_redis=True)
+        else:  # a pretended time never writes into the center (`ivr.demo.sandbox`)
+            settings = stack.enter_context(sandbox(settings))
+            click.echo(f"A trial call at {start:%Y-%m-%d %H:%M %Z}, in a sandbox of its own: "
+                       "the center's flows, none of its records; removed afterwards.")
+        common.redis_answers(settings)
         run_call(settings, line, caller or environment_caller(), read=read, write=click.echo,
                  max_minutes=max_minutes, start=start)
-    except ValueError as exc:
-        raise click.ClickException(str(exc)) from exc
 
 
 main.add_command(agents)

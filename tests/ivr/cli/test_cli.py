@@ -144,7 +144,8 @@ def test_a_command_that_logs_no_number_leaves_an_empty_folder_empty(tmp_path: Pa
     folder.mkdir()
     elsewhere.mkdir()
     flow = Path(ivr.__file__).parent / "flows" / "311.yaml"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("IVR_")}
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith("IVR_") or k == "IVR_RUNTIME_DIR"}  # (no server found elsewhere)
     env["PYTHONPATH"] = str(Path(ivr.__file__).parents[1])
     env["IVR_DATABASE_URL"] = f"sqlite:///{elsewhere / 'ivr.db'}"
     done = subprocess.run([sys.executable, "-m", "ivr.cli",
@@ -158,7 +159,8 @@ def test_ivr_audit_on_the_embedded_default_leaves_no_redis_running(tmp_path: Pat
     """`ivr audit` starts the embedded Redis to read the call-takers' last changes when nothing
     serves: it must stop it again (it was left running for good)."""
     psutil = pytest.importorskip("psutil")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("IVR_")}
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith("IVR_") or k == "IVR_RUNTIME_DIR"}  # (no server found elsewhere)
     env["PYTHONPATH"] = str(Path(ivr.__file__).parents[1])
     done = subprocess.run([sys.executable, "-m", "ivr.cli", "db", "upgrade"], cwd=tmp_path,
                           env=env, capture_output=True, text=True, timeout=120)
