@@ -301,6 +301,8 @@ def _free_call_takers(svc: Services, twilio_live: set[str], now: datetime, grace
         current = svc.agents.get(presence.agent_id)
         if current is None or current.state != State.ON_CALL or current.call_id != call_id:
             continue
+        if link is not None and link.closed and (link.closed_at or 0.0) > ts - grace:
+            continue  # closed a moment ago: whoever closed it is freeing the call-taker now
         why = ""
         if link is None or link.closed:
             why = "no open link to a call"

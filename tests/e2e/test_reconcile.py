@@ -299,3 +299,22 @@ def test_a_call_ended_here_but_back_in_line_is_withdrawn_when_offered(center) ->
     assert not events(center, call.sid, "offered", "accepted")
     assert svc.queues.position(call.sid, center.clock.now().timestamp()) is None
     assert [r.kind for r in repairs_of(center, call.sid)] == ["call-ended"]
+
+
+def test_a_call_taker_whose_link_was_closed_is_freed_only_if_nobody_else_does(center) -> None:
+    """A link closed a moment ago is being finished by whoever closed it (it frees the
+    call-taker next): no repair then. One whose closer died before freeing the call-taker
+    (damage built on purpose: the link closed, nothing else) is freed on a later pass."""
+    svc = center.services
+    floor = Floor(center)
+    floor.login("alice", phone=answers(after=3, hangup_after=300))
+    call = center.call([*TO_A_CALL_TAKER, wait(300), hangup()])
+    floor.run(until=IN_LINE_AT + 20)
+    assert floor.state("alice") == "on_call"
+    link = svc.links.for_call(call.sid)
+    svc.links.close(link.reservation_id, "ended", center.clock.now().timestamp(), "agent")
+    assert reconcile(svc).freed == [] and floor.state("alice") == "on_call"
+    floor.run(until=IN_LINE_AT + 30)
+    assert reconcile(svc).freed == ["alice"] and floor.state("alice") == "wrap_up"
+    [freed] = repairs_of(center, call.sid, "agent-freed")
+    assert "no open link" in freed.differed
