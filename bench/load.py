@@ -17,6 +17,8 @@ runs the audit: zero violations and zero calls lost expected.
 
     python bench/load.py [--calls 1000] [--agents 100] [--minutes 10] [--servers]
     python bench/load.py --calls 100 --agents 10 --minutes 1      # a quick check
+    python bench/load.py --keep /tmp/run1   # keep var/ (SQLite, Redis AOF), serve.log and
+                                            # emulator.jsonl (every leg's transcript) to read
 """
 
 from __future__ import annotations
