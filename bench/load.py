@@ -272,8 +272,10 @@ def run(args: argparse.Namespace, folder: Path) -> int:
             os.killpg(proc.pid, signal.SIGKILL)
         log.close()
         sim.stop_rest()
-        if schema:
+        if schema and args.keep is None:
             drop_schema(schema)
+        elif schema:
+            print(f"kept: PostgreSQL schema {schema}, Redis {SERVER_REDIS}")
         else:
             stop_embedded(folder / "var")
 
