@@ -122,15 +122,27 @@ class Agents:
     def staffing(self) -> dict[str, int]:
         """Call-takers on duty (available, reserved, on a call or in wrap-up) able to serve
         each configured queue class, per `Rules.class_skills`."""
-        duty = {_s(k): int(v) for k, v in self.redis.hgetall(self.keys.duty).items()}  # type: ignore[union-attr]
-        groups = self.groups()
-        if any(gid not in groups for gid in duty):
-            groups = self.groups(fresh=True)
+        duty, groups = self._duty()
         out = {}
         for name in self.queues.classes:
             need = self.rules.class_skills.get(name, frozenset())
             out[name] = sum(n for gid, n in duty.items() if need <= groups.get(gid, frozenset()))
         return out
+
+    def on_duty_for(self, skills: Iterable[str]) -> int:
+        """Call-takers on duty (available, reserved, on a call or in wrap-up) who hold every
+        one of `skills`: those who could answer a call needing them, now or after their call."""
+        need = frozenset(skills)
+        duty, groups = self._duty()
+        return sum(n for gid, n in duty.items() if need <= groups.get(gid, frozenset()))
+
+    def _duty(self) -> tuple[dict[str, int], dict[str, frozenset[str]]]:
+        """Call-takers on duty per skill-set group, and the groups' skills."""
+        duty = {_s(k): int(v) for k, v in self.redis.hgetall(self.keys.duty).items()}  # type: ignore[union-attr]
+        groups = self.groups()
+        if any(gid not in groups for gid in duty):
+            groups = self.groups(fresh=True)
+        return duty, groups
 
     def sync_staffing(self) -> dict[str, int]:
         """Feed `staffing()` to the queues (their wait estimates read it). Cheap: one read of a

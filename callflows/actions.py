@@ -73,7 +73,9 @@ class Enqueue:
     `skills` are the requirements a call-taker must hold (e.g. ``("lang:es", "line:311")``).
     `overflow` names the node the engine resumes at when the queue is full or the wait too long
     (the app then calls `engine.resume` with `Input(event="overflow")`); `voicemail` the node it
-    resumes at when a waiting caller chooses to leave a message (`Input(event="voicemail")`).
+    resumes at when a waiting caller chooses to leave a message (`Input(event="voicemail")`);
+    `self_service` the node it resumes at when a caller who cannot be answered (nobody on duty)
+    chooses to help themselves instead (`Input(event="self-service")`).
     """
 
     queue_class: str
@@ -82,6 +84,7 @@ class Enqueue:
     language: str = "en-US"
     overflow: str | None = None
     voicemail: str | None = None
+    self_service: str | None = None
 
 
 @dataclass(frozen=True)
@@ -136,7 +139,8 @@ class Input:
 
     `event` tells which: ``"gather"`` (digits/speech, both None on no input), ``"record"``,
     ``"overflow"`` (the queue refused the caller), ``"voicemail"`` (a waiting caller asked to leave
-    a message), ``"transfer-failed"``; for a `Lookup` or `Submit`: ``"result"`` (with `result`,
+    a message), ``"self-service"`` (a waiting caller chose the flow's self-service paths),
+    ``"transfer-failed"``; for a `Lookup` or `Submit`: ``"result"`` (with `result`,
     the answer's fields: text, or text per language key), ``"no-result"``, ``"app-error"``.
     """
 

@@ -84,9 +84,13 @@ class _Wait:
     attempts: int = 0
 
 
-def start(flow: Flow, vars: Mapping[str, Any], now: datetime, version: int = 1) -> Step:
-    """Begin a call at the flow's start node. `vars` (caller, line, ...) override flow vars."""
-    call = _Call(flow, now, version, flow.default_language, {**flow.vars, **dict(vars or {})}, [])
+def start(flow: Flow, vars: Mapping[str, Any], now: datetime, version: int = 1,
+          language: str | None = None) -> Step:
+    """Begin a call at the flow's start node. `vars` (caller, line, ...) override flow vars.
+    `language`: the caller's, when chosen before (a transfer from another line's flow); kept
+    if this flow speaks it, else the flow's first."""
+    lang = language if language in flow.languages else flow.default_language
+    call = _Call(flow, now, version, lang, {**flow.vars, **dict(vars or {})}, [])
     return _finish(call, _walk(call, flow.start))
 
 
@@ -232,12 +236,13 @@ def _enter_queue(call: _Call, node: QueueNode) -> _Wait:
     flow, lang = call.flow, call.language
     call.actions += prompts.render(flow, node.prompt, lang, call.vars)
     skills = node.skills
-    if lang != flow.default_language and f"lang:{lang}" not in skills:
+    if node.language_skill and lang != flow.default_language and f"lang:{lang}" not in skills:
         skills += (f"lang:{lang}",)
     overflow = node.overflow.to if node.overflow else flow.fallback or node.id
     enqueue = Enqueue(queue_class=node.queue_class, priority=node.priority, skills=skills,
                       language=flow.tag(lang), overflow=overflow,
-                      voicemail=node.voicemail.to if node.voicemail else None)
+                      voicemail=node.voicemail.to if node.voicemail else None,
+                      self_service=node.self_service.to if node.self_service else None)
     call.events.append(("queue", node.queue_class))
     return _Wait(enqueue, node.id, True)
 
@@ -383,9 +388,11 @@ def _resume_record(call: _Call, node: RecordNode, answer: Answer, attempts: int)
 
 
 def _resume_queue(call: _Call, node: QueueNode, answer: Answer, attempts: int) -> str:
-    if answer.event in ("overflow", "voicemail"):
+    refs = {"overflow": node.overflow, "voicemail": node.voicemail,
+            "self-service": node.self_service}
+    if answer.event in refs:
         call.events.append((answer.event, node.id))
-        ref = node.overflow if answer.event == "overflow" else node.voicemail
+        ref = refs[answer.event]
         return ref.to if ref else call.flow.fallback or node.id
     # Anything else means the caller is out of the queue for no stated reason: back in line.
     call.events.append(("unexpected", f"{node.id}:{answer.event[:20]}"))

@@ -264,7 +264,9 @@ class SetNode(Node):
 
 @dataclass(frozen=True, kw_only=True)
 class QueueNode(Node):
-    """Wait for a call-taker. 1 is the most urgent `priority`."""
+    """Wait for a call-taker. 1 is the most urgent `priority`. `language_skill`: a caller in
+    another language than the flow's first needs a call-taker with ``lang:<language>``
+    (False: any call-taker of the queue takes them, as on 911 with interpreters)."""
 
     kind: ClassVar[str] = "queue"
     waits: ClassVar[bool] = True
@@ -276,10 +278,13 @@ class QueueNode(Node):
     skills: tuple[str, ...] = ()
     overflow: Ref | None = None
     voicemail: Ref | None = None
+    language_skill: bool = True
+    self_service: Ref | None = None
 
     def targets(self) -> list[tuple[str, Ref | None]]:
         return [(name, r) for name, r in (("overflow", self.overflow),
-                                          ("voicemail", self.voicemail)) if r]
+                                          ("voicemail", self.voicemail),
+                                          ("self_service", self.self_service)) if r]
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -34,7 +34,8 @@ KEYS: dict[str, set[str]] = {
     "hours": {"timezone", "schedule", "holidays", "open", "closed", "holiday"},
     "branch": {"cases", "else", "timezone"},
     "set": {"vars", "next"},
-    "queue": _PROMPT | {"class", "priority", "skills", "overflow", "voicemail"},
+    "queue": _PROMPT | {"class", "priority", "skills", "overflow", "voicemail",
+                        "language_skill", "self_service"},
     "transfer": _PROMPT | {"line", "number", "reason", "timeout", "on_fail"},
     "record": _PROMPT | {"max_length", "timeout", "play_beep", "into", "next"},
     "hangup": _PROMPT,
@@ -353,7 +354,10 @@ def _queue(f: Fields) -> dict[str, Any]:
                                               "one word like general")
     return dict(prompt=f.prompt(), queue_class=queue_class,
                 priority=f.integer("priority", 5, 1, 10), skills=tuple(skills),
-                overflow=f.ref("overflow"), voicemail=f.ref("voicemail"))
+                overflow=f.ref("overflow"), voicemail=f.ref("voicemail"),
+                self_service=f.ref("self_service"),
+                language_skill=f.value("language_skill",
+                                       lambda n: f.reader.boolean(n, "language_skill"), True))
 
 
 def _transfer(f: Fields) -> dict[str, Any]:

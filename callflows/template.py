@@ -1,7 +1,10 @@
 """``{var}`` interpolation in spoken text.
 
 ``{name}`` speaks a var, ``{name|digits}`` speaks it one character at a time (so text-to-speech
-reads ``12345`` as "one two three four five", not "twelve thousand ..."). ``{{`` and ``}}`` are
+reads ``12345`` as "one two three four five", not "twelve thousand ..."); ``{name|grouped}`` says
+a number in words, in groups as people read it ("two six, oh oh oh one, two three four five");
+``{name|phone}`` says a phone number as people say it at home, in national format and without
+the country code ("four one oh, five five five, oh one double oh"). ``{{`` and ``}}`` are
 literal braces. A var that is missing speaks as nothing; a var holding a mapping of language keys
 (``{"en": ..., "es": ...}``, as the app injects announcements) speaks the call's language, else the
 flow's default language.
@@ -13,15 +16,32 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
+import phonenumbers
+
+from callflows import spoken
+
 _FIELD = re.compile(r"\{\{|\}\}|\{([^{}]*)\}|[{}]")
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
-def _digits(value: str) -> str:
+def _digits(value: str, language: str, values: Mapping[str, Any]) -> str:
     return " ".join(ch for ch in value if ch.isalnum())
 
 
-FILTERS: dict[str, Callable[[str], str]] = {"digits": _digits}
+def _region(values: Mapping[str, Any]) -> str:
+    """The country a national number belongs to: the dialed line's, else the US."""
+    try:
+        dialed = phonenumbers.parse(str(values.get("dialed") or ""), None)
+    except phonenumbers.NumberParseException:
+        return "US"
+    return phonenumbers.region_code_for_number(dialed) or "US"
+
+
+FILTERS: dict[str, Callable[[str, str, Mapping[str, Any]], str]] = {
+    "digits": _digits,
+    "grouped": lambda value, language, values: spoken.grouped(value, language),
+    "phone": lambda value, language, values: spoken.phone(value, language, _region(values)),
+}
 
 
 def problems(text: str) -> list[str]:
@@ -66,6 +86,6 @@ def render(text: str, values: Mapping[str, Any], language: str, default_language
         name, _, filt = match[1].strip().partition("|")
         value = var_text(values.get(name.strip()), language, default_language)
         transform = FILTERS.get(filt.strip())
-        return transform(value) if transform else value
+        return transform(value, language, values) if transform else value
 
     return _FIELD.sub(field, text)

@@ -26,11 +26,15 @@ from ivr.web import (
     console_live,
     console_requests,
     dispatch_inbox,
+    emulated,
     floor_api,
     floor_pages,
     flows_api,
     flows_console,
+    monitor_api,
     open311,
+    quality_api,
+    quality_pages,
     transfer_api,
 )
 from ivr.web.auth import close_request_db
@@ -67,12 +71,16 @@ def create_app(
         open311.bp,  # Open311 GeoReport v2 (API keys)
         # The JSON API under /api/v1 (web sessions + CSRF, ivr.web.kit), one blueprint a face:
         console_api.bp, console_live.bp, transfer_api.bp, console_requests.bp, flows_api.bp,
-        floor_api.bp, accounts_api.bp,
+        floor_api.bp, accounts_api.bp, monitor_api.bp, quality_api.bp, emulated.bp,
         # The pages:
         console.bp, admin.bp, flows_console.bp, floor_pages.bp, dispatch_inbox.bp,
+        quality_pages.bp,
     ):
         app.register_blueprint(blueprint)
     app.teardown_appcontext(close_request_db)
+    # Every page says so when the carrier is the offline emulator (`ivr serve --emulate`).
+    emulated_carrier = bool(services.settings.emulator_url)
+    app.context_processor(lambda: {"emulated_carrier": emulated_carrier})
     app.register_error_handler(404, api_http_error)
     app.register_error_handler(405, api_http_error)
     for unreachable in STORE_ERRORS:

@@ -21,10 +21,11 @@ from ivr.calls.live import LiveCalls
 from ivr.flows.live import sql_flows
 from ivr.flows.store import FlowStore
 from ivr.platform.clock import Clock, system_clock
-from ivr.platform.config import Settings
+from ivr.platform.config import ConfigError, Settings
 from ivr.platform.db import make_engine, prepare, session_factory
 from ivr.platform.floor_config import agent_rules, queue_classes
 from ivr.platform.redisconn import connect
+from ivr.quality.config import QualityConfig, RecordingConfig
 from ivr.service_requests.service_types import sync_catalogue
 from ivr.services import Services
 from ivr.telephony.adapter import ConnectConfig, TwilioTelephony
@@ -51,6 +52,11 @@ def bootstrap(
             "TWILIO_AUTH_TOKEN is not set: webhooks cannot be verified. Set it from your Twilio "
             "console (or run `ivr serve`, which makes a local one for a trial)."
         )
+    try:  # a wrong recording or review setting stops the start, never a call
+        RecordingConfig.from_raw(settings.raw)
+        QualityConfig.from_raw(settings.raw)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
     client = connect(settings.redis_url, settings.data_dir)
     engine = make_engine(settings.database_url)
     sessions = session_factory(engine)

@@ -24,7 +24,9 @@ import ctypes
 import json
 import logging
 import os
+import secrets
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -270,6 +272,21 @@ def wait_for_redis(url: str, child: Child, timeout: float = 15.0) -> None:
         client.close()
 
 
+def wait_for_port(url: str, child: Child, timeout: float = 15.0) -> None:
+    """Until `url`'s port accepts connections; `RuntimeError` if `child` died or never did."""
+    host, port = url.rsplit("//", 1)[-1].rsplit(":", 1)
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with socket.create_connection((host, int(port)), timeout=0.5):
+                return
+        except OSError:
+            if child.proc is None or child.proc.poll() is not None or \
+                    time.monotonic() > deadline:
+                raise RuntimeError(f"the {child.name} did not start") from None
+            time.sleep(0.05)
+
+
 # -- ivr serve -----------------------------------------------------------------------------------
 
 def prepare(settings: Settings) -> list[str]:
@@ -287,8 +304,25 @@ class Parts:
     last: list[Child] = field(default_factory=list)
 
 
+def emulated_carrier(host: str, port: int, policy: BackoffPolicy) -> tuple[Child, list[str]]:
+    """`--emulate`: the offline Twilio as the center's carrier (`ivr.demo.carrier`), and the
+    environment every part reads it from (its REST base URL, its key, the public URL it calls).
+    Set before the parts start; returns the child and the names it set."""
+    with socket.socket() as s:  # a free port, kept across the carrier's restarts
+        s.bind(("127.0.0.1", 0))
+        carrier_port = s.getsockname()[1]
+    url = f"http://127.0.0.1:{carrier_port}"
+    values = {"IVR_EMULATOR_URL": url, "IVR_EMULATOR_KEY": secrets.token_hex(16)}
+    if not os.environ.get("IVR_PUBLIC_URL"):  # the emulator signs and calls this URL
+        public_host = "127.0.0.1" if host in ("0.0.0.0", "") else host
+        values["IVR_PUBLIC_URL"] = f"http://{public_host}:{port}"
+    os.environ.update(values)
+    argv = [sys.executable, "-m", "ivr.demo.carrier", "--port", str(carrier_port)]
+    return Child("carrier", argv, Backoff(policy), stop_timeout=10), sorted(values)
+
+
 def serve(settings: Settings, host: str, port: int, workers: int, threads: int,
-          with_worker: bool) -> None:
+          with_worker: bool, emulate: bool = False) -> None:
     if not logging.getLogger().handlers:
         logging.basicConfig(level=logging.INFO,
                             format="%(asctime)s %(levelname)s %(name)s %(message)s")
@@ -310,9 +344,19 @@ def serve(settings: Settings, host: str, port: int, workers: int, threads: int,
                 marker.write_text(url + "\n")
                 os.environ["IVR_REDIS_URL"] = url
         made = prepare(settings)
-        if made:
+        if made and not emulate:
             log.warning("%s not set: made random ones for this run. Real Twilio traffic needs "
                         "the account's TWILIO_AUTH_TOKEN in the environment.", ", ".join(made))
+        if emulate:  # up before the parts that call it, stopped after them
+            carrier, names = emulated_carrier(host, port, policy)
+            parts.last.append(carrier)
+            carrier.start(time.monotonic())
+            wait_for_port(os.environ["IVR_EMULATOR_URL"], carrier)
+            log.warning("EMULATED CARRIER: calls are simulated by the offline Twilio emulator "
+                        "(%s), no real phone is connected. Open %s/console/ and place a test "
+                        "call from the banner, or run `ivr call` in another terminal.",
+                        os.environ["IVR_EMULATOR_URL"], os.environ["IVR_PUBLIC_URL"])
+            log.debug("set for the parts: %s", ", ".join(names))
         options = gunicorn_options(host, port, workers, threads)
         parts.children.append(Child("web", [sys.executable, "-m", "ivr.serve",
                                             json.dumps(options)], Backoff(policy),

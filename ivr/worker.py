@@ -3,8 +3,11 @@
 The clock (`run_ticker`) runs `connect.actions.tick` once a second in a thread: offers time out,
 wrap-ups end, reject delays pass and callback retries come due at a time, not on a request;
 something must look. RQ's scheduler works in whole seconds at best and would put a job per
-second through Redis for nothing, so a plain loop does it (any number of workers may run one:
-every step of a tick is safe to run from several processes at once). RQ stays for real jobs.
+second through Redis for nothing, so a plain loop does it. Every worker runs one, but only the
+holder of the ticker lease in Redis (`ivr.platform.lease`) ticks; the others stand by and take
+over within `LEASE_TURNS` intervals of the holder's death (at once when it stops). Every step
+of a tick is safe from several processes at once anyway, so a holder paused past its lease
+costs nothing but a doubled tick. RQ stays for real jobs.
 Tests do not run the loop: they call `tick(svc, now)` on their own virtual clock. Each tick
 also sweeps the outbox (`ivr.platform.outbox_jobs.sweep`): messages whose job was lost or whose
 retry is due are enqueued again, and the journal of events kept during an outage is applied
@@ -16,6 +19,7 @@ thread of its own, so `/healthz` in any web process can say whether they are ali
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
@@ -29,11 +33,16 @@ from ivr.platform import heartbeat, logsafe, outbox_jobs
 from ivr.platform.config import Settings, load_settings
 from ivr.platform.jobs import QUEUE_NAMES, rq_connection
 from ivr.platform.jobs import queue as rq_queue
+from ivr.platform.lease import Lease, ticker_key
+from ivr.platform.redisconn import connect as redis_connect
+from ivr.quality import recordings
+from ivr.quality.config import RecordingConfig
 from ivr.voice import outage, reconcile
 
 log = logging.getLogger("ivr.ticker")
 
 INTERVAL = 1.0
+LEASE_TURNS = 3  # intervals a ticker lease lasts without renewal
 
 
 class _Worker(Worker):
@@ -68,7 +77,7 @@ def run_worker(settings: Settings, burst: bool = False) -> None:
 def run_heartbeat(settings: Settings, part: str, stop: threading.Event,
                   interval: float = INTERVAL) -> None:
     """Beat for `part` every `interval` seconds until `stop`; a Redis away is not fatal."""
-    client = rq_connection(settings)
+    client = redis_connect(settings.redis_url, settings.data_dir)  # where /healthz reads
     while not stop.is_set():
         try:
             heartbeat.beat(client, settings.center, part)
@@ -84,9 +93,19 @@ def run_ticker(settings: Settings, stop: threading.Event, interval: float = INTE
     svc = bootstrap(settings)
     app = create_app(services=svc)  # the journal is replayed through the webhooks' own views
     rq = rq_connection(settings)  # RQ's own connection: pickled payloads, not decoded
+    held = Lease(svc.redis, ticker_key(settings.center), LEASE_TURNS * interval)
     next_at = time.monotonic()
     first = True
     while not stop.is_set():
+        try:
+            holder = held.hold()
+        except Exception:  # noqa: BLE001 - Redis away: no tick can run either; try next turn
+            log.debug("ticker lease not renewed", exc_info=True)
+            holder = False
+        if not holder:
+            next_at = time.monotonic() + interval
+            stop.wait(interval)
+            continue
         try:
             connect.tick(svc)
         except Exception:
@@ -107,6 +126,12 @@ def run_ticker(settings: Settings, stop: threading.Event, interval: float = INTE
         except Exception:
             log.exception("could not schedule the reconciler")
         try:
+            if recordings.purge_lease(svc.redis, settings.center):
+                rq_queue(settings, "ivr-default", rq).enqueue(
+                    purge_recordings_job, job_timeout=600, result_ttl=60, failure_ttl=3600)
+        except Exception:
+            log.exception("could not schedule the purge of recordings")
+        try:
             heartbeat.beat(svc.redis, settings.center, "ticker")
         except Exception:  # noqa: BLE001 - Redis away: the tick above said so already
             log.debug("ticker heartbeat not written", exc_info=True)
@@ -115,6 +140,8 @@ def run_ticker(settings: Settings, stop: threading.Event, interval: float = INTE
         if delay < 0:  # fell behind (a long tick, a paused process): no burst of catch-ups
             next_at, delay = time.monotonic(), 0.0
         stop.wait(delay)
+    with contextlib.suppress(Exception):  # another ticker takes over at once, not after the TTL
+        held.release()
     svc.engine.dispose()
 
 
@@ -129,6 +156,19 @@ def reconcile_job() -> dict[str, int]:
         svc.engine.dispose()
     return {"twilio_live": done.twilio_live, "ended": len(done.ended),
             "requeued": len(done.requeued), "freed": len(done.freed)}
+
+
+def purge_recordings_job() -> dict[str, int]:
+    """Delete the recordings past their retention at Twilio and here
+    (`ivr.quality.recordings.purge`); the ticker enqueues it once an hour."""
+    svc = bootstrap(load_settings())
+    try:
+        done = recordings.purge(
+            svc.engine, svc.telephony.client, svc.settings.center, svc.clock(),
+            RecordingConfig.from_raw(svc.settings.raw).retention_days)
+    finally:
+        svc.engine.dispose()
+    return {"deleted": len(done.deleted), "failed": len(done.failed)}
 
 
 def start_ticker(

@@ -126,7 +126,7 @@ class _Run:
     def send_chunk(self) -> None:
         q = self.q
         if self.stream is None:
-            self.stream = _Stream(q.redis)
+            self.stream = _Stream(q.redis, q.keys.calls)
             self.index = q._snapshot()
         index = self.index
         assert index is not None
@@ -204,6 +204,16 @@ class _Run:
         return results
 
 
+def _pool_for(client: Redis, key: str) -> Any:
+    """The connection pool of the server holding `key`: the client's own, or on a Redis Cluster
+    the pool of the node serving the key's slot (every key of a center shares its hash tag, so
+    one node holds them all)."""
+    if hasattr(client, "get_node_from_key"):  # redis.cluster.RedisCluster
+        node = client.get_node_from_key(key)
+        return client.get_redis_connection(node).connection_pool
+    return client.connection_pool
+
+
 class _Stream:
     """Script calls written to one pooled connection without waiting for their replies, read
     back later in order: a pipeline whose requests and replies overlap Redis's work.
@@ -213,8 +223,8 @@ class _Stream:
     connection instead.
     """
 
-    def __init__(self, client: Redis) -> None:
-        self._pool = client.connection_pool
+    def __init__(self, client: Redis, key: str) -> None:
+        self._pool = _pool_for(client, key)
         self._unread = 0
         self._conn: Connection | None = None  # set first: __del__ runs if the next line raises
         self._conn = self._pool.get_connection()

@@ -232,13 +232,17 @@ class Queues:
         """Size, longest wait and calls over target, for every configured class."""
         return self._run(self._plan_stats(now, 0))[0]
 
-    def due_overflow(self, now: float, limit: int = 100) -> list[Entry]:
+    def due_overflow(self, now: float, limit: int = 100,
+                     waited: float | None = None) -> list[Entry]:
         """Waiting calls whose wait reached their class's `max_wait` (``arrival <= now -
-        max_wait``), oldest first, at most `limit`. The caller moves them to overflow (and
-        `remove`s them); listing changes nothing."""
+        max_wait``), or `waited` seconds in every class when given, oldest first, at most
+        `limit`. The caller moves them on (and `remove`s them); listing changes nothing.
+        Offered calls are not waiting: they are not listed."""
         if limit < 1:
             raise ValueError("limit must be >= 1")
-        return self._run(self._plan_stats(now, limit))[1]
+        if waited is not None and not (math.isfinite(waited) and waited >= 0):
+            raise ValueError("waited must be a finite number of seconds >= 0")
+        return self._run(self._plan_stats(now, limit, waited))[1]
 
     def pipeline(self) -> Batch:
         """A batch of operations sent in one pipeline (see `Batch`)."""
@@ -297,11 +301,12 @@ class Queues:
 
         return lambda index: Call("position", self._position_keys, args, parse)
 
-    def _plan_stats(self, now: float, limit: int) -> Plan:
+    def _plan_stats(self, now: float, limit: int, waited: float | None = None) -> Plan:
         records.time_arg(now)
         args: list[Any] = [limit]
         for cls in self.classes.values():
-            target, max_wait = cls.target_answer_seconds, cls.max_wait
+            target = cls.target_answer_seconds
+            max_wait = cls.max_wait if waited is None else waited
             args.append("" if target is None else repr(now - target))
             args.append("" if max_wait is None else repr(now - max_wait))
         keys = [self.keys.calls, *self._orders]

@@ -15,15 +15,18 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-import redis
 from sqlalchemy import create_engine, text
 
 from ivr.bootstrap import prepare_database
+from ivr.platform.redisconn import client as redis_client
 from ivr.platform.redisconn import start_embedded, stop_embedded
 
 SERVER_REDIS = os.environ.get("IVR_TEST_REDIS_URL", "redis://127.0.0.1:6379/9")
 SERVER_DATABASE = os.environ.get("IVR_TEST_DATABASE_URL",
                                   "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+# The 3-master Redis Cluster and the Sentinel group (`cluster_url`, `sentinel_url`).
+pytest_plugins = ["tests.redis_engines"]
+
 TEST_TOKEN = "test-auth-token-0123456789abcdef"
 TEST_ACCOUNT = "AC" + "0" * 31 + "1"
 PUBLIC_URL = "https://ivr.example.org"
@@ -48,6 +51,7 @@ class Backend:
     name: str
     redis_url: str
     database_url: str
+    rq_redis_url: str = ""  # IVR_RQ_REDIS_URL when RQ cannot share `redis_url` (a cluster)
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -93,6 +97,25 @@ def server_backend() -> Iterator[Backend]:
     engine.dispose()
 
 
+@pytest.fixture(scope="session")
+def cluster_backend(cluster_url: str, embedded_backend: Backend) -> Backend:
+    """The app's Redis on the run's 3-master Cluster; RQ (which cannot run on a cluster) and
+    SQL on the embedded default."""
+    return Backend("cluster", cluster_url, embedded_backend.database_url,
+                   rq_redis_url=embedded_backend.redis_url)
+
+
+@pytest.fixture(scope="session")
+def sentinel_backend(sentinel_url: str, embedded_backend: Backend) -> Backend:
+    """The app's Redis and RQ behind the run's Sentinels; SQL on the embedded default."""
+    return Backend("sentinel", sentinel_url, embedded_backend.database_url)
+
+
+# A module whose tests should also run on the Cluster and the Sentinel group overrides
+# `backend` with these params (the rest of the suite stays on two backends).
+ALL_BACKENDS = ["embedded", "server", "cluster", "sentinel"]
+
+
 @pytest.fixture(scope="session", params=["embedded", "server"])
 def backend(request: pytest.FixtureRequest) -> Backend:
     return request.getfixturevalue(f"{request.param}_backend")
@@ -107,7 +130,7 @@ def center_name() -> str:
 @pytest.fixture
 def redis_cleanup(backend: Backend, center_name: str):  # type: ignore[no-untyped-def]
     yield
-    client = redis.Redis.from_url(backend.redis_url)
+    client = redis_client(backend.redis_url)
     keys = list(client.scan_iter(match=f"*{{{center_name}}}*", count=1000))
     if keys:
         client.delete(*keys)
@@ -123,5 +146,6 @@ def settings(backend: Backend, center_name: str, tmp_path: Path, redis_cleanup):
         overrides={"center": center_name, "public_url": PUBLIC_URL, "data_dir": str(tmp_path),
                    "twilio": {"account_sid": TEST_ACCOUNT}},
         env={"TWILIO_AUTH_TOKEN": TEST_TOKEN, "IVR_REDIS_URL": backend.redis_url,
-             "IVR_DATABASE_URL": backend.database_url, "IVR_SECRET_KEY": "test-secret"},
+             "IVR_DATABASE_URL": backend.database_url, "IVR_SECRET_KEY": "test-secret",
+             **({"IVR_RQ_REDIS_URL": backend.rq_redis_url} if backend.rq_redis_url else {})},
     )

@@ -22,6 +22,7 @@ from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
 
 from ivr.platform import config, running
 from ivr.platform.redisconn import EmbeddedRedisError
+from ivr.platform.redisconn import client as redis_client
 
 _DATA_DIR = "ivr.data_dir"
 SETTINGS = "ivr.settings"
@@ -143,8 +144,7 @@ def redis_answers(settings: config.Settings) -> None:
     if settings.redis_url == "embedded":
         return
     try:
-        client = redis.Redis.from_url(settings.redis_url, socket_connect_timeout=2,
-                                      socket_timeout=2)
+        client = redis_client(settings.redis_url, socket_connect_timeout=2, socket_timeout=2)
     except ValueError as exc:
         raise Refused(f"IVR_REDIS_URL is not a Redis URL ({exc}).") from None
     try:

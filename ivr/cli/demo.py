@@ -12,9 +12,11 @@ from pathlib import Path
 import click
 
 from ivr.cli import common
+from ivr.demo.carrierlink import CarrierError, running_carrier
 from ivr.demo.day import DemoOptions, run_demo
 from ivr.demo.dayplan import DayOptions
 from ivr.demo.floor import HandleTimes
+from ivr.demo.livecalls import place_shift
 
 
 @click.command("demo")
@@ -41,7 +43,9 @@ from ivr.demo.floor import HandleTimes
               help="The local day to simulate (default: the last Monday).")
 @click.option("--realtime", is_flag=True,
               help="Run at the pace of the wall clock, starting now (watch it on the "
-                   "wallboard; the 311 line keeps its real opening hours).")
+                   "wallboard; the 311 line keeps its real opening hours). With `ivr serve "
+                   "--emulate` running on the data folder, the calls go to it instead, for "
+                   "its call-takers to take in the console.")
 @click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Keep the day's Redis and SQLite here (e.g. var, with `ivr serve` on it, to "
                    "watch the wallboard); default: a temporary folder, removed afterwards.")
@@ -66,6 +70,14 @@ def demo(agents: int, calls: int, storm: bool, storm_at: float, hours: str,
         date=chosen, realtime=realtime, seed=seed)
     for noisy in ("twilio", "ivr"):  # a line per REST request and per call: thousands
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    if realtime:  # an `ivr serve --emulate` on this data: its call-takers take the calls
+        carrier = running_carrier(data_dir or common.settings().data_dir)
+        if carrier is not None:
+            try:
+                place_shift(carrier, options, click.echo)
+            except CarrierError as exc:
+                raise click.ClickException(str(exc)) from exc
+            return
     temporary = data_dir is None
     folder = Path(tempfile.mkdtemp(prefix="ivr-demo-")) if temporary else data_dir
     try:

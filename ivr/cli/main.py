@@ -59,8 +59,12 @@ def main() -> None:
                    "stream.")
 @click.option("--worker/--no-worker", "with_worker", default=None,
               help="Also run an RQ worker (default: on the embedded Redis).")
+@click.option("--emulate", is_flag=True,
+              help="Run the offline Twilio emulator as the carrier: take test calls in the "
+                   "console with no Twilio account.")
 @common.DATA_DIR
-def serve(host: str, port: int, workers: int, threads: int, with_worker: bool | None) -> None:
+def serve(host: str, port: int, workers: int, threads: int, with_worker: bool | None,
+          emulate: bool) -> None:
     """Serve the webhooks, API and consoles with gunicorn."""
     settings = common.data_folder(common.settings(find_running=False), uses_redis=True)
     _port_free(host, port)
@@ -72,7 +76,7 @@ def serve(host: str, port: int, workers: int, threads: int, with_worker: bool | 
     on_its_folder = settings.redis_url == "embedded" and common.local_sqlite(settings)
     with running.announced(settings.data_dir, settings.public_url) if on_its_folder \
             else contextlib.nullcontext():
-        run_service(settings, host, port, workers, threads, with_worker)
+        run_service(settings, host, port, workers, threads, with_worker, emulate=emulate)
 
 
 def _port_free(host: str, port: int) -> None:

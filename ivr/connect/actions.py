@@ -214,7 +214,8 @@ def _hold(svc: Services, call_id: str, on: bool, now: float) -> None:
 def tick(svc: Services, now: float | None = None) -> Tick:
     """The periodic work, every second: presence brought in line with accounts (`roster`),
     callbacks whose retry is due go back in line, then the router's tick (wrap-ups and reject
-    delays ended, offers timed out, routing), recorded."""
+    delays ended, offers timed out, routing), recorded; then the waiting calls' own work
+    (a line's rollover: `ivr.services.CallHooks.waiting_tick`)."""
     now = offers.now_of(svc, now)
     roster.reconcile(svc, now)
     callbacks.due(svc, now)
@@ -222,4 +223,5 @@ def tick(svc: Services, now: float | None = None) -> Tick:
     offers.record_missed(svc, "expired", done.expired, now)
     offers.record_offers(svc, offers.checked(svc, done.offered, now))
     statelog.drain(svc.agents, svc.engine)  # the call-takers' state history, into SQL
+    svc.hooks.waiting_tick(svc, now)  # after routing: a call a call-taker just got stays
     return done

@@ -18,8 +18,9 @@ from twilio.twiml.voice_response import Dial, VoiceResponse
 
 from agents import TelephonyError
 from ivr.calls.links import Link
-from ivr.connect import callbacks, offers
+from ivr.connect import callbacks, monitor, offers
 from ivr.connect.outcomes import FAILED, close, language_of, on_bridged, requeue_twiml, say
+from ivr.quality.config import RecordingConfig
 from ivr.services import Services
 from ivr.telephony.adapter import conference_name, url
 from ivr.telephony.safe import safe_twiml
@@ -37,8 +38,20 @@ def _conference(svc: Services, link: Link, response: VoiceResponse, action: str,
         wait_url=wait_url, wait_method="POST",
         status_callback=url(svc.settings, "conference", resv=link.reservation_id),
         status_callback_event="start end join leave", status_callback_method="POST",
+        **(_recording(svc, link) if start else {}),  # asked once, by who starts it
     )
     response.append(dial)
+
+
+def _recording(svc: Services, link: Link) -> dict[str, str]:
+    """The conference noun's recording attributes when the call's line is recorded: from the
+    conference's start, the status callback naming the call (signed, so it cannot be forged)."""
+    if not RecordingConfig.from_raw(svc.settings.raw).records(link.entry.data.get("line")):
+        return {}
+    return {"record": "record-from-start",
+            "recording_status_callback": url(svc.settings, "recording", call=link.call_id),
+            "recording_status_callback_event": "in-progress completed absent",
+            "recording_status_callback_method": "POST"}
 
 
 def caller_twiml(svc: Services, rid: str, now: float) -> str:
@@ -176,8 +189,14 @@ def agent_left_twiml(svc: Services, rid: str, form: Mapping[str, str], now: floa
 
 
 def leg_status(svc: Services, rid: str, leg: str, form: Mapping[str, str], now: float) -> None:
-    """A status callback of a leg the center placed (``agent`` or ``resident``)."""
+    """A status callback of a leg the center placed (``agent``, ``resident``, or a
+    ``supervisor`` on the call: `ivr.connect.monitor`)."""
     status, sid = form.get("CallStatus", ""), form.get("CallSid", "")
+    if leg == "supervisor":
+        link = svc.links.get(rid)
+        if link is not None:
+            monitor.leg_status(svc, link.call_id, form, now)
+        return
     token = f"leg:{sid}:{form.get('SequenceNumber', '')}:{status}"
     if not svc.live.first_time(token):
         return
@@ -212,6 +231,8 @@ def conference_status(svc: Services, rid: str, form: Mapping[str, str], now: flo
         return
     if sid and not link.conference_sid and event != "conference-end":
         svc.links.set(rid, conference_sid=sid)
+    if event in ("participant-join", "participant-leave"):
+        monitor.participant_event(svc, link.call_id, event, form.get("CallSid", ""), now)
     if event in ("participant-join", "participant-leave") and link.transfer:
         svc.hooks.participant_event(svc, link, event, form.get("CallSid", ""), now)
     if event == "conference-end" and svc.live.first_time(f"conf-end:{sid}"):

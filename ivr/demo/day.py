@@ -39,6 +39,8 @@ from ivr.demo.trycall import number_of
 from ivr.floor import audit, reports
 from ivr.platform.config import Settings
 from ivr.platform.redisconn import stop_embedded
+from ivr.quality import review
+from ivr.quality.config import QualityConfig
 from ivr.services import Services
 from ivr.sim import Call, Caller, Emulator, NumberConfig, SimClock, WSGITransport, press
 from ivr.sim.patience import Patience
@@ -271,6 +273,21 @@ def outcome_counts(svc: Services, sids: Sequence[str]) -> dict[tuple[str, str], 
                                                             CallRow.outcome)))
 
 
+def quality_line(svc: Services, day: date) -> str:
+    """The day's quality-review sample (`ivr.quality`), in one line: its size per call-taker
+    against the share asked, the calls chosen by kind, and how many calls were recorded."""
+    config = QualityConfig.from_raw(svc.settings.raw)
+    found = review.period(svc.engine, config, day, svc.settings.timezone)
+    shares = [s for s in found.shares.values() if s.agent]
+    by_kind = Counter(r for p in found.picks for r in p.reasons if r != "sample")
+    return (f"quality review: {len(found.picks)} calls to review; random sample "
+            f"{sum(len(s.sampled) for s in shares)} of {sum(s.calls for s in shares)} calls "
+            f"({config.sample_percent:g} % of each call-taker's, rounded up: "
+            + ", ".join(f"{s.agent} {len(s.sampled)}/{s.calls}" for s in shares) + ")"
+            + "".join(f"; every {k}: {n}" for k, n in sorted(by_kind.items()))
+            + f"; recorded calls {len(found.recorded)}")
+
+
 def run_demo(settings: Settings, data_dir: Path, options: DemoOptions, chart_path: Path | None,
              write: Callable[[str], None]) -> list[str]:
     """The whole `ivr demo`: the shift, its figures, the chart, the audit. Returns the
@@ -306,6 +323,7 @@ def run_demo(settings: Settings, data_dir: Path, options: DemoOptions, chart_pat
             if result.transfers:
                 write("warm transfers to 911 dispatch: " + ", ".join(
                     f"{state} {n}" for state, n in sorted(result.transfers.items())))
+            write(quality_line(svc, local.date()))
             write(f"{len(result.calls)} calls, {result.requests} webhooks in "
                   f"{result.wall_seconds:.0f} s of real time "
                   f"({result.requests / max(result.wall_seconds, 1e-9):.0f} webhooks/s)")

@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 
 from ivr.app import create_app
 from ivr.bootstrap import bootstrap, prepare_database
+from ivr.demo.carrierlink import CarrierError, converse, running_carrier
 from ivr.platform.config import Settings
 from ivr.sim import Caller, Emulator, NumberConfig, SimClock, WSGITransport
 from ivr.sim.callers import Item, Window, hangup, press, record, say, silence
@@ -51,7 +52,17 @@ def run_call(
     settings: Settings, line: str, caller: str, read: Callable[[str], str],
     write: Callable[[str], None], max_minutes: float = 10.0, start: datetime | None = None,
 ) -> str:
-    """Place one call and converse through `read`/`write`; returns how the call ended."""
+    """Place one call and converse through `read`/`write`; returns how the call ended.
+
+    With `ivr serve --emulate` running on the same data directory (and no virtual `start`),
+    the call goes to its emulated carrier, so the running center's call-takers can take it."""
+    if start is None:
+        carrier = running_carrier(settings.data_dir)
+        if carrier is not None:
+            try:
+                return converse(carrier, line, caller, read, write, max_minutes)
+            except CarrierError as exc:
+                raise ValueError(str(exc)) from exc
     token = settings.auth_token or secrets.token_hex(16)  # a local trial needs no account
     settings = dataclasses.replace(settings, auth_token=token)
     prepare_database(settings.database_url)

@@ -57,8 +57,8 @@ ENDINGS = {"answered", "abandoned", "transferred", "voicemail", "callback"}
 # Events after which a call is back in line (by time; offers are placed by the state history).
 BACK_IN_LINE = ("requeued", "bridge-failed")
 # Events after which a call is no longer waiting.
-LEFT_LINE = ("abandoned", "callback", "queue-voicemail", "queue-overflow", "caller-gone",
-             "bridged")
+LEFT_LINE = ("abandoned", "callback", "queue-voicemail", "queue-overflow", "queue-self-service",
+             "caller-gone", "bridged")
 RELEVANT = ("enqueue", "bridged", "offered", "ended", "safe-answer", *BACK_IN_LINE, *LEFT_LINE)
 STUCK = timedelta(seconds=30)
 PARKED = timedelta(seconds=120)

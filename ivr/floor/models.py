@@ -1,8 +1,10 @@
-"""The call-takers' state history in SQL (copied from the agents' log stream by `statelog`)."""
+"""The call-takers' state history in SQL (copied from the agents' log stream by `statelog`), and
+the audit log of what people did to live calls (`ivr.floor.auditlog`)."""
 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import JSON, BigInteger, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
@@ -38,4 +40,26 @@ class AgentState(Base):
         UniqueConstraint("center", "seq", "at", name="uq_agent_states_seq_at"),
         Index("ix_agent_states_agent", "agent", "seq"),
         Index("ix_agent_states_at", "center", "at"),
+    )
+
+
+class AuditEntry(Base):
+    """One action a person took that others must be able to account for later: who (`actor`,
+    an account login), what (`action`), on what (`subject`, e.g. ``call:CA...``), when, with
+    its details in `data`. Rows are only ever added. Supervisors listening to, coaching or
+    barging into a call are written here (`ivr.floor.auditlog`)."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    center: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    actor: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(32))
+    subject: Mapped[str] = mapped_column(String(80))
+    data: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+    __table_args__ = (
+        Index("ix_audit_log_subject", "center", "subject", "id"),
+        Index("ix_audit_log_actor", "center", "actor", "id"),
     )

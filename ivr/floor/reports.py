@@ -12,7 +12,11 @@ Definitions (per queue class, per call-taker, per interval):
 * service level within T: answered within T seconds / (answered + abandoned), None without
   any such call (NENA counts every call presented; the same denominator is used for 311);
 * handle time: talk (``ended`` events) plus the wrap-up the call-taker's state history shows;
-* transfers: calls whose outcome is ``transferred`` (issue 5 records transfers to dispatch).
+* transfers: calls whose outcome is ``transferred`` (issue 5 records transfers to dispatch);
+* rollovers (`Rollovers`, from the calls' ``rollover`` events, by the time they rolled): calls
+  put through to an alternate PSAP, by reason and center; answered there, with the seconds from
+  the rollover to that answer and from the caller's arrival in line to it; failed attempts by
+  what the line did (the caller then back in line at the front).
 
 Per call-taker, offered counts offers made to them, missed the offers rejected or left to
 expire, abandoned the callers who hung up while offered to them or being put through to them.
@@ -20,7 +24,7 @@ expire, abandoned the callers who hung up while offered to them or being put thr
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -241,6 +245,82 @@ def wrap_ups(conn: Connection, start: datetime, end: datetime,
     return dict(out)
 
 
+# -- rollovers to an alternate PSAP ----------------------------------------------------------
+
+
+@dataclass
+class Rollovers:
+    """The rollovers of a span (see the module docstring)."""
+
+    started: int = 0
+    by_reason: dict[str, int] = field(default_factory=dict)
+    by_center: dict[str, int] = field(default_factory=dict)
+    answered: int = 0
+    failed: dict[str, int] = field(default_factory=dict)
+    abandoned: int = 0
+    answer_seconds: list[float] = field(default_factory=list)  # rollover -> answered there
+    caller_seconds: list[float] = field(default_factory=list)  # in line -> answered there
+
+    @property
+    def in_progress(self) -> int:
+        """Rollovers still ringing (or talking, unanswered-yet) at the other PSAP."""
+        return max(0, self.started - self.answered - sum(self.failed.values()) - self.abandoned)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "started": self.started, "in_progress": self.in_progress,
+            "by_reason": dict(sorted(self.by_reason.items())),
+            "by_center": dict(sorted(self.by_center.items())), "answered": self.answered,
+            "failed": dict(sorted(self.failed.items())), "abandoned": self.abandoned,
+            "answer_seconds_mean": _round(_mean(self.answer_seconds)),
+            "answer_seconds_max": _round(max(self.answer_seconds, default=None)),
+            "caller_wait_to_answer_seconds_mean": _round(_mean(self.caller_seconds)),
+        }
+
+
+ROLLOVER_KINDS = ("rollover", "rollover-answered", "rollover-failed",
+                  "abandoned-during-transfer")
+
+
+def load_rollovers(conn: Connection, start: datetime, end: datetime) -> Rollovers:
+    """The rollovers begun in [start, end) and what became of them (one query)."""
+    out = Rollovers()
+    by_reason: Counter[str] = Counter()
+    by_center: Counter[str] = Counter()
+    failed: Counter[str] = Counter()
+    ours: set[str] = set()
+    rows = conn.execute(
+        select(events_t.c.kind, events_t.c.detail, events_t.c.data, events_t.c.at,
+               calls_t.c.queued_at)
+        .join(calls_t, calls_t.c.sid == events_t.c.call_sid)
+        .where(events_t.c.kind.in_(ROLLOVER_KINDS), events_t.c.at >= start,
+               events_t.c.at < end + timedelta(hours=2))
+        .order_by(events_t.c.id))
+    for r in rows:
+        data = r.data or {}
+        transfer = str(data.get("transfer") or "")
+        if r.kind == "rollover":
+            if r.at >= end:
+                continue
+            ours.add(transfer)
+            out.started += 1
+            by_reason[str(data.get("reason") or "")] += 1
+            by_center[str(data.get("center") or "")] += 1
+        elif transfer not in ours:
+            continue
+        elif r.kind == "rollover-answered":
+            out.answered += 1
+            out.answer_seconds.append(float(data.get("answer") or 0.0))
+            if r.queued_at is not None:
+                out.caller_seconds.append(max(0.0, (r.at - r.queued_at).total_seconds()))
+        elif r.kind == "rollover-failed":
+            failed[str(r.detail or "failed")] += 1
+        else:
+            out.abandoned += 1
+    out.by_reason, out.by_center, out.failed = dict(by_reason), dict(by_center), dict(failed)
+    return out
+
+
 # -- grouping -----------------------------------------------------------------------------------
 
 
@@ -323,6 +403,7 @@ class DayReport:
     day: date
     config: ReportConfig
     calls: list[CallFacts]
+    rollovers: Rollovers = field(default_factory=Rollovers)
 
     @property
     def classes(self) -> dict[str, Figures]:
@@ -349,13 +430,15 @@ class DayReport:
                  **f.as_dict(cfg.targets_of(name))}
                 for (start, name), f in self.intervals.items()
             ],
+            "rollovers": self.rollovers.as_dict(),
         }
 
 
 def day_report(conn: Connection, day: date, config: ReportConfig,
                center: str | None = None) -> DayReport:
     start, end = day_span(day, config.timezone)
-    return DayReport(day, config, load_calls(conn, start, end, center))
+    return DayReport(day, config, load_calls(conn, start, end, center),
+                     load_rollovers(conn, start, end))
 
 
 # -- staffing as it was -------------------------------------------------------------------------

@@ -87,7 +87,8 @@ def compute(svc: Services, now: datetime) -> dict[str, Any]:
         })
     return {"at": now.isoformat(), "day": day.isoformat(),
             "interval_minutes": config.interval_minutes, "classes": classes,
-            "agents_logged_in": len(presences), "repairs": repairs_today(svc, day, config)}
+            "agents_logged_in": len(presences), "repairs": repairs_today(svc, day, config),
+            "rollovers": report.rollovers.as_dict()}
 
 
 def repairs_today(svc: Services, day: date, config: ReportConfig,
@@ -193,4 +194,18 @@ def prometheus(board: dict[str, Any]) -> str:
               "(the reconciler and the outage journal).", "# TYPE ivr_repairs_today gauge"]
     for kind, n in board.get("repairs", {}).get("by_kind", {}).items():
         lines.append(f"ivr_repairs_today{_labels(kind=kind)} {n}")
+    rolled = board.get("rollovers") or {}
+    lines += ["# HELP ivr_rollovers_today Calls rolled over to an alternate PSAP today, by "
+              "reason.", "# TYPE ivr_rollovers_today gauge"]
+    for reason, n in (rolled.get("by_reason") or {}).items():
+        lines.append(f"ivr_rollovers_today{_labels(reason=reason)} {n}")
+    lines += ["# HELP ivr_rollovers_answered_today Rollovers the alternate PSAP answered today.",
+              "# TYPE ivr_rollovers_answered_today gauge",
+              f"ivr_rollovers_answered_today {rolled.get('answered', 0)}",
+              "# HELP ivr_rollover_answer_seconds_today Mean seconds from a rollover to the "
+              "alternate PSAP's answer today (NaN before any).",
+              "# TYPE ivr_rollover_answer_seconds_today gauge",
+              "ivr_rollover_answer_seconds_today "
+              + _number(math.nan if rolled.get("answer_seconds_mean") is None
+                        else rolled["answer_seconds_mean"])]
     return "\n".join(lines) + "\n"

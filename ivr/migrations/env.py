@@ -11,6 +11,7 @@ import ivr.calls.repairs  # noqa: F401
 import ivr.floor.models  # noqa: F401
 import ivr.flows.records  # noqa: F401
 import ivr.platform.outbox  # noqa: F401
+import ivr.quality.models  # noqa: F401
 import ivr.service_requests.models  # noqa: F401
 import ivr.transfers.records  # noqa: F401
 from ivr.platform.sql import Base

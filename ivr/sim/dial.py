@@ -24,7 +24,15 @@ from ivr.sim.call import Bridge, Call, CallInterrupt, HungUp, VerbInterrupted, W
 from ivr.sim.callers import Party
 from ivr.sim.queue import Dequeued
 from ivr.sim.scheduler import TIMEOUT, Wait
-from ivr.sim.twiml import Conference, Dial, Document, Number, QueueNoun, resolve
+from ivr.sim.twiml import (
+    Conference,
+    Dial,
+    Document,
+    Number,
+    QueueNoun,
+    application_error_document,
+    resolve,
+)
 
 if TYPE_CHECKING:
     from ivr.sim.interpreter import Interpreter, Step
@@ -37,8 +45,16 @@ def dial(it: Interpreter, verb: Dial, doc: Document) -> Step:
     first = verb.targets[0]
     for target in verb.targets:
         if isinstance(target, Number) and target.url:
-            it.call.log("warning", code=None, message=f"<Number url> (whisper) of {target.to} "
-                        "is not emulated: the party is bridged at once")
+            # Not emulated, so refused loudly: a whisper the app relied on would otherwise be
+            # skipped without anyone noticing.
+            it.call.log("error", code=12200, url=doc.url,
+                        detail=f"<{_noun(target)} url> (a whisper to {target.to} before the "
+                        "bridge) is not emulated")
+            it.call.log("application_error", url=doc.url, code=12200)
+            yield from it.follow(application_error_document())
+            return None
+    if not isinstance(first, Number):
+        it.call.answer()  # a queue or a conference: no ringing to preserve
     try:
         if isinstance(first, QueueNoun):
             params = yield from _dial_queue(it, verb, first, doc)
@@ -60,6 +76,11 @@ def dial(it: Interpreter, verb: Dial, doc: Document) -> Step:
         raise ended.cause from None
     it.call.log("dial_result", **params)
     return it.fetch(resolve(doc, verb.action), verb.method, params) if verb.action else None
+
+
+def _noun(target: Number) -> str:
+    return "Client" if target.to.startswith("client:") else \
+        "Sip" if target.to.startswith("sip:") else "Number"
 
 
 def _bridged(leg: Call, bridge: Bridge) -> dict[str, str]:
@@ -131,6 +152,7 @@ def _connect(it: Interpreter, leg: Call, party: Party) -> Bridge:
     """Answer a party's leg and bridge it to this call; the party hangs up on its own script."""
     sim, call = it.sim, it.call
     leg.answer()
+    call.answer()  # a no-op unless <Dial answerOnBridge> kept the caller ringing until now
     sim.attach_person(leg, party.script, party.responder, party.hangup_after, "callee")
     bridge = Bridge(sim, call, leg)
     proc = call.process
@@ -165,6 +187,7 @@ def _forward(it: Interpreter, verb: Dial, target: Number, doc: Document) -> Step
         leg.end("no-answer")
         return {"DialCallStatus": "no-answer", "DialCallSid": leg.sid}
     leg.answer()
+    call.answer()
     bridge = Bridge(sim, call, inbound)
     bridge.notify[call.sid] = lambda: proc is not None and proc.resume("ended")
     bridge.notify[inbound.sid] = lambda: inbound.hang_up("caller")

@@ -21,12 +21,22 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from ivr.sim.call import Call, Redirected, Webhook
-from ivr.sim.callers import Caller, Item, Party, Person, Responder, answers
+from ivr.sim.callers import (
+    Caller,
+    HangupItem,
+    Item,
+    Party,
+    Person,
+    Responder,
+    WaitItem,
+    answers,
+)
 from ivr.sim.clock import SimClock, Timing
 from ivr.sim.conference import Conferences
 from ivr.sim.faults import Fault, Faults, Outage
 from ivr.sim.interpreter import Interpreter
 from ivr.sim.queue import Queues
+from ivr.sim.recording import Recordings
 from ivr.sim.scheduler import Scheduler
 from ivr.sim.status import StatusCallback, StatusCallbacks, StatusPolicy
 from ivr.sim.transport import Transport
@@ -90,6 +100,7 @@ class Emulator:
         self.status = StatusCallbacks(self, status or StatusPolicy())
         self.queues = Queues(self.new_sid, self.clock)
         self.conferences = Conferences(self, self.new_sid, self.clock)
+        self.recordings = Recordings(self)
         self.calls: dict[str, Call] = {}
         self.default_party = default_party or answers()
         self.party_resolver: Callable[[str], Party | None] | None = None
@@ -140,12 +151,12 @@ class Emulator:
         return party or self.default_party
 
     def attach_person(self, call: Call, script: Sequence[Item], responder: Responder | None,
-                      hangup_after: float | None, by: str) -> Person:
+                      hangup_after: float | None, by: str, live: bool = False) -> Person:
         """Put a scripted person on `call` from now on (hang-ups scheduled on the call)."""
         def schedule(t: float) -> None:
             call.timers.append(self.sched.call_at(t, call.hang_up, by))
 
-        person = Person(script, responder, schedule)
+        person = Person(script, responder, schedule, live=live)
         call.person = person
         person.start(self.clock.elapsed)
         if hangup_after is not None:
@@ -176,13 +187,19 @@ class Emulator:
         it = Interpreter(self, call, person)
         call.person = person
 
+        def attach() -> None:
+            assert caller is not None
+            it.person = self.attach_person(call, caller.script, caller.responder,
+                                           caller.hangup_after, "caller", caller.live)
+
         def begin() -> None:
             call.created_t = call.updated_t = self.clock.elapsed
-            if caller is not None:
-                it.person = self.attach_person(call, caller.script, caller.responder,
-                                               caller.hangup_after, "caller")
+            if caller is not None and it.person is None:
+                attach()
             call.timers.append(self.sched.call_later(self.max_call_seconds, call.hang_up, "system"))
 
+        if caller is not None and caller.live and delay == 0:
+            attach()  # on the line now: input sent before the first webhook is kept for it
         call.process = self.sched.spawn(it.inbound(begin), call.sid, delay)
         return call
 
@@ -200,6 +217,31 @@ class Emulator:
                 it.outbound(party or self.party_for(to), timeout, first), call.sid)
             call.timers.append(self.sched.call_later(self.max_call_seconds, call.hang_up, "system"))
             return call
+
+    def send_input(self, call: Call | str, item: Item) -> str:
+        """A live caller (`Caller(live=True)`) presses keys, speaks or hangs up now.
+
+        Returns what became of it: "heard" (an open input window took it), "kept" (no window
+        is open: the next one takes it) or "hung up". `ValueError` if the call is over or its
+        caller is not live.
+        """
+        with self.lock:
+            call = self.calls[call] if isinstance(call, str) else call
+            person = call.person
+            if call.ended:
+                raise ValueError(f"call {call.sid} is over")
+            if person is None or not person.live:
+                raise ValueError(f"call {call.sid} has no live caller")
+            if isinstance(item, HangupItem):
+                self.hangup(call)
+                return "hung up"
+            if isinstance(item, WaitItem):
+                raise ValueError("a live caller waits by not answering")
+            if person.window is not None and call.process is not None and \
+                    call.process.resume(item):
+                return "heard"
+            person.kept.append(item)
+            return "kept"
 
     def hangup(self, call: Call | str, by: str = "caller") -> None:
         """Hang `call` up now (the caller, or `by="api"` as a REST `Status=completed`)."""

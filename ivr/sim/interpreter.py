@@ -7,9 +7,10 @@ Each verb handler is a generator: it yields the virtual time it takes and return
 in `ivr.sim.queue` and `ivr.sim.dial`.
 
 Fetching follows Twilio's failure rules: a transport failure, a status outside 2xx, an unknown
-content type or TwiML that does not parse is an error (11205, 11200, 12300, 12100); the call then
-requests its fallback URL with `ErrorCode` and `ErrorUrl`; if there is none, or it fails too,
-the caller hears the application-error message and is hung up (transcript: `application_error`).
+content type, TwiML that does not parse or a body over 64 kB is an error (11205, 11200, 12300,
+12100, 11750); the call then requests its fallback URL with `ErrorCode` and `ErrorUrl`; if
+there is none, or it fails too, the caller hears the application-error message and is hung up
+(transcript: `application_error`).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from ivr.sim.callers import (
     SilenceItem,
     Window,
 )
+from ivr.sim.scheduler import Wait
 from ivr.sim.transport import TransportError
 from ivr.sim.twiml import (
     MAIN_VERBS,
@@ -62,6 +64,7 @@ TWIML_TYPES = frozenset({"text/xml", "application/xml", "text/html"})
 # Documents one leg may fetch at one virtual instant: over it, the TwiML loops without any time
 # passing (e.g. a Redirect to itself), which would freeze the simulation; the leg is hung up.
 MAX_FETCHES_AT_ONCE = 100
+MAX_BODY_BYTES = 64 * 1024  # Twilio's limit on a TwiML response (error 11750)
 
 
 class Interpreter:
@@ -93,8 +96,13 @@ class Interpreter:
                 call.log("reject", reason=reason)
                 call.end("busy" if reason == "busy" else "no-answer", by="app")
                 return None
-            call.answer()
-            yield from self.follow(doc)
+            if doc.verbs and isinstance(doc.verbs[0], Pause):
+                # Twilio: "If <Pause> is the first verb in a TwiML document, Twilio will wait
+                # the specified number of seconds before picking up the call."
+                call.log("pause", length=doc.verbs[0].length, before_answer=True)
+                yield doc.verbs[0].length
+                doc = Document(doc.verbs[1:], doc.url, doc.warnings)
+            yield from self.follow(doc)  # answered by its first verb (see `run`)
         except HungUp as exc:
             self.hung_up(exc.by)
         return None
@@ -153,6 +161,8 @@ class Interpreter:
             self.call.log("warning", code=code, message=message, url=doc.url)
         for verb in doc.verbs:
             kind = type(verb)
+            if self.call.answered_t is None and not _rings_on(verb):
+                self.call.answer()  # an inbound call is picked up by the first verb it runs
             if kind not in allowed:
                 self.call.log("warning", code=12200, message=f"<{kind.__name__}> not allowed here")
                 continue
@@ -200,6 +210,9 @@ class Interpreter:
         call.log("webhook", url=url, method=method, params=params, status=resp.status)
         if not 200 <= resp.status < 300:
             return 11200, f"HTTP {resp.status}" + (f"\n{resp.error}" if resp.error else "")
+        if len(resp.body) > MAX_BODY_BYTES:
+            # Error 11750: "the response body is larger than 64 kB".
+            return 11750, f"TwiML response body too large ({len(resp.body)} bytes, over 64 kB)"
         media = resp.media_type
         if media in TWIML_TYPES:
             try:
@@ -261,7 +274,7 @@ class Interpreter:
             yield from HANDLERS[type(prompt)](self, prompt, doc)
         start = self.sim.clock.elapsed
         deadline = start + verb.timeout
-        intent = self._intent(Window(
+        intent = yield from self._ask(Window(
             "gather", call.sid, verb.input, verb.timeout, verb.num_digits, verb.finish_on_key,
             verb.language, verb.hints, tuple(prompts), self._take_heard()), start)
         item, extra = intent.item, None
@@ -304,8 +317,9 @@ class Interpreter:
         if verb.play_beep:
             yield self.timing.beep_seconds
         start = clock.elapsed
-        intent = self._intent(Window("record", call.sid, frozenset({"record"}), verb.timeout,
-                                     None, verb.finish_on_key, heard=self._take_heard()), start)
+        intent = yield from self._ask(Window("record", call.sid, frozenset({"record"}),
+                                             verb.timeout, None, verb.finish_on_key,
+                                             heard=self._take_heard()), start)
         item = intent.item
         if isinstance(item, HangupItem):
             call.hang_up("caller")
@@ -354,6 +368,26 @@ class Interpreter:
 
     # --- the caller -----------------------------------------------------------------------------
 
+    def _ask(self, window: Window, start: float) -> Generator[Any, Any, Intent]:
+        """The caller's move at an input window. A live caller's comes while the window is
+        open (`Emulator.send_input` resumes this wait), or was given before it opened."""
+        person = self.person
+        if person is None or not person.live:
+            return self._intent(window, start)
+        if person.kept:
+            got: Any = person.kept.pop(0)
+        else:
+            person.window = window
+            try:
+                got = yield Wait(window.timeout)
+            finally:
+                person.window = None
+            if not isinstance(got, PressItem | SayItem | RecordItem | SilenceItem):
+                return Intent(SilenceItem(), start)  # the window timed out
+        if window.kind == "record" and isinstance(got, SayItem):
+            got = RecordItem(self.timing.say(got.text), after=0.0)  # a message, spoken
+        return Intent(got, self.sim.clock.elapsed)
+
     def _intent(self, window: Window, prompts_end: float) -> Intent:
         if self.person is None:
             return Intent(SilenceItem(), prompts_end)
@@ -364,6 +398,12 @@ class Interpreter:
         heard = tuple(e.data["text"] for e in transcript[self._heard_from:] if e.kind == "say")
         self._heard_from = len(transcript)
         return heard
+
+
+def _rings_on(verb: object) -> bool:
+    """`<Dial answerOnBridge="true">` keeps an unanswered call ringing (twilio-python:
+    "Preserve the ringing behavior of the inbound call until the Dialed call picks up")."""
+    return isinstance(verb, Dial) and verb.answer_on_bridge
 
 
 def _keys(keys: str, num_digits: int | None, finish_on_key: str) -> tuple[str, str, bool]:

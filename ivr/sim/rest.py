@@ -14,9 +14,20 @@ configured REST base URL, as it reaches Twilio. HTTP Basic auth with AccountSid:
     Conferences.json                             GET (FriendlyName, Status, DateCreated,
                                                  DateUpdated and their < >)
     Conferences/{Sid}.json                       GET, POST (Status=completed)
-    Conferences/{Sid}/Participants.json          GET (Muted, Hold), POST (add a party)
-    Conferences/{Sid}/Participants/{CallSid}.json  GET, POST (Hold, HoldUrl, Muted,
-                                                 EndConferenceOnExit), DELETE
+    Conferences/{Sid}/Participants.json          GET (Muted, Hold), POST (add a party,
+                                                 muted or coaching: `ADD_PARAMETERS`)
+    Conferences/{Sid}/Participants/{CallSid}.json  GET, POST (Hold, HoldUrl, HoldMethod, Muted,
+                                                 EndConferenceOnExit, Coaching,
+                                                 CallSidToCoach), DELETE
+    Recordings.json                              GET (DateCreated and its < >, CallSid,
+                                                 ConferenceSid)
+    Recordings/{Sid}.json                        GET, DELETE (`ivr.sim.recording`)
+    Recordings/{Sid}[.wav]                       GET: the media (RequestedChannels 1 or 2);
+                                                 .mp3 refused (not modelled)
+
+A Participants request with a parameter the emulator does not model (announcements, recording,
+beeps, early media, ...) is refused with 400, never ignored: the app must not rely on an effect
+nobody tested.
 
 Lists page as Twilio's do (`PageSize`, `Page`; `next_page_uri` keeps the filters). A list
 filter the emulator does not model is refused with 400 (`ivr.sim.filters`), never ignored.
@@ -37,6 +48,7 @@ from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
 from ivr.sim import filters
+from ivr.sim import recording as rec_mod
 from ivr.sim import serialize as ser
 from ivr.sim.call import FINAL_STATUSES, Webhook
 from ivr.sim.twiml import Conference, Dial, Document, TwimlError, parse_twiml
@@ -50,6 +62,8 @@ ROUTES = Map([
     Rule(f"{BASE}/Calls.json", endpoint="calls"),
     Rule(f"{BASE}/Calls/<sid>.json", endpoint="call"),
     Rule(f"{BASE}/Queues.json", endpoint="queues"),
+    Rule(f"{BASE}/Recordings.json", endpoint="recordings"),
+    Rule(f"{BASE}/Recordings/<name>", endpoint="recording"),
     Rule(f"{BASE}/Queues/<sid>.json", endpoint="queue"),
     Rule(f"{BASE}/Queues/<sid>/Members.json", endpoint="members"),
     Rule(f"{BASE}/Queues/<sid>/Members/<call_sid>.json", endpoint="member"),
@@ -62,6 +76,18 @@ ROUTES = Map([
 
 CALL_FILTERS = ("To", "From", "ParentCallSid", "Status", "StartTime", "StartTime>", "StartTime<",
                 "EndTime", "EndTime>", "EndTime<")
+ADD_PARAMETERS = frozenset({
+    "From", "To", "Label", "Timeout", "Muted", "Coaching", "CallSidToCoach",
+    "StartConferenceOnEnter", "EndConferenceOnExit", "WaitUrl", "StatusCallback",
+    "StatusCallbackMethod", "StatusCallbackEvent", "ConferenceStatusCallback",
+    "ConferenceStatusCallbackEvent", "EarlyMedia", "Beep",
+})
+UPDATE_PARAMETERS = frozenset({
+    "Hold", "HoldUrl", "HoldMethod", "Muted", "EndConferenceOnExit", "Coaching", "CallSidToCoach",
+})
+# Values of modelled parameters whose effect is not emulated (no beeps, no early media).
+UNMODELLED_VALUES = {"Beep": ("true", "onEnter", "onExit"), "EarlyMedia": ("true",)}
+RECORDING_FILTERS = ("DateCreated", "DateCreated>", "DateCreated<", "CallSid", "ConferenceSid")
 CONFERENCE_FILTERS = ("FriendlyName", "Status", "DateCreated", "DateCreated>", "DateCreated<",
                       "DateUpdated", "DateUpdated>", "DateUpdated<")
 
@@ -88,6 +114,15 @@ def _number(values: MultiDict[str, str], name: str, default: float) -> float:
         return float(values.get(name, default))
     except ValueError:
         raise ApiError(400, 20001, f"{name} must be a number") from None
+
+
+def _refuse_announcements(form: MultiDict[str, str]) -> None:
+    """Announcements to a whole conference (`AnnounceUrl` on its update) are not emulated:
+    refused with a 400, never silently skipped (a participant's: `_refuse_unmodelled`)."""
+    for name in ("AnnounceUrl", "AnnounceMethod"):
+        if name in form:
+            raise ApiError(400, 20001, f"{name} is not emulated (announcements are not "
+                           "modelled by this emulator)")
 
 
 def _flag(form: MultiDict[str, str], name: str) -> bool | None:
@@ -246,6 +281,48 @@ class RestApp:
         del self.sim.calls[sid]
         return Response(status=204)
 
+    # --- recordings ----------------------------------------------------------------------------
+
+    def _recording(self, name: str) -> tuple[Any, str]:
+        sid, dot, ext = name.partition(".")
+        rec = self.sim.recordings.by_sid.get(sid)
+        if rec is None:
+            raise NotFound()
+        return rec, ext if dot else ""
+
+    def recordings_get(self, request: Request) -> Response:
+        sim, args = self.sim, request.args
+        filters.refuse_unknown(args, RECORDING_FILTERS, "Recordings.json")
+        created = filters.window(args, "DateCreated")
+        recs = [r for r in reversed(sim.recordings.by_sid.values())
+                if (not args.get("ConferenceSid") or r.conference_sid == args["ConferenceSid"])
+                and not args.get("CallSid")  # conference recordings have no call
+                and (created is None or created.holds(sim.clock.at(r.start_t)))]
+        return self._page(request, "recordings", [rec_mod.resource(sim, r) for r in recs])
+
+    def recording_get(self, request: Request, name: str) -> Response:
+        rec, ext = self._recording(name)
+        if ext == "json":
+            return _json(rec_mod.resource(self.sim, rec))
+        if ext not in ("", "wav"):
+            raise ApiError(400, 20001, f"the emulator serves recordings as WAV only, not .{ext}")
+        if rec.status != "completed":
+            raise NotFound()  # Twilio has no media before the recording is processed
+        channels = int(_number(request.args, "RequestedChannels", 1))
+        if channels not in (1, 2) or channels > rec.channels:
+            raise ApiError(400, 20001, f"RequestedChannels must be 1 or {rec.channels}")
+        body = rec_mod.wav(rec.duration(self.sim.clock.elapsed), channels)
+        return Response(body, 200, content_type="audio/x-wav")
+
+    def recording_delete(self, request: Request, name: str) -> Response:
+        rec, ext = self._recording(name)
+        if ext != "json":
+            raise MethodNotAllowed()
+        if rec.status == "in-progress":
+            raise ApiError(400, 20009, "Cannot delete a recording that is in progress")
+        self.sim.recordings.delete(rec.sid)
+        return Response(status=204)
+
     # --- queues --------------------------------------------------------------------------------
 
     def queues_get(self, request: Request) -> Response:
@@ -333,6 +410,7 @@ class RestApp:
         return _json(ser.conference(self.sim, self._conference(sid)))
 
     def conference_post(self, request: Request, sid: str) -> Response:
+        _refuse_announcements(request.form)
         conf = self._conference(sid)
         if request.form.get("Status") == "completed":
             conf.end("conference-ended-via-api")
@@ -347,9 +425,18 @@ class RestApp:
             if (muted is None or p.muted == muted) and (hold is None or p.hold == hold)])
 
     def participants_post(self, request: Request, sid: str) -> Response:
-        """Add a party: ring `To`; once answered it joins the conference (no TwiML of its own)."""
+        """Add a party: ring `To`; once answered it joins the conference (no TwiML of its own),
+        muted or coaching the participant `CallSidToCoach` if asked."""
         sim, form = self.sim, request.form
+        _refuse_unmodelled(form, ADD_PARAMETERS, "Participants.json")
         conf = sim.conferences.by_sid.get(sid) or sim.conferences.get_or_create(sid)
+        coach = _coached(form, None)
+        if coach is not None and coach not in conf.participants:
+            raise ApiError(400, 20001, f"CallSidToCoach {coach} is not in this conference")
+        label = form.get("Label") or None
+        if label is not None and any(p.label == label for p in conf.participants.values()):
+            raise ApiError(400, 20001, f"A participant labelled {label!r} is already in the "
+                           "conference")
         to, from_ = form.get("To"), form.get("From")
         if not to:
             raise ApiError(400, 21201, "No 'To' number is specified")
@@ -362,7 +449,15 @@ class RestApp:
             wait_url=form.get("WaitUrl"), status_callback=form.get("ConferenceStatusCallback"),
             status_callback_event=tuple(
                 e for v in form.getlist("ConferenceStatusCallbackEvent") for e in v.split()),
+            coach=coach,
+            label=label,
         )
+        for name in ("Record", "ConferenceRecord", "RecordingChannels", "Trim",
+                     "ConferenceTrim", "RecordingStatusCallback",
+                     "ConferenceRecordingStatusCallback"):
+            if form.get(name) not in (None, "false", "do-not-record"):
+                raise ApiError(400, 20001, f"the emulator does not model {name} on a participant;"
+                               " record the conference with <Conference record>")
         events = tuple(e for v in form.getlist("StatusCallbackEvent") for e in v.split())
         hook = Webhook(status_callback=form.get("StatusCallback"),
                        status_callback_method=form.get("StatusCallbackMethod", "POST").upper(),
@@ -370,12 +465,15 @@ class RestApp:
         call = sim.create_call(to, from_, hook, twiml=Document((Dial((noun,)),)),
                                timeout=_number(form, "Timeout", 60))
         body = ser.pending_participant(sim, conf, call, noun)
-        body["label"] = form.get("Label")
+        body["label"] = label
         return _json(body, 201)
 
     def _participant(self, sid: str, call_sid: str) -> Any:
+        """A participant by its CallSid or its `Label` (Twilio: "The Call SID or label of the
+        participant")."""
         conf = self._conference(sid)
-        p = conf.participants.get(call_sid)
+        p = conf.participants.get(call_sid) or next(
+            (p for p in conf.participants.values() if p.label == call_sid), None)
         if p is None:
             raise NotFound()
         return p
@@ -386,6 +484,12 @@ class RestApp:
     def participant_post(self, request: Request, sid: str, call_sid: str) -> Response:
         p = self._participant(sid, call_sid)
         form = request.form
+        _refuse_unmodelled(form, UPDATE_PARAMETERS, "Participants/{CallSid}.json")
+        coaching_asked = "Coaching" in form or "CallSidToCoach" in form
+        coach = _coached(form, p.call_sid_to_coach)
+        if coach is not None and (coach == call_sid or coach not in p.conference.participants):
+            raise ApiError(400, 20001, f"CallSidToCoach {coach} is not another participant "
+                           "of this conference")
         end_on_exit = _flag(form, "EndConferenceOnExit")
         if end_on_exit is not None and end_on_exit != p.end_conference_on_exit:
             hold = _flag(form, "Hold")
@@ -396,10 +500,19 @@ class RestApp:
                                "participant is on hold")
             p.end_conference_on_exit = end_on_exit
             p.call.log("end_conference_on_exit", value=end_on_exit)
+            p.conference.modified(p)
         if form.get("HoldUrl"):
             p.call.log("hold_music", url=form["HoldUrl"])
-        p.conference.set_flags(p, _flag(form, "Hold"), _flag(form, "Muted"), form.get("HoldUrl"),
-                               form.get("HoldMethod", "POST").upper())
+        # One request is one change (nobody hears a state in between); the events come in
+        # the order that never lets the others hear more than before or after: a mute first,
+        # an unmute after the coaching changed.
+        muted = _flag(form, "Muted")
+        if coaching_asked and muted is not True:
+            p.conference.set_coaching(p, coach)
+        p.conference.set_flags(p, _flag(form, "Hold"), muted, form.get("HoldUrl"),
+                               form.get("HoldMethod", "GET").upper())
+        if coaching_asked and muted is True:
+            p.conference.set_coaching(p, coach)
         return _json(ser.participant(self.sim, p))
 
     def participant_delete(self, request: Request, sid: str, call_sid: str) -> Response:
@@ -407,3 +520,26 @@ class RestApp:
         p.conference.remove(p, kick=True)
         return Response(status=204)
 
+
+
+def _refuse_unmodelled(form: MultiDict[str, str], known: frozenset[str], what: str) -> None:
+    """400 for a parameter (or a value) whose effect the emulator does not model."""
+    unknown = sorted(set(form) - known)
+    if unknown:
+        raise ApiError(400, 20001, f"{what}: {', '.join(unknown)} not emulated")
+    for name, values in UNMODELLED_VALUES.items():
+        if form.get(name) in values:
+            raise ApiError(400, 20001, f"{what}: {name}={form[name]} not emulated")
+
+
+def _coached(form: MultiDict[str, str], current: str | None) -> str | None:
+    """Whom the participant coaches after this request: `CallSidToCoach` alone implies
+    coaching; `Coaching=true` needs a CallSidToCoach (given or already set); `Coaching=false`
+    ends it (Twilio's participant docs)."""
+    coaching, target = _flag(form, "Coaching"), form.get("CallSidToCoach") or None
+    if coaching is False:
+        return None
+    target = target or current
+    if coaching and target is None:
+        raise ApiError(400, 20001, "Coaching=true needs CallSidToCoach")
+    return target

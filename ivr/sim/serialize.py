@@ -92,7 +92,7 @@ def participant(sim: Emulator, p: Participant) -> dict[str, Any]:
     conf = p.conference
     return {
         "account_sid": sim.account_sid, "call_sid": p.call.sid, "conference_sid": conf.sid,
-        "label": p.label, "call_sid_to_coach": None, "coaching": False,
+        "label": p.label, "call_sid_to_coach": p.call_sid_to_coach, "coaching": p.coaching,
         "date_created": date(sim, p.joined_t), "date_updated": date(sim, p.updated_t),
         "end_conference_on_exit": p.end_conference_on_exit, "muted": p.muted, "hold": p.hold,
         "start_conference_on_enter": p.start_conference_on_enter, "status": p.status,
@@ -106,7 +106,7 @@ def pending_participant(sim: Emulator, conf: TwilioConference, c: Call,
     """A participant being rung (`POST Participants.json` answers before anyone picks up)."""
     return {
         "account_sid": sim.account_sid, "call_sid": c.sid, "conference_sid": conf.sid,
-        "label": None, "call_sid_to_coach": None, "coaching": False,
+        "label": None, "call_sid_to_coach": noun.coach, "coaching": noun.coach is not None,
         "date_created": date(sim, c.created_t), "date_updated": date(sim, c.created_t),
         "end_conference_on_exit": noun.end_conference_on_exit, "muted": noun.muted,
         "hold": False, "start_conference_on_enter": noun.start_conference_on_enter,

@@ -102,6 +102,12 @@ class StatusCallbacks:
         cb = StatusCallback(None, event, url, method, params, f"{self.rng.getrandbits(128):032x}")
         self._route(cb, None, final=True)
 
+    def emit_recording(self, url: str, method: str, event: str, params: dict[str, str]) -> None:
+        """A recording status event (in-progress, completed, absent): no sequence number."""
+        cb = StatusCallback(None, event, url, method, dict(params),
+                            f"{self.rng.getrandbits(128):032x}")
+        self._route(cb, None, final=True)
+
     def _stamp(self, sequence: int) -> dict[str, str]:
         return {
             "Timestamp": format_datetime(self.sim.clock.now()),
@@ -151,7 +157,7 @@ class StatusCallbacks:
         cb.deliveries.append(status)
         if cb.call is not None:
             cb.call.log("status_callback", event=cb.event, url=cb.url, status=status,
-                        sequence=int(cb.params["SequenceNumber"]), params=cb.params)
+                        sequence=int(cb.params.get("SequenceNumber", -1)), params=cb.params)
             if status is None or not 200 <= status < 300:
                 cb.call.log("warning", code=15003, message=f"status callback got {status}")
         return status
@@ -160,7 +166,7 @@ class StatusCallbacks:
         if any(x is cb for x in self.lost):
             return  # a duplicate of a callback already lost
         self.lost.append(cb)
-        sequence = int(cb.params["SequenceNumber"])
+        sequence = int(cb.params.get("SequenceNumber", -1))
         self.sim.faults.record(self.sim.clock.elapsed, "status_lost", event=cb.event, url=cb.url,
                                call_sid=cb.params.get("CallSid"), sequence=sequence,
                                conference_sid=cb.params.get("ConferenceSid"), reason=cb.lost)

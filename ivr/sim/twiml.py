@@ -144,9 +144,24 @@ class Conference:
     status_callback: str | None = None
     status_callback_event: tuple[str, ...] = ()
     status_callback_method: str = "POST"
+    coach: str | None = None  # the CallSid this participant coaches (heard by it alone)
+    record: str = "do-not-record"
+    recording_status_callback: str | None = None
+    recording_status_callback_method: str = "POST"
+    recording_status_callback_event: tuple[str, ...] = ("completed",)
+    label: str | None = None  # a REST participant's `Label` (addresses it like its CallSid)
 
 
 Target = Number | QueueNoun | Conference
+
+# Recording attributes that Twilio knows and the emulator does not model: refused (a warning,
+# no recording), never silently ignored (see ivr/sim/recording.py).
+UNMODELLED_RECORDING = {
+    "Conference": ("trim", "recordingConfigurationId"),
+    "Dial": ("record", "trim", "recordingConfigurationId", "recordingStatusCallback",
+             "recordingTrack"),
+}
+RECORD_VALUES = ("do-not-record", "record-from-start")
 
 
 @dataclass(frozen=True, slots=True)
@@ -287,6 +302,11 @@ def _verb(el: ET.Element, parent: str, warnings: list[tuple[int, str]]) -> Any:
     r = _Reader(el, known, warnings)
     tag = el.tag
     if tag == "Say":
+        for child in el:
+            # SSML (<say-as>, <break>, <prosody> ...) changes what the caller hears in ways that
+            # depend on the voice; the emulator does not model it, so it says so.
+            warnings.append((12200, f"<Say> holds SSML <{child.tag}>, which the emulator does "
+                                    "not model: what the caller hears is not known"))
         return Say(r.text(), r.str("voice", "man"), r.str("language", "en-US"),
                    r.number("loop", 1, int))
     if tag == "Play":
@@ -349,15 +369,26 @@ def _dial(el: ET.Element, r: _Reader, warnings: list[tuple[int, str]]) -> Dial:
         elif child.tag == "Queue":
             targets.append(QueueNoun(c.text(), c.str("url"), c.method()))
         elif child.tag == "Conference":
+            record = c.str("record", "do-not-record")
+            if record not in RECORD_VALUES:
+                warnings.append((12200, f"<Conference record={record!r}> is not modelled by "
+                                 "the emulator: not recorded"))
+                record = "do-not-record"
+            _refuse_unmodelled(child, warnings)
             targets.append(Conference(
                 c.text(), c.bool("muted", False), c.str("beep", "true"),
                 c.bool("startConferenceOnEnter", True), c.bool("endConferenceOnExit", False),
                 c.str("waitUrl"), c.method("waitMethod"),
                 c.number("maxParticipants", 250, int), c.str("statusCallback"),
                 c.events("statusCallbackEvent", ()), c.method("statusCallbackMethod"),
+                c.str("coach"),
+                record, c.str("recordingStatusCallback"),
+                c.method("recordingStatusCallbackMethod"),
+                c.events("recordingStatusCallbackEvent", ("completed",)),
             ))
         else:
             warnings.append((12200, f"<Dial><{child.tag}> is not run by the emulator"))
+    _refuse_unmodelled(el, warnings)
     text = (el.text or "").strip()
     if text and not targets:
         targets.append(Number(text))
@@ -366,6 +397,13 @@ def _dial(el: ET.Element, r: _Reader, warnings: list[tuple[int, str]]) -> Dial:
         r.number("timeLimit", 14400.0), r.str("callerId"), r.bool("hangupOnStar", False),
         r.bool("answerOnBridge", False),
     )
+
+
+def _refuse_unmodelled(el: ET.Element, warnings: list[tuple[int, str]]) -> None:
+    for name in UNMODELLED_RECORDING.get(el.tag, ()):
+        if el.get(name) is not None and not (name == "record" and el.get(name) ==
+                                             "do-not-record"):
+            warnings.append((12200, f"<{el.tag} {name}> is not modelled by the emulator"))
 
 
 # --- where each verb may run (Twilio's nesting rules for documents fetched in a context) ---------

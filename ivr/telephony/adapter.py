@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -40,6 +41,12 @@ log = logging.getLogger("ivr.telephony")
 
 PREFIX = "/voice/agent"
 LIVE_STATUSES = ("queued", "ringing", "in-progress")
+# How long an accept waits for a caller Twilio has not yet answered (its first TwiML on the way).
+ANSWER_WAIT = 3.0
+
+
+class NotAnswered(TelephonyError):
+    """A live call that cannot be redirected yet: Twilio still waits for its first TwiML."""
 
 
 @dataclass(frozen=True)
@@ -159,18 +166,32 @@ class TwilioTelephony:
         """
         call_id = reservation.call_id
         target = url(self.settings, "caller", resv=reservation.reservation_id)
-        sid = queue_sid or self.queue_sid(reservation.entry.queue_class)
-        if sid:
+        deadline = time.monotonic() + ANSWER_WAIT
+        while True:
+            sid = queue_sid or self.queue_sid(reservation.entry.queue_class)
+            if sid:
+                try:
+                    self.client.queues(sid).members(call_id).update(url=target, method="POST")
+                    return
+                except TwilioRestException as exc:
+                    if exc.status != 404:
+                        raise TelephonyError(f"dequeue of {call_id} failed: {exc.msg}") from exc
+                except (TwilioException, requests.RequestException) as exc:
+                    raise TelephonyError(f"dequeue of {call_id} failed: {exc}") from exc
             try:
-                self.client.queues(sid).members(call_id).update(url=target, method="POST")
-                return
-            except TwilioRestException as exc:
-                if exc.status != 404:
-                    raise TelephonyError(f"dequeue of {call_id} failed: {exc.msg}") from exc
-            except (TwilioException, requests.RequestException) as exc:
-                raise TelephonyError(f"dequeue of {call_id} failed: {exc}") from exc
-        if not self.redirect(call_id, target):
-            raise CallEnded(f"caller {call_id} is no longer on the line")
+                if self.redirect(call_id, target):
+                    return
+                raise CallEnded(f"caller {call_id} is no longer on the line")
+            except NotAnswered as exc:
+                # Offered while Twilio still waits for the call's first TwiML (the call is
+                # `ringing` and in no queue yet): it is in line within moments.
+                if time.monotonic() >= deadline:
+                    raise TelephonyError(
+                        f"caller {call_id} was not yet answered by Twilio") from exc
+                with self._lock:
+                    self._queue_sids.pop(twilio_queue_name(
+                        self.settings, reservation.entry.queue_class), None)
+                time.sleep(0.2)
 
     def queue_sid(self, queue_class: str) -> str | None:
         """The sid of the Twilio queue of a class, looked up by its name once per process."""
@@ -233,6 +254,9 @@ class TwilioTelephony:
             self.client.calls(sid).update(url=target, method="POST")
             return True
         except TwilioRestException as exc:
+            if exc.status == 400 and exc.code == 21220 and self._status(sid) in ("queued",
+                                                                                 "ringing"):
+                raise NotAnswered(sid) from exc
             if exc.status in (400, 404):  # 21220: not in progress; 20404: no such call
                 return False
             raise TelephonyError(f"redirect of {sid} failed: {exc.msg}") from exc
@@ -310,6 +334,40 @@ class TwilioTelephony:
                                      status_callback_event=LEG_EVENTS))
         return str(participant.call_sid)
 
+    def add_listener(self, conference_sid: str, to: str, from_: str, *, label: str,
+                     muted: bool, coach: str | None, timeout: int,
+                     status_callback: str) -> str:
+        """Ring a supervisor into a live conference: muted (listening), coaching the
+        participant `coach` (heard by that leg alone: Twilio's ``CallSidToCoach``), or heard
+        by all. No beep, no early media: nobody learns of a listener from a sound. Their
+        leaving never ends the call (``endConferenceOnExit=false``) and they never start a
+        conference (``startConferenceOnEnter=false``). Returns the new leg's CallSid."""
+        kwargs: dict[str, Any] = {"muted": muted}
+        if coach:
+            kwargs.update(coaching=True, call_sid_to_coach=coach)
+        participant = self._rest(f"add {label} to {conference_sid}", lambda: self.client
+                                 .conferences(conference_sid).participants.create(
+                                     from_=from_, to=to, label=label, timeout=timeout,
+                                     early_media=False, beep="false",
+                                     start_conference_on_enter=False,
+                                     end_conference_on_exit=False,
+                                     status_callback=status_callback,
+                                     status_callback_method="POST",
+                                     status_callback_event=LEG_EVENTS, **kwargs))
+        return str(participant.call_sid)
+
+    def set_listening(self, conference_sid: str, leg: str, *, muted: bool,
+                      coach: str | None) -> None:
+        """Change how a participant is heard, in one request: muted, coaching `coach`, or
+        heard by all (``Coaching=false``)."""
+        kwargs: dict[str, Any] = {"muted": muted}
+        if coach:
+            kwargs.update(coaching=True, call_sid_to_coach=coach)
+        else:
+            kwargs["coaching"] = False
+        self._rest(f"update participant {leg}", lambda: self.client.conferences(
+            conference_sid).participants(leg).update(**kwargs))
+
     def ended(self, call_id: str) -> EndedCall | None:
         """Twilio's record of `call_id` if it is over; None while it is up, when Twilio does
         not know it, or when Twilio cannot be asked (the caller is then taken to be there)."""
@@ -327,6 +385,13 @@ class TwilioTelephony:
         return EndedCall(call_id, str(call.status), end if isinstance(end, datetime) else None,
                          str(getattr(call, "_from", "") or ""), str(call.to or ""),
                          str(call.duration or ""))
+
+    def _status(self, call_id: str) -> str | None:
+        """The call's status at Twilio now; None when it cannot be read."""
+        try:
+            return str(self.client.calls(call_id).fetch().status)
+        except (TwilioException, requests.RequestException):
+            return None
 
     def _rest(self, what: str, fn: Callable[[], Any]) -> Any:
         try:

@@ -49,7 +49,7 @@ from ivr.connect.outcomes import language_of
 from ivr.platform import outbox, outbox_jobs
 from ivr.services import Services
 from ivr.telephony.speech import language_key
-from ivr.transfers import eido, records
+from ivr.transfers import eido, locations, records
 from ivr.transfers.centers import DispatchCenter, TransferConfig
 from ivr.transfers.events import (
     HANDOFF,
@@ -136,12 +136,14 @@ def _record(svc: Services, conn: Connection, *, link: Link, center: DispatchCent
     answered = at_(link.bridged) if link.bridged else None
     notes = [(datetime.fromisoformat(n["at"]), n["by"] or "call-taker", n["text"])
              for n in view["notes"]]
+    place = locations.of_call(conn, call_sid, location)
     doc = eido.build(eido.Handoff(
         transfer_id=tid, mode=mode, origin=origin, call_sid=call_sid,
         line=str(view["line"] or ""), caller=str(view["caller"] or ""), started_at=started,
         answered_at=answered, at=at, our_agency=cfg.agency, dispatch_agency=center.agency,
-        dispatch_label=center.label, agent=agent, notes=notes, location=location or None,
-        topic=view["topic"], menu_path=view["menu_path"], language=view["language"] or "en"))
+        dispatch_label=center.label, agent=agent, notes=notes, location=place,
+        civic_defaults=cfg.civic, topic=view["topic"], menu_path=view["menu_path"],
+        language=view["language"] or "en"))
     outbox.add(conn, kind=HANDOFF, destination=center.handoff_url,
                secret_name=center.secret_env, payload=doc, idempotency_key=f"transfer-{tid}",
                at=at, subject=tid)

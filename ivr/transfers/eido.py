@@ -1,18 +1,22 @@
 """The hand-off a dispatch center receives: an incident record shaped by NENA's EIDO.
 
-Pure: given what the center knows about a call and its transfer, returns the JSON document
-(no clock, no I/O). The shape follows ``reference/eido/`` (the schema and its sample of a
+Pure: given what the center knows about a call and its transfer, returns the JSON document (no
+clock, no I/O). The shape follows ``reference/eido/`` (the schema and its sample of a
 transferred call): one call component (times, direction, state), the caller's callback number,
-the location if known, the call-taker's notes, the agencies involved with their roles, the
-call-taker, and the transfer's id (in the incident's tracking id and as additional data).
+the location if known (a PIDF-LO document in ``locationByValue``, `ivr.transfers.pidf`, and the
+text as typed in ``locationDescriptionText``), the call-taker's notes, the agencies involved
+with their roles, the call-taker, and the transfer's id (in the incident's tracking id and as
+additional data).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
+
+from ivr.transfers.pidf import Location, document
 
 VERSION = "1.0"
 
@@ -35,7 +39,8 @@ class Handoff:
     dispatch_label: str
     agent: str | None = None
     notes: Sequence[tuple[datetime, str, str]] = ()  # (when, by, text)
-    location: str | None = None
+    location: Location | None = None
+    civic_defaults: Mapping[str, str] = field(default_factory=dict)  # country, A1, A3 ...
     topic: str | None = None
     menu_path: Sequence[str] = field(default_factory=tuple)
     language: str = "en"
@@ -120,13 +125,17 @@ def build(h: Handoff) -> dict[str, Any]:
             "agentRoleRegistryText": ["Call Taking"],
             "agencyReference": {"$ref": agency},
         }]
-    if h.location:
+    if h.location is not None and h.location.known:
         location_id = f"location:{h.call_sid}"
         doc["locationComponent"] = [{
             **_prologue(location_id, h.at, agency, agent_ref),
             "locationTypeDescriptionRegistryText": "Caller",
-            "locationByValue": h.location,
+            "locationByValue": document(h.location, entity=f"pres:caller-{h.call_sid}@{agency}",
+                                        device=f"caller-{h.call_sid}", at=h.at,
+                                        defaults=h.civic_defaults),
         }]
+        if h.location.text.strip():
+            doc["locationComponent"][0]["locationDescriptionText"] = h.location.text.strip()
         call["locationReference"] = [{"$ref": location_id}]
     if h.notes:
         doc["notesComponent"] = [{
@@ -148,7 +157,8 @@ def _transfer_note(h: Handoff) -> str:
 def summary(doc: dict[str, Any]) -> dict[str, Any]:
     """What the dispatch inbox shows of a hand-off."""
     callback = (doc.get("callbackComponent") or [{}])[0].get("callBackInformationUri") or []
-    location = (doc.get("locationComponent") or [{}])[0].get("locationByValue")
+    place = (doc.get("locationComponent") or [{}])[0]
+    location = place.get("locationDescriptionText") or place.get("locationByValue")
     notes = [n.get("notesActionComments", "") for n in doc.get("notesComponent") or []]
     call = (doc.get("callComponent") or [{}])[0]
     return {"incident": doc.get("$id"), "callback": callback[0] if callback else None,

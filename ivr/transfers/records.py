@@ -7,8 +7,8 @@ wins each move, on SQLite and PostgreSQL alike. The winner then does the phone w
 States: ``dialing`` -> ``briefing`` (warm: the dispatcher answered) -> ``completed`` (the
 call-taker left, caller and dispatcher talk) | ``cancelled`` | ``failed`` (busy, no-answer,
 failed, dispatcher-left) | ``abandoned`` (the caller hung up meanwhile). A cold or menu
-transfer goes ``dialing`` -> ``connected`` | ``failed`` | ``abandoned``. A reclassified call
-(911 to 311) is recorded ``requeued`` at once.
+transfer (and a rollover to an alternate PSAP) goes ``dialing`` -> ``connected`` |
+``failed`` | ``abandoned``. A reclassified call (911 to 311) is recorded ``requeued`` at once.
 """
 
 from __future__ import annotations
@@ -43,8 +43,9 @@ class TransferRow(Base):
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     call_sid: Mapped[str] = mapped_column(ForeignKey("calls.sid", ondelete="CASCADE"))
-    mode: Mapped[str] = mapped_column(String(16))  # warm | cold | menu | reclassify
-    origin: Mapped[str] = mapped_column(String(16))  # console (or its API) | menu
+    mode: Mapped[str] = mapped_column(String(16))  # warm | cold | menu | reclassify | rollover
+    # console (or its API) | menu; a rollover's reason: no-staff | max-wait | all-busy
+    origin: Mapped[str] = mapped_column(String(16))
     center: Mapped[str] = mapped_column(String(32))
     destination: Mapped[str] = mapped_column(String(16))  # primary | secondary | queue
     dialed: Mapped[str] = mapped_column(String(200), default="")
@@ -194,7 +195,7 @@ def steps_of(conn: Connection, transfer_id: str) -> list[dict[str, Any]]:
 
 
 def recent(conn: Connection, limit: int = 100, center: str | None = None,
-           modes: tuple[str, ...] = ("warm", "cold", "menu")) -> list[Transfer]:
+           modes: tuple[str, ...] = ("warm", "cold", "menu", "rollover")) -> list[Transfer]:
     query = select(transfers).where(transfers.c.mode.in_(modes))
     if center:
         query = query.where(transfers.c.center == center)

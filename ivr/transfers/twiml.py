@@ -22,7 +22,7 @@ from ivr.services import Services
 from ivr.telephony.adapter import twilio_queue_name
 from ivr.telephony.safe import safe_twiml
 from ivr.telephony.speech import TAGS, VOICES, language_key
-from ivr.transfers import eido, records
+from ivr.transfers import eido, locations, records
 from ivr.transfers.centers import DispatchCenter
 from ivr.transfers.events import HANDOFF, at_, config, hook_url, live_outcome, set_outcome
 
@@ -35,6 +35,7 @@ TEXT = {
         "reclassified": "Please stay on the line. A city services call-taker will be with you "
                         "shortly.",
         "goodbye": "The call has ended. Goodbye.",
+        "rollover": "Connecting you to another 9 1 1 center. Stay on the line.",
     },
     "es": {
         "hold": "Por favor no cuelgue. Le estamos comunicando con los servicios de emergencia.",
@@ -45,6 +46,7 @@ TEXT = {
         "reclassified": "Por favor no cuelgue. Un agente de servicios de la ciudad le atenderá "
                         "en breve.",
         "goodbye": "La llamada ha terminado. Adiós.",
+        "rollover": "Le comunicamos con otro centro del 9 1 1. No cuelgue.",
     },
 }
 
@@ -74,16 +76,21 @@ def cold_twiml(svc: Services, tid: str) -> str:
     link = svc.links.get(t.reservation) if t.reservation else None
     response = VoiceResponse()
     say(response, language_of(link), "connecting")
-    _dial(response, t.dialed, hook_url(svc, "cold-done", t=tid), config(svc).ring_seconds)
+    dial_center(response, t.dialed, hook_url(svc, "cold-done", t=tid), config(svc).ring_seconds)
     return str(response)
 
 
-def _dial(response: VoiceResponse, to: str, action: str, timeout: int) -> None:
+def dial_center(response: VoiceResponse, to: str, action: str, timeout: int,
+                answered_url: str | None = None) -> None:
+    """A `<Dial>` of a dispatch center's number or SIP address; `answered_url` gets the far
+    end's ``answered`` status callback (the moment it picked up, not when the Dial ended)."""
     dial = Dial(action=action, method="POST", timeout=timeout)
+    callback = ({"status_callback": answered_url, "status_callback_event": "answered",
+                 "status_callback_method": "POST"} if answered_url else {})
     if to.startswith("sip:"):
-        dial.sip(to)
+        dial.sip(to, **callback)
     else:
-        dial.number(to)
+        dial.number(to, **callback)
     response.append(dial)
 
 
@@ -166,6 +173,8 @@ def menu_handoff(svc: Services, conn: Writer, call_sid: str, center: DispatchCen
     the webhook's own writes, and the Dial the caller gets instead of the line's flow. The
     hand-off is posted by the outbox sweep once these writes are committed."""
     cfg = config(svc)
+    with svc.engine.connect() as read:  # `conn` may only hold writes not yet sent
+        place = locations.of_call(read, call_sid)
     tid = records.new_id()
     records.create(conn, id=tid, call_sid=call_sid, mode="menu", origin="menu",
                    center=center.name, destination="primary", dialed=center.number, agent=None,
@@ -178,7 +187,8 @@ def menu_handoff(svc: Services, conn: Writer, call_sid: str, center: DispatchCen
         line=str(vars_.get("line") or ""), caller=str(vars_.get("caller") or ""),
         started_at=now, answered_at=None, at=now, our_agency=cfg.agency,
         dispatch_agency=center.agency, dispatch_label=center.label,
-        topic="emergency", menu_path=path, language=str(vars_.get("language") or "en")))
+        topic="emergency", menu_path=path, language=str(vars_.get("language") or "en"),
+        location=place, civic_defaults=cfg.civic))
     outbox.add(conn, kind=HANDOFF, destination=center.handoff_url, secret_name=center.secret_env,
                payload=doc, idempotency_key=f"transfer-{tid}", at=now, subject=tid)
     return tid, TransferAction(number=center.number, timeout=cfg.ring_seconds,

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from flask import Blueprint, Response, request
 
 from ivr.connect import bridging, outcomes
+from ivr.quality import recordings
 from ivr.services import Services
 from ivr.telephony.adapter import PREFIX
 from ivr.telephony.safe import safe_twiml
@@ -96,6 +97,14 @@ def leg_status() -> Response:
     rid, leg = _rid(), request.args.get("leg", "agent")
     return status_answer("agent-leg-status", lambda svc, form: bridging.leg_status(
         svc, rid, leg, form, _now(svc)))
+
+
+@bp.post("/recording")
+@signed
+def recording() -> Response:
+    call_sid = request.args.get("call", "")
+    return status_answer("agent-recording", lambda svc, form: recordings.on_status(
+        svc.engine, svc.settings, call_sid, form, svc.clock()))
 
 
 @bp.post("/conference")

@@ -185,7 +185,9 @@ def _settle(
                                    "vars": known, "path": list(step.state.path)})
                 calllog.mark_queued(conn, live.sid, terminal.queue_class, now)
                 live = live.evolve(extra={**live.extra, "queued_at": now.timestamp(),
-                                          "queue_class": terminal.queue_class})
+                                          "queue_class": terminal.queue_class,
+                                          "skills": list(terminal.skills),
+                                          "self_service": terminal.self_service is not None})
                 return live, step
             calllog.add_event(conn, live.sid, now, "queue-full", terminal.queue_class)
             flow = svc.flows.get(step.state.flow, step.state.version)
@@ -219,7 +221,8 @@ def _settle(
         flow, version = svc.flows.live(target.flow)
         vars_ = {**step.state.vars, "line": target.name, "transferred_from": live.line,
                  "transfer_reason": terminal.reason}
-        started = engine.start(flow, vars_, now, version=version)
+        started = engine.start(flow, vars_, now, version=version,
+                               language=step.state.language)
         calllog.add_event(conn, live.sid, now, "transfer", f"line {target.name}",
                           {"reason": terminal.reason, "from": live.line})
         calllog.add_events(conn, live.sid, now, started.events)

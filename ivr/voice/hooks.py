@@ -1,6 +1,6 @@
 """`CallPathHooks`: the connect room's `ivr.services.CallHooks`, carried out by the rooms above
-it (transfers for a call a transfer holds, voice for the flow's overflow step and for a call
-whose final status callback was lost). Wired into
+it (transfers for a call a transfer holds and for the rollover of waiting calls, voice for the
+flow's overflow step and for a call whose final status callback was lost). Wired into
 `Services` by `ivr.bootstrap`."""
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from ivr.platform.db import Writer
 from ivr.services import Services
 from ivr.telephony.adapter import EndedCall
 from ivr.transfers import events as transfer_events
+from ivr.transfers import rollover
 from ivr.voice import calls, reconcile
 
 
@@ -27,3 +28,6 @@ class CallPathHooks:
 
     def ended_at_twilio(self, svc: Services, call: EndedCall, found: str) -> None:
         reconcile.end_as_twilio_did(svc, call, found)
+
+    def waiting_tick(self, svc: Services, now: float) -> None:
+        rollover.sweep(svc, now)

@@ -9,13 +9,14 @@ issue of the agents package).
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Mapping
 from datetime import datetime
 
 from twilio.twiml.voice_response import VoiceResponse
 
-from callflows import engine
+from callflows import engine, spoken
 from callflows.actions import Input
 from ivr.calls import calllog
 from ivr.calls.live import LiveCall
@@ -25,6 +26,7 @@ from ivr.platform.db import Pending, Writer
 from ivr.services import Services
 from ivr.voice import waiting
 from ivr.voice.calls import Answer, perform, route_if_queued
+from queues import EMERGENCY
 
 log = logging.getLogger("ivr.queued")
 
@@ -40,6 +42,15 @@ def _waited(live: LiveCall, now: float) -> float:
 def _can_call_back(live: LiveCall) -> bool:
     caller = str(live.state.vars.get("caller", ""))
     return caller.startswith("+") and len(caller) > 8
+
+
+def _on_duty(svc: Services, live: LiveCall, queue_class: str) -> int:
+    """Call-takers on duty who could answer this call: holding its skills, else (a call the
+    reconciler put back in line, whose skills are not known here) serving its class."""
+    skills = live.extra.get("skills")
+    if isinstance(skills, list):
+        return svc.agents.on_duty_for(skills)
+    return svc.agents.staffing().get(queue_class, 0)
 
 
 def wait(svc: Services, form: Mapping[str, str]) -> Answer:
@@ -58,16 +69,23 @@ def wait(svc: Services, form: Mapping[str, str]) -> Answer:
         live = live.evolve(extra={**live.extra, "queue_sid": queue_sid})
         svc.live.put(live)
     queue_class = str(live.extra.get("queue_class", ""))
+    offer = queue_class == EMERGENCY and not live.extra.get("spanish_offered") and \
+        "es" in svc.flows.get(live.state.flow, live.state.version).languages
     doc, overflow = waiting.wait_document(
         svc.queues, svc.settings, live.sid, queue_class, _language(live),
-        _can_call_back(live), _waited(live, now), now)
+        _can_call_back(live), _waited(live, now), now, offer_spanish=offer,
+        on_duty=_on_duty(svc, live, queue_class),
+        self_service=bool(live.extra.get("self_service")))
     if overflow:
         svc.live.put(live.evolve(extra={**live.extra, "leave": "overflow"}))
+    elif offer:
+        svc.live.put(live.evolve(extra={**live.extra, "spanish_offered": True}))
     return Answer(str(doc))
 
 
 def option(svc: Services, form: Mapping[str, str]) -> Answer:
-    """A key pressed during hold music: 1 callback, 2 voicemail."""
+    """A key pressed during hold music: 1 callback, 2 voicemail, 3 the flow's self-service
+    paths (offered only while nobody is on duty, taken whenever the flow has them)."""
     live = svc.live.get(form.get("CallSid", ""))
     digits = form.get("Digits", "")
     response = VoiceResponse()
@@ -76,6 +94,8 @@ def option(svc: Services, form: Mapping[str, str]) -> Answer:
         response.redirect(f"{svc.settings.public_url}/voice/queue/wait", method="POST")
         return Answer(str(response))
     now = svc.clock()
+    if digits == waiting.SPANISH_KEY and live.extra.get("queue_class") == EMERGENCY:
+        return _to_spanish(svc, live, now)
     if digits == "1" and _can_call_back(live) and svc.queues.mark_callback(live.sid):
         with svc.engine.begin() as conn:  # nothing but the write inside
             calllog.add_event(conn, live.sid, now, "callback-requested", "keeps place in line")
@@ -86,7 +106,28 @@ def option(svc: Services, form: Mapping[str, str]) -> Answer:
         svc.live.put(live.evolve(extra={**live.extra, "leave": "voicemail"}))
         response.leave()
         return Answer(str(response))
+    elif (digits == "3" and live.extra.get("self_service")
+          and out_of_line(svc, live.sid, now.timestamp())):
+        svc.live.put(live.evolve(extra={**live.extra, "leave": "self-service"}))
+        response.leave()
+        return Answer(str(response))
     waiting.say(response, language, "sorry")
+    response.redirect(f"{svc.settings.public_url}/voice/queue/wait", method="POST")
+    return Answer(str(response))
+
+
+def _to_spanish(svc: Services, live: LiveCall, now: datetime) -> Answer:
+    """A 911 caller pressed 9 in line: the rest of the call speaks Spanish (their place in
+    line is unchanged; the call's record says the language)."""
+    response = VoiceResponse()
+    if live.state.language != "es" and \
+            "es" in svc.flows.get(live.state.flow, live.state.version).languages:
+        live = live.evolve(state=dataclasses.replace(live.state, language="es"))
+        svc.live.put(live)
+        with svc.engine.begin() as conn:  # nothing but the writes inside
+            calllog.set_language(conn, live.sid, "es")
+            calllog.add_event(conn, live.sid, now, "language", "es", {"while": "queued"})
+    waiting.say(response, _language(live), "emergency")
     response.redirect(f"{svc.settings.public_url}/voice/queue/wait", method="POST")
     return Answer(str(response))
 
@@ -141,16 +182,17 @@ def _result(svc: Services, live: LiveCall, outcome: str, now: datetime) -> Answe
                           {"wait": round(waited, 1)})
         response = VoiceResponse()
         last = str(live.state.vars.get("caller", ""))[-4:]
-        waiting.say(response, _language(live), "callback", last=" ".join(last))
+        waiting.say(response, _language(live), "callback",
+                    last=spoken.group_words(last, _language(live)))
         response.hangup()
         twiml = str(response)
         svc.live.put(live.evolve(phase="done", outcome="callback", last_twiml=twiml))
         pending.apply(svc.engine)
         return Answer(twiml)
-    # Leaving for voicemail or overflow, or Twilio could not keep the caller in its queue
-    # (queue-full, error): out of our queue too, and on to the flow's next step.
+    # Leaving for voicemail, self-service or overflow, or Twilio could not keep the caller in
+    # its queue (queue-full, error): out of our queue too, and on to the flow's next step.
     out_of_line(svc, sid, now.timestamp(), pending)
-    event = "voicemail" if reason == "voicemail" else "overflow"
+    event = reason if reason in ("voicemail", "self-service") else "overflow"
     calllog.add_event(pending, sid, now, f"queue-{event}",
                       f"{outcome or 'no result'} after {waited:.0f} s",
                       {"wait": round(waited, 1)})

@@ -11,6 +11,7 @@ from flask import Blueprint, Response, request
 
 from ivr.services import Services
 from ivr.transfers import events as transfer_events
+from ivr.transfers import rollover
 from ivr.transfers import twiml as transfer_twiml
 from ivr.voice import calls
 from ivr.voice.webhook import answer, signed, status_answer
@@ -64,3 +65,27 @@ def requeue() -> Response:
     tid = _tid()
     return answer("transfer-requeue", lambda svc, form: calls.Answer(
         transfer_twiml.requeue_twiml(svc, tid, _now(svc))))
+
+
+@bp.post("/rollover")
+@signed
+def rollover_dial() -> Response:
+    tid = _tid()
+    return answer("transfer-rollover", lambda svc, form: calls.Answer(
+        rollover.dial_twiml(svc, tid)))
+
+
+@bp.post("/rollover-done")
+@signed
+def rollover_done() -> Response:
+    tid = _tid()
+    return answer("transfer-rollover-done", lambda svc, form: calls.Answer(
+        rollover.result(svc, tid, form, _now(svc))))
+
+
+@bp.post("/rollover-leg")
+@signed
+def rollover_leg() -> Response:
+    tid = _tid()
+    return status_answer("transfer-rollover-leg", lambda svc, form: rollover.leg_status(
+        svc, tid, form, _now(svc)))

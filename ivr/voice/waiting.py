@@ -5,7 +5,13 @@ The flow's queue step pushes the call into the Redis priority queue (`queues/`) 
 ours. Each time the hold loop comes round (the waitUrl), the caller hears their own place in
 priority order (not Twilio's FIFO position) and the estimated wait, in their language, then hold
 music during which they may press 1 for a callback that keeps their place or 2 to leave a message.
-911 callers hear neither options nor numbers: only that they must stay on the line.
+With no call-taker on duty who could answer them (holding the call's skills), an estimate
+would be false: they hear that no call-taker is available and what they can still do (callback,
+message, and, when the flow has a `self_service` target, 3 to check on a request or file a
+report by phone).
+911 callers hear neither options nor numbers: only that they must stay on the line, and, once,
+after the English words and while already in line, "para español, oprima nueve" (9 switches
+the rest of the call to Spanish: `ivr.voice.queued.option`).
 """
 
 from __future__ import annotations
@@ -31,12 +37,20 @@ TEXT: dict[str, dict[str, str]] = {
         "options": "To have a call-taker call you back without losing your place in line, "
                    "press 1. To leave a message instead, press 2.",
         "options_no_callback": "To leave a message instead, press 2.",
+        "nobody": "No call-takers are available right now, so we cannot tell you how long "
+                  "the wait would be.",
+        "nobody_callback": "To have a call-taker call you back as soon as one is available, "
+                           "press 1.",
+        "nobody_message": "To leave a message, press 2.",
+        "nobody_self_service": "To check on a request, or to file a report by phone "
+                               "yourself, press 3.",
         "hold": "Thank you for waiting. Please stay on the line.",
         "callback": "Thank you. We will call you back at the number you are calling from, "
                     "ending in {last}, when it is your turn. You keep your place in line. Goodbye.",
         "sorry": "Sorry, that is not one of the choices.",
         "emergency": "All 9 1 1 call-takers are helping other callers. Stay on the line. "
                      "Do not hang up.",
+        "spanish_offer": "",  # never said: the offer is in Spanish, to English callers
     },
     "es": {
         "position": "Usted es el número {position} en la fila.",
@@ -46,12 +60,21 @@ TEXT: dict[str, dict[str, str]] = {
         "options": "Para que un agente le devuelva la llamada sin perder su lugar en la fila, "
                    "oprima el 1. Para dejar un mensaje, oprima el 2.",
         "options_no_callback": "Para dejar un mensaje, oprima el 2.",
+        "nobody": "En este momento no hay agentes disponibles, así que no podemos decirle "
+                  "cuánto tendría que esperar.",
+        "nobody_callback": "Para que un agente le devuelva la llamada en cuanto haya uno "
+                           "disponible, oprima el 1.",
+        "nobody_message": "Para dejar un mensaje, oprima el 2.",
+        "nobody_self_service": "Para consultar una solicitud, o para presentar usted mismo un "
+                               "reporte por teléfono, oprima el 3.",
         "hold": "Gracias por esperar. Por favor, permanezca en la línea.",
         "callback": "Gracias. Le devolveremos la llamada al número desde el que llama, que "
                     "termina en {last}, cuando sea su turno. Conserva su lugar en la fila. Adiós.",
         "sorry": "Lo sentimos, esa no es una de las opciones.",
         "emergency": "Todos los operadores del 9 1 1 están atendiendo a otras personas. "
                      "Permanezca en la línea. No cuelgue.",
+        # Said once, in Spanish, to a 911 caller in line in English: no menu before the line.
+        "spanish_offer": "Para español, oprima nueve.",
     },
 }
 
@@ -79,15 +102,21 @@ def spoken_wait(seconds: float, language: str) -> tuple[str, dict[str, Any]]:
     return "wait", {"minutes": minutes}
 
 
+SPANISH_KEY = "9"
+
+
 def wait_document(
     queues: Queues, settings: Settings, call_id: str, entry_class: str, language: str,
-    can_call_back: bool, waited: float, now: float,
+    can_call_back: bool, waited: float, now: float, offer_spanish: bool = False,
+    on_duty: int = 1, self_service: bool = False,
 ) -> tuple[VoiceResponse, bool]:
     """The waitUrl answer (only Play, Say, Pause, Gather, Hangup, Redirect, Leave are allowed).
 
     Returns the document and whether the caller must leave for the overflow step (waited
-    `max_wait`). A caller no longer in our queue (answered or taken out meanwhile) only hears
-    hold music until Twilio moves them.
+    `max_wait`). `offer_spanish`: a 911 caller in English hears the Spanish offer this turn. A
+    caller no longer in our queue (answered or taken out meanwhile) only hears hold music until
+    Twilio moves them. `on_duty` counts the call-takers on duty who could answer this call;
+    `self_service` tells whether the flow has somewhere to send a caller who presses 3.
     """
     response = VoiceResponse()
     cls = queues.classes.get(entry_class)
@@ -101,13 +130,30 @@ def wait_document(
         return response, True
     if entry_class == EMERGENCY:
         say(response, language, "emergency")
-        response.play(settings.raw.get("hold_music"))
+        # 9 is heard during the hold music of every turn; the offer itself is said once.
+        gather = response.gather(input="dtmf", num_digits=1, timeout=1,
+                                 action=f"{settings.public_url}/voice/queue/option",
+                                 method="POST")
+        if offer_spanish and language_key(language) == "en":
+            say(gather, "es", "spanish_offer")
+        gather.play(settings.raw.get("hold_music"))
+        return response, False
+    gather_url = f"{settings.public_url}/voice/queue/option"
+    if on_duty <= 0:
+        say(response, language, "nobody")
+        gather = response.gather(input="dtmf", num_digits=1, timeout=3, action=gather_url,
+                                 method="POST")
+        for key, offered in (("nobody_callback", can_call_back), ("nobody_message", True),
+                             ("nobody_self_service", self_service)):
+            if offered:
+                say(gather, language, key)
+        gather.play(settings.raw.get("hold_music"))
         return response, False
     say(response, language, "position", position=estimate.position)
     key, values = spoken_wait(estimate.seconds, language)
     say(response, language, key, **values)
-    gather = response.gather(input="dtmf", num_digits=1, timeout=3,
-                             action=f"{settings.public_url}/voice/queue/option", method="POST")
+    gather = response.gather(input="dtmf", num_digits=1, timeout=3, action=gather_url,
+                             method="POST")
     say(gather, language, "options" if can_call_back else "options_no_callback")
     gather.play(settings.raw.get("hold_music"))
     return response, False

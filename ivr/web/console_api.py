@@ -25,6 +25,7 @@ from agents.model import Action, OfferClosed, Presence, State, TransitionRefused
 from ivr.accounts.accounts import Account
 from ivr.calls import calllog, callview
 from ivr.connect import actions as connect
+from ivr.connect import monitor
 from ivr.web import csrf, kit
 from ivr.web.auth import SEES_FLOOR, TAKES_CALLS
 from ivr.web.calltaker import offer_of, on_call, presence_of
@@ -51,6 +52,7 @@ def _last_call(account: Account, presence: Presence) -> dict[str, Any] | None:
     link = svc.links.for_call(sid)
     view["held"] = bool(link is not None and link.held and not link.closed)
     view["connected"] = bool(link is not None and link.bridged and not link.closed)
+    view["supervisor"] = monitor.for_call_taker(svc, sid) if view["active"] else None
     return view
 
 

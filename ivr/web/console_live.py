@@ -59,13 +59,16 @@ def floor(account: Account) -> Response:
 
 
 @bp.get("/voice/token")
-@signed_in(*TAKES_CALLS)
+@signed_in(*TAKES_CALLS, *SEES_FLOOR)  # supervisors: to listen to calls from the wallboard
 def voice_token(account: Account) -> Response:
     identity = account.client_identity
     if identity is None:
         raise ApiError(409, "desk_phone", f"calls for {account.login} ring at "
                        f"{account.contact}, not in the browser")
     svc, ttl = current_services(), current_options().voice_token_ttl
+    if svc.settings.emulator_url:
+        raise ApiError(409, "emulated_phone", "the carrier is the offline emulator: it answers "
+                       "for this browser, and the caller's side shows on the page")
     try:
         token = voicetoken.mint(svc.settings.account_sid, current_app.config["TWILIO_API_KEY"],
                                 current_app.config["TWILIO_API_SECRET"], identity, ttl)

@@ -1,4 +1,5 @@
-"""The supervisors' JSON API of the floor's figures: the wallboard (and its live stream), the
+"""The supervisors' JSON API of the floor's figures: the wallboard (and its live stream, both
+with the live calls a supervisor can join: `ivr.connect.monitor`), the
 reports of a day (JSON and CSV) and Erlang C staffing, under ``/api/v1`` with the same
 sign-in, roles and error format as the console API (`ivr.web.kit`); documented in
 openapi/console.yaml. Supervisors and admins only: the figures name call-takers.
@@ -18,6 +19,7 @@ from flask import Response, jsonify, stream_with_context
 from redis import Redis
 
 from ivr.accounts.accounts import Account
+from ivr.connect import monitor
 from ivr.floor import reports, wallboard
 from ivr.services import Services
 from ivr.web.auth import SEES_FLOOR
@@ -35,10 +37,16 @@ SETTLE_SECONDS = 0.3  # a burst of presence changes is pushed as one update
 # -- wallboard ----------------------------------------------------------------------------------
 
 
+def board_now(svc: Services) -> dict[str, Any]:
+    """The wallboard with the live calls a supervisor can join (`ivr.connect.monitor`), read
+    afresh each time (the figures may come from the short cache; who is on a call may not)."""
+    return {**wallboard.snapshot(svc), "live_calls": monitor.live_calls(svc)}
+
+
 @bp.get("/wallboard")
 @signed_in(*SEES_FLOOR)
 def wallboard_now(account: Account) -> Response:
-    return jsonify(wallboard.snapshot(current_services()))
+    return jsonify(board_now(current_services()))
 
 
 def board_stream(
@@ -76,7 +84,7 @@ def board_stream(
 @signed_in(*SEES_FLOOR)
 def wallboard_events(account: Account) -> Response:
     svc, options = current_services(), current_options()
-    body = board_stream(svc.redis, svc.agents.channel, lambda: wallboard.snapshot(svc),
+    body = board_stream(svc.redis, svc.agents.channel, lambda: board_now(svc),
                         push_every=PUSH_SECONDS, heartbeat=options.events_heartbeat_seconds,
                         lifetime=options.events_lifetime_seconds)
     return Response(stream_with_context(body), mimetype="text/event-stream",
@@ -108,16 +116,24 @@ def _levels(figures: dict[str, Any]) -> str:
 
 
 def csv_tables(report: reports.DayReport) -> dict[str, tuple[list[str], list[list[Any]]]]:
-    """The day's three tables (classes, intervals, agents) as CSV header and rows."""
+    """The day's tables (classes, intervals, agents, rollovers) as CSV header and rows."""
     data = report.as_dict()
     classes = [[data["day"], name, *_cells(f), _levels(f)] for name, f in data["classes"].items()]
     intervals = [[i["start"], i["queue_class"], *_cells(i), _levels(i)]
                  for i in data["intervals"]]
     agents = [[data["day"], name, *_cells(f)] for name, f in data["agents"].items()]
+    r = data["rollovers"]
+    rolled = [[data["day"], "reason", k, n] for k, n in r["by_reason"].items()]
+    rolled += [[data["day"], "center", k, n] for k, n in r["by_center"].items()]
+    rolled += [[data["day"], "failed", k, n] for k, n in r["failed"].items()]
+    rolled += [[data["day"], "total", k, r[k]] for k in (
+        "started", "answered", "abandoned", "in_progress", "answer_seconds_mean",
+        "answer_seconds_max", "caller_wait_to_answer_seconds_mean")]
     return {
         "classes": (["day", "queue_class", *COLUMNS, "service_levels"], classes),
         "intervals": (["interval_start", "queue_class", *COLUMNS, "service_levels"], intervals),
         "agents": (["day", "agent", *COLUMNS], agents),
+        "rollovers": (["day", "group", "name", "value"], rolled),
     }
 
 
@@ -157,3 +173,9 @@ def report_agents_csv(account: Account) -> Response:
 @signed_in(*SEES_FLOOR)
 def staffing_figures(account: Account) -> Response:
     return Response(json.dumps(staffing_of_request().as_dict()), mimetype="application/json")
+
+
+@bp.get("/reports/rollovers.csv")
+@signed_in(*SEES_FLOOR)
+def report_rollovers_csv(account: Account) -> Response:
+    return _csv(current_services(), "rollovers")

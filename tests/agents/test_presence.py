@@ -213,6 +213,18 @@ def test_state_outlives_the_process(floor: Floor, make_floor: MakeFloor) -> None
     assert floor.state("ana") == "on_call"
 
 
+def test_on_duty_for_counts_those_who_could_answer_a_call(floor: Floor) -> None:
+    floor.agents.login("ana", ["line:311", "lang:es"], T0)
+    floor.agents.login("bob", ["line:311"], T0)
+    floor.agents.login("dee", ["line:311", "lang:es"], T0)
+    floor.agents.go_on_break("dee", "lunch", T0)  # on break is not on duty
+    assert floor.agents.on_duty_for(["line:311"]) == 2
+    assert floor.agents.on_duty_for(["line:311", "lang:es"]) == 1
+    assert floor.agents.on_duty_for(["line:311", "lang:fr"]) == 0
+    floor.agents.logout("ana", T0)
+    assert floor.agents.on_duty_for(["line:311", "lang:es"]) == 0
+
+
 def test_staffing_counts_call_takers_on_duty_per_class(floor: Floor) -> None:
     floor.agents.login("ana", ["line:311", "line:911"], T0)
     floor.agents.login("bob", ["line:311"], T0)

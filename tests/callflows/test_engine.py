@@ -321,6 +321,23 @@ announce:
     assert english_only.step.actions[-1].skills == ("lang:es",)
 
 
+def test_a_transferred_callers_language_is_kept_and_a_queue_may_take_every_language() -> None:
+    flow = load(flow_text("""
+main:
+  kind: queue
+  class: emergency
+  skills: [line:911]
+  language_skill: false
+"""))
+    spanish = engine.start(flow, {}, OPEN, language="es")
+    assert spanish.state.language == "es"
+    assert spanish.actions[-1] == Enqueue(queue_class="emergency", priority=5,
+                                          skills=("line:911",), language="es-US",
+                                          overflow="agent", voicemail=None)
+    assert engine.start(flow, {}, OPEN, language="fr").state.language == "en"  # not spoken
+    assert engine.start(flow, {}, OPEN).state.language == "en"
+
+
 HANDOFF = load(flow_text("""
 main:
   kind: menu

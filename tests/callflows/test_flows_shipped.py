@@ -114,9 +114,11 @@ def test_check_a_request(f311: Flow, language: str) -> None:
     step = call.press("1234")  # too short
     assert call.node == "status" and ("invalid", "status:1234") in step.events
     assert "8 to 10 digits" in text(step) or "de 8 a 10 dígitos" in text(step)
+    assert "dash" not in text(step) or "written with a dash" in text(step)
     step = call.press("1800269879")
     assert call.node == "status_confirm"
-    assert "1 8 0 0 2 6 9 8 7 9" in text(step)
+    assert ("one eight, double oh two six, nine eight seven nine" in text(step)
+            or "uno ocho, cero cero dos seis, nueve ocho siete nueve" in text(step))
     assert_language(call, ES if language == "es" else EN)
     step = call.press("2")
     assert call.node == "status"
@@ -128,10 +130,10 @@ def test_check_a_request(f311: Flow, language: str) -> None:
         "expected": {"en": "Monday, November 23", "es": "lunes 23 de noviembre"}, "note": ""}))
     spoken = text(step)
     if language == "en":
-        assert "Request 1 8 0 0 2 6 9 8 is open." in spoken
+        assert "Request one eight double oh, two six nine eight is open." in spoken
         assert "by Monday, November 23" in spoken and "latest note" not in spoken
     else:
-        assert "La solicitud 1 8 0 0 2 6 9 8 está abierta." in spoken
+        assert "La solicitud uno ocho cero cero, dos seis nueve ocho está abierta." in spoken
         assert "el lunes 23 de noviembre" in spoken and "nota" not in spoken
     assert call.node == "status_more"
     assert isinstance(last(call.silence()), Hangup)
@@ -168,17 +170,28 @@ def test_file_a_streetlight_report(f311: Flow, language: str) -> None:
     call.press("1", "2", "1", "1", "2")
     assert call.node == "file_address" and isinstance(last(call.step), Record)
     step = call.send(Input(event="record", recording_url="https://rec/addr", recording_seconds=4))
-    assert call.node == "callback_confirm" and "4 1 0 5 5 5 0 1 0 0" in text(step)
+    assert call.node == "callback_confirm"
+    assert ("four one oh, five five five, oh one double oh" in text(step)
+            or "cuatro uno cero, cinco cinco cinco, cero uno cero cero" in text(step))
     step = call.press("2", "4105550199")
+    assert call.node == "callback_read_back"
+    assert ("at four one oh, five five five, oh one double nine." in text(step)
+            or "al cuatro uno cero, cinco cinco cinco, cero uno nueve nueve." in text(step))
+    step = call.press("2", "4105550199", "1")
     assert last(step) == Submit(name="service_request", args={
         "service": "streetlight-out", "address_recording": "https://rec/addr",
         "callback": "4105550199", "attribute:position": "", "attribute:problem": "out",
         "attribute:how-many": "several", "attribute:missed": "", "attribute:set-out-on-time": ""})
     step = call.send(Input(event="result", result={"number": "26-00000042",
                                                    "digits": "2600000042"}))
-    assert isinstance(last(step), Hangup)
-    assert "2 6 0 0 0 0 0 0 4 2" in text(step)
+    number = ("two six, double oh double oh, double oh four two" if language == "en"
+              else "dos seis, cero cero cero cero, cero cero cuatro dos")
+    assert text(step).count(number) == 1 and call.node == "file_number"
     assert step.state.vars["filed_number"] == "26-00000042"
+    step = call.press("1")  # to hear it again
+    assert text(step).count(number) == 1 and call.node == "file_number"
+    step = call.silence()
+    assert isinstance(last(step), Hangup) and number not in text(step)
 
 
 @pytest.mark.parametrize(("keys", "answer"), [
@@ -217,22 +230,48 @@ def test_request_number_garbage_then_agent(f311: Flow) -> None:
 
 
 @pytest.mark.parametrize(("language", "words", "node"), [
-    ("en", "I want to report a pothole", "file_offer"),
-    ("en", "the street light on my block is out", "file_offer"),
+    ("en", "I want to report a pothole", "heard_pothole"),
+    ("en", "the street light on my block is out", "heard_streetlight"),
+    ("en", "dog barking all night", "heard_noise"),
     ("en", "Operator!", "agent_general"),
     ("en", "representative", "agent_general"),
     ("en", "this is an emergency", "emergency"),
-    ("es", "quiero reportar un bache", "file_offer"),
-    ("es", "la farola no funciona", "file_offer"),
-    ("es", "no hay luz en la calle", "file_offer"),
+    ("es", "quiero reportar un bache", "heard_pothole"),
+    ("es", "la farola no funciona", "heard_streetlight"),
+    ("es", "no hay luz en la calle", "heard_streetlight"),
+    ("es", "un perro ladrando toda la noche", "heard_noise"),
     ("es", "un agente por favor", "agent_general"),
     ("es", "es una emergencia", "emergency"),
-    ("es", "hay una fuga de agua", "queue_water"),
+    ("es", "hay una fuga de agua", "heard_water"),
 ])
 def test_spoken_keywords(f311: Flow, language: str, words: str, node: str) -> None:
     call = to_main(f311, language)
     step = call.say(words)
     assert step.state.node == node
+
+
+@pytest.mark.parametrize(("language", "words", "named", "yes", "then"), [
+    ("en", "the streetlight is out", "A streetlight out, is that right?", "yes", "file_offer"),
+    ("en", "dog barking all night", "A noise complaint, is that right?", "yes, that's right",
+     "queue_noise"),
+    ("es", "la farola no funciona", "Una farola apagada, ¿es correcto?", "sí", "file_offer"),
+    ("es", "un perro ladrando toda la noche", "Una queja por ruido, ¿es correcto?", "Sí.",
+     "queue_noise"),
+])
+def test_a_spoken_topic_is_named_back_before_it_counts(f311: Flow, language: str, words: str,
+                                                       named: str, yes: str, then: str) -> None:
+    call = to_main(f311, language)
+    step = call.say(words)
+    assert text(step).startswith(named)
+    assert call.say(yes).state.node == then
+    call = to_main(f311, language)
+    call.say(words)
+    assert call.say("no").state.node == "report"  # the topics again, by key
+
+
+def test_a_key_needs_no_confirmation(f311: Flow) -> None:
+    call = to_main(f311, "en")
+    assert call.press("1", "3").state.node == "queue_noise"
 
 
 def test_english_words_do_not_match_in_spanish(f311: Flow) -> None:
@@ -266,10 +305,33 @@ def test_after_hours(f311: Flow, now: datetime) -> None:
     step = call.press("1")
     assert call.node == "after_hours" and ("hours", "closed") in step.events
     assert "Monday through Friday from 7 a.m. to 7 p.m." in text(step)
+    assert "To check on a request you already made, press 2." in text(step)
+    assert "To file a report about a pothole, a streetlight or a missed trash pickup by phone, "\
+        "press 3." in text(step)
     step = call.press("1")
     assert isinstance(last(step), Record) and "After the tone" in text(step)
     step = call.send(Input(event="record", recording_url="https://rec/1", recording_seconds=30))
     assert "Your message has been saved" in text(step) and step.done
+
+
+@pytest.mark.parametrize("language", ["en", "es"])
+def test_after_hours_self_service(f311: Flow, language: str) -> None:
+    night = AFTER_HOURS[0]
+    call = Caller(f311, night)
+    call.press("2" if language == "es" else "1")
+    assert call.press("2").state.node == "status"
+    call = Caller(f311, night)
+    call.press("2" if language == "es" else "1")
+    step = call.press("3", "1")  # a pothole, filed by phone
+    assert call.node == "pothole_position"
+    assert ("travel lane" in text(step)) == (language == "en")
+    call = Caller(f311, night)
+    call.press("2" if language == "es" else "1", "3")
+    step = call.say("la basura" if language == "es" else "my trash was missed")
+    assert call.node == "heard_self_trash" and text(step).startswith(("A missed trash", "Basura"))
+    assert call.say("no").state.node == "self_report"
+    call.say("la basura" if language == "es" else "my trash was missed")
+    assert call.say("sí" if language == "es" else "yes").state.node == "trash_missed"
 
 
 @pytest.mark.parametrize("now", [datetime(2026, 3, 7, 9, 0, tzinfo=NY),
@@ -324,6 +386,16 @@ def test_overflow_goes_to_voicemail(f311: Flow) -> None:
     assert text(step).startswith("Lo sentimos, todos nuestros agentes siguen ocupados.")
     step = call.send(Input(event="record", recording_url="https://rec/2"))
     assert text(step) == "Gracias. Su mensaje quedó grabado y un agente lo revisará. Adiós."
+
+
+@pytest.mark.parametrize("queue_key", [("0",), ("1", "3"), ("1", "5")])
+def test_self_service_from_the_queue(f311: Flow, queue_key: tuple[str, ...]) -> None:
+    call = to_main(f311, "en")
+    step = call.press(*queue_key)
+    assert isinstance(last(step), Enqueue) and last(step).self_service == "self_service"
+    step = call.send(Input(event="self-service"))
+    assert call.node == "self_service" and "To check on a request" in text(step)
+    assert call.press("2").state.node == "status"
 
 
 def test_voicemail_from_the_queue(f311: Flow) -> None:

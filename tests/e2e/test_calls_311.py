@@ -62,8 +62,8 @@ def test_check_a_request_collects_the_number_and_looks_it_up(center):
                         *THEN_HANG_UP])
     center.run()
     text = call.heard_text()
-    assert "You entered 1 8 0 0 2 6 9 8 7 9" in text
-    assert "we could not find request 1 8 0 0 2 6 9 8 7 9" in text
+    assert "You entered one eight, double oh two six, nine eight seven nine." in text
+    assert "we could not find request one eight, double oh two six, nine eight seven nine." in text
     assert any("request_number=1800269879" in d for _k, d, _x in events(center, call.sid))
 
 
@@ -90,8 +90,10 @@ def test_saying_emergency_in_spanish(center) -> None:
 
 
 def test_speech_pothole(center) -> None:
-    call = center.call([press("1"), say("there is a pothole on my street"), *THEN_HANG_UP])
+    call = center.call([press("1"), say("there is a pothole on my street"), say("yes"),
+                        *THEN_HANG_UP])
     center.run()
+    assert "A pothole, is that right?" in call.heard_text()
     assert enqueued(center, call.sid) == ("general", {"line:311", "topic:streets"})
 
 

@@ -16,10 +16,18 @@ from ivr.connect import actions as connect
 from ivr.connect.actions import NotConnected
 from ivr.sim import StatusPolicy, answers, busy, hangup, no_answer, press, wait
 from ivr.sim import record as ivr_record
+from tests.conftest import ALL_BACKENDS, Backend
 from tests.e2e.conftest import LINE_911
 from tests.e2e.floor import IGNORE, REJECT, Floor
 from tests.e2e.helpers import events
 from tests.e2e.helpers import record as sql_record
+
+
+@pytest.fixture(scope="session", params=ALL_BACKENDS)
+def backend(request: pytest.FixtureRequest) -> Backend:
+    """These calls also run with Redis on the Cluster and behind the Sentinels."""
+    return request.getfixturevalue(f"{request.param}_backend")
+
 
 TO_A_CALL_TAKER = [press("1"), press("0")]  # English, talk to a call-taker
 IN_LINE_AT = 42  # when such a caller is in line (virtual seconds)

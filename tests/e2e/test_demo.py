@@ -90,4 +90,5 @@ def test_ivr_demo_prints_the_day_saves_a_chart_and_audits(settings, tmp_path,  #
     assert result.exit_code == 0, result.output
     assert "emergency (911)" in result.output and "general (311)" in result.output
     assert "audit: 0 violation(s)" in result.output
+    assert "quality review: " in result.output and "2 % of each call-taker's" in result.output
     assert chart.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -4,10 +4,11 @@ with the real app answering the webhooks its requests lead to."""
 from __future__ import annotations
 
 import dataclasses
+import threading
 
 import pytest
 
-from agents import Reservation, Telephony, TelephonyError
+from agents import CallEnded, Reservation, Telephony, TelephonyError
 from ivr.sim import answers, busy, hangup, press, wait
 from ivr.telephony.adapter import ConnectConfig, TwilioTelephony, conference_name
 from ivr.telephony.rest import client_for
@@ -64,6 +65,28 @@ def test_a_caller_not_yet_in_twilios_queue_is_moved_by_a_call_redirect(center) -
     center.sim.run(until=50)
     assert call.events("redirect")[0]["by"] == "api"
     assert call.events("conference_join")
+
+
+def test_a_caller_twilio_has_not_yet_answered_is_waited_for_not_taken_for_gone(center) -> None:
+    """Offered during the call's first webhook (Twilio still `ringing` it, 21220 to a
+    redirect): the accept waits for the answer instead of closing a live call as ended."""
+    call = center.call(IN_LINE)
+    assert call.status in ("queued", "ringing")
+    runner = threading.Timer(0.5, lambda: center.sim.run(until=50))
+    runner.start()
+    try:
+        center.services.telephony.dequeue(offer(center, call.sid))
+    finally:
+        runner.join()
+    center.sim.run(until=60)
+    assert call.events("conference_join")
+
+
+def test_a_caller_never_answered_is_a_telephony_error_not_an_end(center) -> None:
+    call = center.call(IN_LINE)
+    with pytest.raises(TelephonyError, match="not yet answered") as raised:
+        center.services.telephony.dequeue(offer(center, call.sid))
+    assert not isinstance(raised.value, CallEnded)  # back in line, not closed
 
 
 def test_dequeue_of_a_caller_who_hung_up_raises(center) -> None:

@@ -25,6 +25,7 @@ from tests.e2e.transfer_support import (
     steps,
     transfers_of,
 )
+from tests.ivr.pidf_check import civic
 
 START = 60
 HOLD_TEXT = "We are connecting you with emergency services."
@@ -97,7 +98,8 @@ def test_complete_caller_and_dispatcher_stay_the_call_taker_leaves(center) -> No
         "transfer-started", "transfer-answered", "transfer-completed"]
     assert sql_record(center, caller.sid).outcome == "transferred"
     doc = handoff(center, done.id).payload
-    assert doc["locationComponent"][0]["locationByValue"] == "42 Elm St"
+    assert doc["locationComponent"][0]["locationDescriptionText"] == "42 Elm St"
+    assert civic(doc["locationComponent"][0]["locationByValue"])["RD"] == "Elm"
     assert doc["notesComponent"][0]["notesActionComments"] == "smell of gas in the basement"
 
 

@@ -14,6 +14,8 @@ from tests.e2e.test_connect import PATIENT
 from tests.e2e.transfer_support import PSAP, SECRET_ENV, dispatch_center, handoff
 from tests.ivr.eido_schema import errors, sample
 from tests.ivr.handoff_receiver import Receiver
+from tests.ivr.pidf_check import civic
+from tests.ivr.pidf_check import problems as pidf_problems
 from tests.ivr.rq_support import BurstWorker
 
 SECRET = "psap-secret-for-tests"
@@ -59,7 +61,10 @@ def test_warm_transfer_hand_off_is_valid_eido_signed_and_delivered(settings, bac
         assert call_part["callStartTimestamp"] < call_part["answerDate"] <= call_part[
             "lastUpdateTimeStamp"]
         assert doc["callbackComponent"][0]["callBackInformationUri"] == ["tel:+14105550100"]
-        assert doc["locationComponent"][0]["locationByValue"] == "Corner of Elm St and 3rd Ave"
+        [place] = doc["locationComponent"]
+        assert place["locationDescriptionText"] == "Corner of Elm St and 3rd Ave"
+        assert pidf_problems(place["locationByValue"]) == []
+        assert civic(place["locationByValue"])["LOC"] == "Corner of Elm St and 3rd Ave"
         assert [n["notesActionComments"] for n in doc["notesComponent"]] == [
             "wires down, sparking"]
         roles = {a["$id"]: a["agencyRoleDescriptionRegistryText"] for a in doc["agencyComponent"]}

@@ -28,7 +28,7 @@ LEVELS: tuple[frozenset[str], ...] = (
     frozenset({"voice"}),
     frozenset({"transfers"}),
     frozenset({"connect"}),
-    frozenset({"flows", "service_requests", "floor", "accounts"}),
+    frozenset({"flows", "service_requests", "floor", "accounts", "quality"}),
     frozenset({"services"}),
     frozenset({"calls", "telephony"}),
     frozenset({"platform"}),

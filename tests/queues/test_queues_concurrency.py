@@ -8,7 +8,10 @@ from typing import Any
 
 import redis
 from queue_support import new_center, purge
+from redis.cluster import RedisCluster
+from redis.sentinel import SentinelConnectionPool
 
+from ivr.platform.redisconn import client
 from queues import QueueClass, Queues
 
 CLASSES = [
@@ -23,7 +26,25 @@ T0 = 1_700_000_000.0
 def connect(address: dict[str, Any]) -> redis.Redis:
     if "unix" in address:
         return redis.Redis(unix_socket_path=address["unix"])
-    return redis.Redis.from_url(address["url"])
+    return client(address["url"])  # type: ignore[no-any-return]
+
+
+def address_of(redis_client: Any) -> dict[str, Any]:
+    """How a forked process reaches the server of `redis_client` (a URL the app takes)."""
+    if isinstance(redis_client, RedisCluster):
+        nodes = ",".join(f"{n.host}:{n.port}" for n in redis_client.get_primaries())
+        return {"url": f"redis+cluster://{nodes}"}
+    pool = redis_client.connection_pool
+    if isinstance(pool, SentinelConnectionPool):
+        sentinels = ",".join(
+            "{host}:{port}".format(**s.connection_pool.connection_kwargs)
+            for s in pool.sentinel_manager.sentinels)
+        return {"url": f"redis+sentinel://{sentinels}/{pool.service_name}"
+                       f"/{pool.connection_kwargs.get('db', 0)}"}
+    pool_kw = pool.connection_kwargs
+    if "path" in pool_kw:
+        return {"unix": pool_kw["path"]}
+    return {"url": f"redis://{pool_kw['host']}:{pool_kw['port']}/{pool_kw.get('db', 0)}"}
 
 
 def worker(address: dict[str, Any], center: str, seed: int, start: Any, out: Any) -> None:
@@ -58,11 +79,7 @@ def test_two_processes_popping_share_every_call_exactly_once(redis_client: redis
         pushed.add(call_id)
     assert all(r.queued for r in batch.execute())
 
-    pool_kw = redis_client.connection_pool.connection_kwargs
-    if "path" in pool_kw:
-        address: dict[str, Any] = {"unix": pool_kw["path"]}
-    else:
-        address = {"url": f"redis://{pool_kw['host']}:{pool_kw['port']}/{pool_kw.get('db', 0)}"}
+    address = address_of(redis_client)
     ctx = mp.get_context("fork")
     start, out = ctx.Event(), ctx.Queue()
     procs = [ctx.Process(target=worker, args=(address, center, s, start, out)) for s in (1, 2)]

@@ -14,6 +14,7 @@ import redis
 from queue_support import MakeQueues, new_center, purge
 from redis.cluster import key_slot
 from redis.commands.core import Script
+from redis.exceptions import ClusterCrossSlotError
 
 from queues import QueueClass, Queues, scripts
 
@@ -136,3 +137,23 @@ def test_the_scripts_ship_with_the_package() -> None:
     folder = files("queues").joinpath("scripts")
     for name in (*scripts.NAMES, "_lib"):
         assert folder.joinpath(f"{name}.lua").is_file(), name
+
+
+def test_the_cluster_itself_keeps_every_key_of_a_center_on_one_slot(cluster_redis) -> None:  # type: ignore[no-untyped-def]
+    """On the run's real Redis Cluster: the keys every operation leaves behind all hash, by
+    the server's own CLUSTER KEYSLOT, to one slot of one node; and that node refuses a script
+    whose keys span two centers (so the scripts above would fail if a key lost its tag)."""
+    q = Queues(cluster_redis, new_center(), CLASSES)
+    try:
+        exercise(q)
+        keys = list(cluster_redis.scan_iter(match=f"*{{{q.keys.center}}}*", count=1000))
+        assert len(keys) >= 5, keys
+        slots = {cluster_redis.cluster_keyslot(k) for k in keys}
+        assert len(slots) == 1, slots
+        slot = slots.pop()
+        node = cluster_redis.get_redis_connection(cluster_redis.get_node_from_key(keys[0]))
+        assert node.cluster("countkeysinslot", slot) >= len(keys)
+        with pytest.raises(ClusterCrossSlotError):  # the node's CROSSSLOT reply
+            node.eval("return 1", 2, keys[0], "{" + new_center() + "}:x")
+    finally:
+        purge(cluster_redis, q.keys, q.classes)

@@ -139,6 +139,20 @@ def test_due_overflow_and_stats(q: Queues) -> None:
     assert stats["emergency"].size == 1 and stats["emergency"].over_target == 0
 
 
+def test_due_after_a_wait_of_the_callers_choosing_in_every_class(q: Queues) -> None:
+    # `waited` overrides each class's max_wait (emergency has none): a rollover's threshold.
+    q.push("e1", "emergency", 1, {"line:911"}, T0)
+    q.push("e2", "emergency", 1, {"line:911"}, T0 + 15)
+    q.push("g1", "general", 5, {"line:311"}, T0 + 5)
+    assert [e.call_id for e in q.due_overflow(T0 + 20, waited=20)] == ["e1"]
+    assert [e.call_id for e in q.due_overflow(T0 + 25, waited=20)] == ["e1", "g1"]
+    q.pop({"line:911"}, T0 + 25)  # e1 offered: no longer waiting, no longer listed
+    assert [e.call_id for e in q.due_overflow(T0 + 40, waited=20)] == ["g1", "e2"]
+    assert q.due_overflow(T0 + 40) == []  # by max_wait (600 for general): none
+    with pytest.raises(ValueError):
+        q.due_overflow(T0, waited=-1)
+
+
 def test_over_target_and_due_at_their_exact_boundaries(q: Queues) -> None:
     # Over target: waited strictly longer than target_answer_seconds (90). Due for overflow:
     # waited max_wait (600) or more.

@@ -245,7 +245,7 @@ def test_a_held_participant_hears_the_hold_music_until_taken_off_hold(app: App) 
     sim.advance(10)
     conf = sim.conferences.active["room-2"]
     p = conf.participants[resident.sid]
-    conf.set_flags(p, hold=True, muted=None, hold_url=PUBLIC + "/held")
+    conf.set_flags(p, hold=True, muted=None, hold_url=PUBLIC + "/held", hold_method="POST")
     sim.advance(20)  # the hold document, over and over
     conf.set_flags(p, hold=False, muted=None)
     sim.advance(20)  # back in the conference: nothing more played

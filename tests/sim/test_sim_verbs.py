@@ -212,6 +212,22 @@ def test_hangup_verb_and_unknown_verbs(app: App) -> None:
     assert call.hung_up_by == "app" and not call.application_error
 
 
+def test_ssml_in_say_is_refused_loudly(app: App) -> None:
+    """Twilio reads SSML inside <Say> with Polly and Google voices; how it sounds depends on the
+    voice, which the emulator does not model: it warns rather than pretend to know."""
+    @app.post("/voice")
+    def voice():
+        r = VoiceResponse()
+        r.say("Call", voice="Polly.Joanna").say_as("4105550100", interpret_as="telephone")
+        return twiml(r)
+
+    sim = make_sim(app)
+    call = sim.place_call(caller())
+    sim.run_until_idle()
+    [warning] = call.events("warning")
+    assert warning["code"] == 12200 and "<say-as>" in warning["message"]
+
+
 def test_text_plain_is_read_aloud_then_hung_up(app: App) -> None:
     @app.post("/voice")
     def voice():

@@ -83,6 +83,7 @@
       if (event.id && event.id <= view.lastEventId) return;
       if (event.id) view.lastEventId = event.id;
       if (event.agent !== view.me) return;
+      if (event.event === "supervisor") { refresh(); return; }  // a supervisor joined, switched, left
       if (view.presence) view.presence.state = event.state;
       if (event.event === "offered" && event.offer) {
         setOffer(event.offer, "stream");
@@ -206,6 +207,9 @@
     $("btn-signout").disabled = s === "reserved" || s === "on_call";
 
     const shown = panel();
+    // The call on screen, for the emulated phone of `ivr serve --emulate` (shared/emulated.js).
+    const onScreen = shown === "offer" ? view.offer : shown === "call" ? view.call : null;
+    document.body.dataset.call = (onScreen && onScreen.call) || document.body.dataset.call || "";
     for (const name of ["idle", "offer", "call", "wrapup"]) $(`panel-${name}`).hidden = name !== shown;
     $("card").classList.toggle("ringing", shown === "offer");
     ringer(shown === "offer");
@@ -230,6 +234,7 @@
       showNumber($("call-caller"), c.caller);
       facts($("call-facts"), c, [["Waited", c.wait_seconds != null ? clock(c.wait_seconds) : "—"]]);
       $("call-held").hidden = !c.held;
+      showSupervisor(c.supervisor);
       $("btn-hold").hidden = !!c.held;
       $("btn-resume").hidden = !c.held;
     } else if (shown === "wrapup") {
@@ -241,6 +246,22 @@
     renderNotes(shown === "offer" ? null : view.call);
     renderHistory(shown === "offer" ? view.offer : view.call);
     tick();
+  }
+
+  // A supervisor on my call, and how they are heard: a call-taker always knows.
+  const SUPERVISOR = {
+    listen: (who) => `${who} (supervisor) is listening`,
+    coach: (who) => `${who} (supervisor) is coaching you: only you hear them`,
+    barge: (who) => `${who} (supervisor) joined the call: the caller hears them too`,
+  };
+
+  function showSupervisor(sup) {
+    const banner = $("call-supervisor");
+    banner.hidden = !sup;
+    if (!sup) return;
+    const who = sup.name || sup.login;
+    banner.dataset.mode = sup.mode;
+    banner.textContent = sup.status === "joined" ? SUPERVISOR[sup.mode](who) : `${who} (supervisor) is joining…`;
   }
 
   function renderNotes(call) {
@@ -411,9 +432,10 @@
     try {
       token = await api("GET", "/voice/token");
     } catch (error) {
-      pill.textContent = error.code === "desk_phone" ? "Phone: desk phone" : "Browser phone unavailable";
+      const fine = { desk_phone: "Phone: desk phone", emulated_phone: "Phone: emulated" }[error.code];
+      pill.textContent = fine || "Browser phone unavailable";
       pill.title = error.message;
-      pill.className = `pill ${error.code === "desk_phone" ? "pill-ok" : "pill-bad"}`;
+      pill.className = `pill ${fine ? "pill-ok" : "pill-bad"}`;
       return;
     }
     await new Promise((resolve, reject) => {

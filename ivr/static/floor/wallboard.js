@@ -62,6 +62,32 @@
     return section;
   }
 
+  const REASONS = { "no-staff": "Nobody on duty", "max-wait": "Waited too long",
+                    "all-busy": "All call-takers busy" };
+
+  // Callers put through to an alternate PSAP today: how many, why, and how fast it answered.
+  function rollovers(r) {
+    const section = el("section", { class: "board-rollovers", "data-started": String(r ? r.started : 0) },
+      el("h2", {}, "Rollovers to other PSAPs today"));
+    if (!r || !r.started) {
+      section.append(el("p", { class: "muted" }, "None."));
+      return section;
+    }
+    const tiles = el("div", { class: "tiles" },
+      tile("Rolled over", r.started, "bad", "rollovers"),
+      tile("Ringing there now", r.in_progress, r.in_progress ? "bad" : "", "rollovers-ringing"),
+      tile("Answered there", r.answered, "", "rollovers-answered"),
+      tile("Answer there (mean)", secs(r.answer_seconds_mean), "", "rollovers-answer"));
+    for (const [reason, label] of Object.entries(REASONS)) {
+      if (r.by_reason[reason]) tiles.append(tile(label, r.by_reason[reason], "", "rollovers-" + reason));
+    }
+    for (const [why, n] of Object.entries(r.failed)) {
+      tiles.append(tile("Back in line (" + why + ")", n, "bad", "rollovers-failed-" + why));
+    }
+    section.append(tiles);
+    return section;
+  }
+
   function render(data) {
     const parts = [];
     for (const c of data.classes) {
@@ -85,10 +111,15 @@
         el("h2", {}, c.queue_class), tiles, states, chart(c.chart_svg)));
     }
     // Repairs come first when there are any: a fault today is news for the supervisor.
+    // A rollover today is news too: the floor could not answer its own 911 calls.
+    if (data.rollovers && data.rollovers.started) parts.unshift(rollovers(data.rollovers));
+    else parts.push(rollovers(data.rollovers));
     const repaired = repairs(data.repairs);
     if (data.repairs && data.repairs.total) parts.unshift(repaired); else parts.push(repaired);
     board.replaceChildren(...parts);
     at.textContent = "as of " + new Date(data.at).toLocaleTimeString();
+    // The live calls (listen / coach / barge) are monitor.js's: it gets each board too.
+    document.dispatchEvent(new CustomEvent("ivr:wallboard", { detail: data }));
   }
 
   const source = new EventSource("/api/v1/wallboard/events");

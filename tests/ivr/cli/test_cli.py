@@ -102,7 +102,7 @@ def test_ivr_call_twice_in_one_folder_places_two_calls(tmp_path: Path, monkeypat
                                            "--at", "2026-11-23T10:00"], input="1\n0\nh\n")
         assert result.exit_code == 0, result.output
         assert "Thank you for calling City 3 1 1" in result.output
-        assert "You are number 1 in line" in result.output
+        assert "No call-takers are available right now" in result.output
 
 
 HOSTILE_DEPTHS = {

@@ -161,6 +161,17 @@ def test_no_311_call_goes_first_while_a_911_call_the_same_call_taker_could_take_
         ("priority", "ann", (day.sid("g2"), day.sid("e")))]
 
 
+@pytest.mark.parametrize("left", ["queue-voicemail", "queue-self-service"])
+def test_a_call_that_left_the_line_for_the_flow_is_no_longer_waiting(day: Day,
+                                                                      left: str) -> None:
+    day.state("ann", 0, "login", "available", skills=BOTH)
+    day.call("e", "emergency", 10, "live", None, ["line:911"])
+    day.call("g", "general", 5, "live", None)
+    day.event("e", 11, left)
+    day.state("ann", 14, "offered", "reserved", "g", skills=BOTH)
+    assert [v for v in day.audit() if v.rule == "priority"] == []
+
+
 def test_a_911_call_offered_first_is_no_longer_waiting(day: Day) -> None:
     for who in ("ann", "bea"):
         day.state(who, 0, "login", "available", skills=BOTH)

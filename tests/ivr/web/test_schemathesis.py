@@ -32,6 +32,9 @@ OPEN311_SPARED = {
 CONSOLE_SPARED = {
     # the codes are the center's (config console.dispositions, GET /me): 400 for another
     "POST /call/wrap-up": "positive_data_acceptance",
+    # the questions and their maximum scores are the center's (config quality.questions, GET
+    # /quality): 400 for another; and only a call of the period's sample can be reviewed
+    "POST /quality/reviews": "positive_data_acceptance",
     # exactly one of two query parameters, agents or goal
     "GET /staffing": "positive_data_acceptance",
     # the languages are those of the line's live flow: 422 when one is missing or unknown
