@@ -108,6 +108,8 @@ def _end_what_twilio_ended(svc: Services, twilio_live: set[str], now: datetime, 
         ended = svc.telephony.ended(sid)
         if ended is None:
             continue  # up (started since the list was read), or not Twilio's (a test's own)
+        if ended.end_time is not None and ended.end_time > settled:
+            continue  # ended a moment ago: its own final status callback is on its way
         end_as_twilio_did(svc, ended, "by the reconciler")
         done.ended.append(sid)
 

@@ -318,3 +318,23 @@ def test_a_call_taker_whose_link_was_closed_is_freed_only_if_nobody_else_does(ce
     assert reconcile(svc).freed == ["alice"] and floor.state("alice") == "wrap_up"
     [freed] = repairs_of(center, call.sid, "agent-freed")
     assert "no open link" in freed.differed
+
+
+def test_a_call_that_just_ended_at_twilio_is_left_to_its_own_final_status(center) -> None:
+    """Its final status callback is on its way: the reconciler ends only what Twilio ended
+    more than its grace ago (ended at Twilio's end time, the offer made just before it would
+    look like an offer after the end)."""
+    svc = center.services
+    floor = Floor(center)
+    call = center.call([*TO_A_CALL_TAKER, wait(30), hangup()])
+    center.sim.status.policy.hold = True
+    floor.run(until=IN_LINE_AT + 32)  # hung up 2 s ago; the final status not yet delivered
+    assert call.status == "completed" and sql_record(center, call.sid).ended_at is None
+    assert reconcile(svc).ended == []
+    floor.run(until=IN_LINE_AT + 40)
+    assert reconcile(svc).ended == [call.sid]  # lost after all: ended by the reconciler
+    center.sim.status.policy.hold = False
+    center.sim.deliver_status(call)
+    floor.run(until=IN_LINE_AT + 45)
+    assert [r.kind for r in repairs_of(center, call.sid)] == ["call-ended"]
+    assert audited(center, call.sid) == []
