@@ -17,12 +17,15 @@ runs the audit: zero violations and zero calls lost expected.
 
     python bench/load.py [--calls 1000] [--agents 100] [--minutes 10] [--servers]
     python bench/load.py --calls 100 --agents 10 --minutes 1      # a quick check
+    python bench/load.py --keep /tmp/run1   # keep var/ (SQLite, Redis AOF), serve.log and
+                                            # emulator.jsonl (every leg's transcript) to read
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import json
 import logging
 import os
 import re
@@ -260,6 +263,8 @@ def run(args: argparse.Namespace, folder: Path) -> int:
         open_around_the_clock(svc)
         return measure(args, sim, svc, transport, start)
     finally:
+        if args.keep is not None:
+            keep_transcripts(sim, start, folder / "emulator.jsonl")
         os.killpg(proc.pid, signal.SIGTERM)
         try:
             proc.wait(timeout=30)
@@ -267,8 +272,10 @@ def run(args: argparse.Namespace, folder: Path) -> int:
             os.killpg(proc.pid, signal.SIGKILL)
         log.close()
         sim.stop_rest()
-        if schema:
+        if schema and args.keep is None:
             drop_schema(schema)
+        elif schema:
+            print(f"kept: PostgreSQL schema {schema}, Redis {SERVER_REDIS}")
         else:
             stop_embedded(folder / "var")
 
@@ -351,6 +358,20 @@ def measure(args: argparse.Namespace, sim: Emulator, svc, transport: TimedTransp
     return 1 if (violations or lost) else 0
 
 
+def keep_transcripts(sim: Emulator, start: datetime, path: Path) -> None:
+    """The emulator's record of every leg, one JSON line each (times in seconds after `start`,
+    which is the first line): what Twilio saw, to read against the app's records."""
+    with sim.lock, path.open("w") as out:
+        out.write(json.dumps({"start": start.isoformat()}) + "\n")
+        for c in sim.calls.values():
+            out.write(json.dumps({
+                "sid": c.sid, "from": c.from_, "to": c.to, "direction": c.direction,
+                "parent": c.parent_sid, "status": c.status, "created": c.created_t,
+                "answered": c.answered_t, "ended": c.ended_t, "hung_up_by": c.hung_up_by,
+                "transcript": [{"t": e.t, "kind": e.kind, **e.data} for e in c.transcript],
+            }, default=str) + "\n")
+
+
 def open_around_the_clock(svc: Services) -> None:
     """Publish a version of the 311 flow whose line is open every hour of every day: the bench
     runs whenever it is started, and the shipped hours would send a night's or a Sunday's
@@ -381,9 +402,14 @@ def main() -> None:
     parser.add_argument("--servers", action="store_true",
                         help="Redis and PostgreSQL servers on 127.0.0.1 (a schema of its own)")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--keep", type=Path, metavar="DIR",
+                        help="keep the run's data (SQLite db, Redis AOF, serve.log) in DIR")
     args = parser.parse_args()
     for noisy in ("twilio", "ivr"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    if args.keep is not None:
+        args.keep.mkdir(parents=True, exist_ok=True)
+        sys.exit(run(args, args.keep))
     with tempfile.TemporaryDirectory(prefix="ivr-load-") as tmp:
         code = run(args, Path(tmp))
     sys.exit(code)

@@ -221,7 +221,7 @@ def tick(svc: Services, now: float | None = None) -> Tick:
     callbacks.due(svc, now)
     done = svc.router.tick(now)
     offers.record_missed(svc, "expired", done.expired, now)
-    offers.record_offers(svc, done.offered)
+    offers.record_offers(svc, offers.checked(svc, done.offered, now))
     statelog.drain(svc.agents, svc.engine)  # the call-takers' state history, into SQL
     svc.hooks.waiting_tick(svc, now)  # after routing: a call a call-taker just got stays
     return done

@@ -17,7 +17,7 @@ from typing import Any
 
 from agents import Reservation
 from ivr.calls import calllog
-from ivr.platform.db import Writer
+from ivr.platform.db import Pending, Writer
 from ivr.services import Services
 
 
@@ -70,25 +70,37 @@ def route(svc: Services, now: float | None = None,
     a cancelled offer); `ivr.connect.actions.tick` does it every second anyway."""
     now = now_of(svc, now)
     made = svc.router.route(now)
-    if conn is None:  # a Twilio round trip never runs inside an SQL write
-        made = [r for r in made if still_there(svc, r)]
+    if conn is None or isinstance(conn, Pending):  # never a Twilio round trip in an SQL write
+        made = checked(svc, made, now)
     record_offers(svc, made, conn)
     return made
 
 
-def still_there(svc: Services, r: Reservation) -> bool:
+def checked(svc: Services, made: Iterable[Reservation], now: float) -> list[Reservation]:
+    """The fresh offers whose caller is still on the line (`still_there`); the others are
+    withdrawn. Every offer the router makes goes through here before it is recorded, whoever
+    asked for it (a webhook's `route`, the ticker's `tick`)."""
+    return [r for r in made if still_there(svc, r, now)]
+
+
+def still_there(svc: Services, r: Reservation, now: float | None = None) -> bool:
     """Is the caller of this fresh offer still on the line? Asked of Twilio before the offer
     is recorded, so a caller whose hang-up never reached us (a lost final status callback, a
-    restart gap) is never offered: the call is ended here at once as Twilio ended it, which
-    withdraws the offer and offers the call-taker the next call. A callback's caller has hung
-    up on purpose, so it is not asked about; if Twilio cannot be asked, the caller counts as
-    there (the Accept finds out)."""
+    restart gap) is never offered: the call is ended here at once as Twilio ended it, the
+    offer is withdrawn and the call-taker offered the next call. A call already ended here
+    (put back in line by mistake) is withdrawn the same way: its end changes nothing any more,
+    so the offer is cancelled here. A callback's caller has hung up on purpose, so it is not
+    asked about; if Twilio cannot be asked, the caller counts as there (the Accept finds out)."""
     if r.callback:
         return True
     ended = svc.telephony.ended(r.call_id)
     if ended is None:
         return True
     svc.hooks.ended_at_twilio(svc, ended, f"when offered to {r.agent_id}")
+    now = now_of(svc, now)
+    gone = svc.router.reservations.caller_gone(r.call_id, now)  # "unknown" if that did it
+    if gone.status == "offered" and gone.reservation is not None:
+        cancelled(svc, gone.reservation, now)
     return False
 
 

@@ -208,10 +208,13 @@ def stuck_on_call(calls: Mapping[str, _Call], in_span: list[AgentState],
         c = calls.get(s.call_sid or "")
         if c is None or c.ended_at is None or c.called_back:
             continue
-        if left - c.ended_at > STUCK:
+        # Stuck from the call's end, or from going on it when that was later (an Accept of a
+        # call already over, closed at once, held the call-taker for no time at all).
+        since = max(c.ended_at, s.at)
+        if left - since > STUCK:
             out.append(Violation(
-                "on-call-without-call", f"on the call {(left - c.ended_at).total_seconds():.0f}"
-                " s after it ended", (c.sid,), agent=s.agent, at=c.ended_at))
+                "on-call-without-call", f"on the call {(left - since).total_seconds():.0f}"
+                " s after it ended", (c.sid,), agent=s.agent, at=since))
     return out
 
 

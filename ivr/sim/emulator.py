@@ -106,6 +106,7 @@ class Emulator:
         self.party_resolver: Callable[[str], Party | None] | None = None
         self._parties: dict[str, list[Party]] = {}
         self._rest_app: Any = None
+        self._after_rest: list[tuple[str, str, Callable[[], None]]] = []
         self._server: Any = None
         self._server_thread: threading.Thread | None = None
 
@@ -348,6 +349,24 @@ class Emulator:
             return [cb for cb in self.status.lost if call is None or cb.call is call]
 
     # --- the REST API --------------------------------------------------------------------------
+
+    def after_rest(self, endpoint: str, action: Callable[[], None], method: str = "GET") -> None:
+        """Run `action` once, right after the next `method` request to `endpoint` (a name of
+        `ivr.sim.rest.ROUTES`: ``calls``, ``members``, ...) is answered and before the app
+        reads the answer. What a list says is true when Twilio answers it, not when the app
+        acts on it: a caller can hang up in between. This puts such a change at that exact
+        point. `action` runs in the thread serving the request, outside the lock: it may
+        change calls and run the simulation (`run`), whose webhooks reach the app meanwhile."""
+        with self.lock:
+            self._after_rest.append((endpoint, method.upper(), action))
+
+    def rest_answered(self, endpoint: str, method: str) -> None:
+        """The REST API answered a request: run the actions waiting for it (`after_rest`)."""
+        with self.lock:
+            due = [a for a in self._after_rest if a[:2] == (endpoint, method.upper())]
+            self._after_rest = [a for a in self._after_rest if a not in due]
+        for _endpoint, _method, action in due:
+            action()
 
     @property
     def rest_app(self) -> Any:

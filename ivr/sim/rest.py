@@ -154,7 +154,9 @@ class RestApp:
             if handler is None:
                 raise MethodNotAllowed()
             with sim.lock:
-                return handler(request, **args)
+                response = handler(request, **args)
+            sim.rest_answered(endpoint, request.method)
+            return response
         except ApiError as exc:
             return _error(exc.status, exc.code, exc.message)
         except filters.FilterError as exc:

@@ -46,6 +46,7 @@ from ivr.platform.phones import normalize
 from ivr.services import Services
 from ivr.telephony.adapter import LIVE_STATUSES, EndedCall, twilio_queue_name
 from ivr.telephony.safe import fallback_queue_name
+from ivr.voice.queued import out_of_line
 from ivr.voice.status import status_callback
 
 log = logging.getLogger("ivr.reconcile")
@@ -107,6 +108,8 @@ def _end_what_twilio_ended(svc: Services, twilio_live: set[str], now: datetime, 
         ended = svc.telephony.ended(sid)
         if ended is None:
             continue  # up (started since the list was read), or not Twilio's (a test's own)
+        if ended.end_time is not None and ended.end_time > settled:
+            continue  # ended a moment ago: its own final status callback is on its way
         end_as_twilio_did(svc, ended, "by the reconciler")
         done.ended.append(sid)
 
@@ -195,8 +198,8 @@ def _bring_back_parked_callers(svc: Services, now: datetime, grace: float,
             if _held_by_us(svc, sid, now) or float(member.wait_time or 0) < grace:
                 continue
             live = svc.live.get(sid)
-            _requeue(svc, sid, queue.sid, ours[queue.friendly_name], member, live, now)
-            done.requeued.append(sid)
+            if _requeue(svc, sid, queue.sid, ours[queue.friendly_name], member, live, now):
+                done.requeued.append(sid)
     if done.requeued:
         offers.route(svc, now.timestamp())
 
@@ -210,13 +213,24 @@ def _held_by_us(svc: Services, sid: str, now: datetime) -> bool:
 
 
 def _requeue(svc: Services, sid: str, queue_sid: str, queue_class: str | None, member: Any,
-             live: LiveCall | None, now: datetime) -> None:
+             live: LiveCall | None, now: datetime) -> bool:
+    """Put a caller found in a Twilio queue back in line; False when they turn out to be gone.
+
+    The list of members is true when Twilio answers it, not when this runs: the caller may
+    have hung up since, and their own webhooks (Enqueue action, status callback) taken them
+    out of our line already. So a call whose end we recorded is left alone, and after the push
+    Twilio is asked once more: a caller gone by then is taken out again. No order escapes: the
+    end is in Twilio's records before its webhooks are sent, so either that read sees it or
+    the webhooks run after the push and take the caller out themselves."""
     with svc.sessions() as session:
         call = session.get(Call, sid)
         enqueued = session.scalars(
             select(CallEvent.data).where(CallEvent.call_sid == sid, CallEvent.kind == "enqueue")
             .order_by(CallEvent.id.desc()).limit(1)).first() or {}
         session.expunge_all()
+    if call is not None and call.ended_at is not None:
+        return False  # its final status reached us after Twilio listed it
+    before = live
     line_name = (call.line if call else None) or (live.line if live else None)
     caller = call.caller if call else ""
     if line_name is None:
@@ -247,6 +261,13 @@ def _requeue(svc: Services, sid: str, queue_sid: str, queue_class: str | None, m
     else:
         live = live.evolve(phase="queued", outcome=None, extra=extra)
     svc.live.put(live)
+    if svc.telephony.ended(sid) is not None:  # hung up since the list: out of line again,
+        out_of_line(svc, sid, now.timestamp())  # and their live state as it was, so that
+        if before is None:  # their final status closes the call as it would have
+            svc.live.delete(sid)
+        else:
+            svc.live.put(before)
+        return False
     with svc.engine.begin() as conn:
         calllog.open_call(conn, sid=sid, line=line_name, caller=caller, dialed="", at=arrival)
         calllog.mark_queued(conn, sid, queue_class, arrival)
@@ -258,6 +279,7 @@ def _requeue(svc: Services, sid: str, queue_sid: str, queue_class: str | None, m
                      "in none of ours",
             done=f"back in line in {queue_class}, arrived {arrival:%H:%M:%S}",
             data={"queue_class": queue_class, "waited": waited})
+    return True
 
 
 def _fallback_class(svc: Services, line: str) -> str:
@@ -276,6 +298,13 @@ def _free_call_takers(svc: Services, twilio_live: set[str], now: datetime, grace
             continue
         call_id = presence.call_id or ""
         link = svc.links.for_call(call_id) if call_id else None
+        # The floor was read at the start of the pass: a call that ended since, the usual
+        # way, left a closed link and its call-taker in wrap-up. That is no repair.
+        current = svc.agents.get(presence.agent_id)
+        if current is None or current.state != State.ON_CALL or current.call_id != call_id:
+            continue
+        if link is not None and link.closed and (link.closed_at or 0.0) > ts - grace:
+            continue  # closed a moment ago: whoever closed it is freeing the call-taker now
         why = ""
         if link is None or link.closed:
             why = "no open link to a call"

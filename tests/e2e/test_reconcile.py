@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 import redis
 from sqlalchemy import select
 
@@ -215,4 +216,125 @@ def test_a_call_taker_left_on_a_dead_call_goes_to_wrap_up(center) -> None:
     assert [k for k, _d, _ in events(center, call.sid, "ended")] == ["ended"]
     floor.run(until=IN_LINE_AT + 130)
     assert floor.state("alice") == "available"
+    assert audited(center, call.sid) == []
+
+
+@pytest.mark.parametrize("status_late", [False, True], ids=["status-in-time", "status-late"])
+def test_a_caller_who_hangs_up_while_the_reconciler_reads_the_queues_stays_out_of_line(
+        center, status_late: bool) -> None:
+    """Twilio's list of queue members is true when it is answered; the caller can hang up
+    before the reconciler acts on it. The caller's own webhooks take them out of line then, and
+    the reconciler must not put them back (the full-scale load run offered such callers to a
+    call-taker minutes after they had hung up). With `status_late` only the Enqueue action has
+    arrived when the reconciler acts (the final status callback comes later): nothing here says
+    yet that the call has ended, Twilio does."""
+    svc = center.services
+    floor = Floor(center)
+    call = center.call([*TO_A_CALL_TAKER, wait(600), hangup()])
+    floor.run(until=IN_LINE_AT + 10)
+    assert svc.queues.position(call.sid, center.clock.now().timestamp()) is not None
+
+    def hangs_up_now() -> None:  # the members list is answered: the caller leaves, and Twilio
+        center.sim.status.policy.hold = status_late  # tells the app (Enqueue action, status
+        center.sim.hangup(call, "caller")  # callback)
+        center.sim.run(until=center.sim.clock.elapsed + 1)
+
+    center.sim.after_rest("members", hangs_up_now)
+    done = reconcile(svc)
+    assert call.status == "completed" and events(center, call.sid, "abandoned")
+    assert (sql_record(center, call.sid).ended_at is None) == status_late
+    center.sim.status.policy.hold = False
+    center.sim.deliver_status(call)
+    assert done.requeued == []
+    assert svc.queues.position(call.sid, center.clock.now().timestamp()) is None
+    assert not repairs_of(center, call.sid)
+    floor.login("alice", phone=answers(after=3))
+    floor.run(until=IN_LINE_AT + 40)
+    assert floor.state("alice") == "available"
+    assert not events(center, call.sid, "offered", "accepted")
+    assert audited(center, call.sid) == []
+
+
+def test_a_caller_whose_hang_up_was_lost_is_never_offered_by_the_ticker(center) -> None:
+    """A call-taker freed by the floor's clock (end of wrap-up) is offered by the ticker's
+    routing, not a webhook's: that offer too is checked with Twilio before it is made."""
+    floor = Floor(center)
+    floor.login("alice", phone=answers(after=3, hangup_after=20))
+    first = center.call([*TO_A_CALL_TAKER, wait(600), hangup()], caller="+14105550101")
+    second = center.call([*TO_A_CALL_TAKER, wait(10), hangup()], caller="+14105550102", at=5)
+    floor.run(until=IN_LINE_AT + 10)  # alice talks to the first caller, the second waits
+    assert floor.state("alice") == "on_call" and events(center, first.sid, "bridged")
+    center.sim.take_down()  # the second caller hangs up: their callbacks are lost
+    floor.run(until=IN_LINE_AT + 20)
+    center.sim.bring_up()
+    assert second.status == "completed" and sql_record(center, second.sid).outcome == "live"
+    floor.run(until=IN_LINE_AT + 35)
+    assert floor.state("alice") == "wrap_up"  # the first call is over; the second still in line
+    floor.run(until=IN_LINE_AT + 80)  # wrap-up over: the ticker routes alice
+    assert floor.state("alice") == "available"
+    assert not events(center, second.sid, "offered", "accepted")
+    rec = sql_record(center, second.sid)
+    assert rec.outcome == "abandoned" and rec.twilio_status == "completed"
+    [repair] = repairs_of(center, second.sid)
+    assert repair.kind == "call-ended" and "when offered to alice" in repair.differed
+    assert audited(center, first.sid, second.sid) == []
+
+
+def test_a_call_ended_here_but_back_in_line_is_withdrawn_when_offered(center) -> None:
+    """Damage built on purpose: a call whose end was recorded goes back in line (as the
+    reconciler once put a caller who hung up while it read Twilio's queues). Its end, applied
+    again at the offer, changes nothing any more; the offer itself is withdrawn, so the
+    call-taker is never left holding it (nor accepts it)."""
+    svc = center.services
+    floor = Floor(center)
+    call = center.call([*TO_A_CALL_TAKER, wait(10), hangup()])
+    floor.run(until=IN_LINE_AT + 20)
+    assert sql_record(center, call.sid).ended_at is not None
+    [(_kind, queue_class, data)] = events(center, call.sid, "enqueue")
+    svc.queues.push(call.sid, queue_class, int(data["priority"]), data["skills"],
+                    center.clock.now().timestamp() - 30, {"line": "311"}, with_position=False)
+    floor.login("alice", phone=answers(after=3))
+    floor.run(until=IN_LINE_AT + 40)
+    assert floor.state("alice") == "available"
+    assert not events(center, call.sid, "offered", "accepted")
+    assert svc.queues.position(call.sid, center.clock.now().timestamp()) is None
+    assert [r.kind for r in repairs_of(center, call.sid)] == ["call-ended"]
+
+
+def test_a_call_taker_whose_link_was_closed_is_freed_only_if_nobody_else_does(center) -> None:
+    """A link closed a moment ago is being finished by whoever closed it (it frees the
+    call-taker next): no repair then. One whose closer died before freeing the call-taker
+    (damage built on purpose: the link closed, nothing else) is freed on a later pass."""
+    svc = center.services
+    floor = Floor(center)
+    floor.login("alice", phone=answers(after=3, hangup_after=300))
+    call = center.call([*TO_A_CALL_TAKER, wait(300), hangup()])
+    floor.run(until=IN_LINE_AT + 20)
+    assert floor.state("alice") == "on_call"
+    link = svc.links.for_call(call.sid)
+    svc.links.close(link.reservation_id, "ended", center.clock.now().timestamp(), "agent")
+    assert reconcile(svc).freed == [] and floor.state("alice") == "on_call"
+    floor.run(until=IN_LINE_AT + 30)
+    assert reconcile(svc).freed == ["alice"] and floor.state("alice") == "wrap_up"
+    [freed] = repairs_of(center, call.sid, "agent-freed")
+    assert "no open link" in freed.differed
+
+
+def test_a_call_that_just_ended_at_twilio_is_left_to_its_own_final_status(center) -> None:
+    """Its final status callback is on its way: the reconciler ends only what Twilio ended
+    more than its grace ago (ended at Twilio's end time, the offer made just before it would
+    look like an offer after the end)."""
+    svc = center.services
+    floor = Floor(center)
+    call = center.call([*TO_A_CALL_TAKER, wait(30), hangup()])
+    center.sim.status.policy.hold = True
+    floor.run(until=IN_LINE_AT + 32)  # hung up 2 s ago; the final status not yet delivered
+    assert call.status == "completed" and sql_record(center, call.sid).ended_at is None
+    assert reconcile(svc).ended == []
+    floor.run(until=IN_LINE_AT + 40)
+    assert reconcile(svc).ended == [call.sid]  # lost after all: ended by the reconciler
+    center.sim.status.policy.hold = False
+    center.sim.deliver_status(call)
+    floor.run(until=IN_LINE_AT + 45)
+    assert [r.kind for r in repairs_of(center, call.sid)] == ["call-ended"]
     assert audited(center, call.sid) == []

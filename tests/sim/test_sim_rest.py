@@ -192,3 +192,25 @@ def test_conference_participants(served: tuple[Emulator, Client], app: App) -> N
     sim.advance(1)
     assert client.conferences(conf.sid).fetch().status == "completed"
     assert resident.status == "completed"
+
+
+def test_a_change_right_after_a_list_is_answered(app: App, served) -> None:
+    """`after_rest`: the list says what was true when it was answered; the caller hangs up
+    before the app reads it. It runs once, for the request named only."""
+    queue_and_agent_app(app)
+    sim, client = served
+    call = sim.place_call(Caller(CALLER, NUMBER))
+    sim.advance(10)
+    queue = client.queues.list()[0]
+
+    def hangs_up() -> None:
+        sim.hangup(call, "caller")
+        sim.advance(1)
+
+    sim.after_rest("members", hangs_up)
+    assert client.queues(queue.sid).fetch().current_size == 1  # another request: not yet
+    assert call.status == "in-progress"
+    assert [m.call_sid for m in client.queues(queue.sid).members.list()] == [call.sid]
+    assert call.status == "completed"  # by the time the app reads the list
+    assert [h.params["QueueResult"] for h in app.hits("/after")] == ["hangup"]
+    assert client.queues(queue.sid).members.list() == []  # once

@@ -323,6 +323,26 @@ def test_a_call_taker_left_on_an_ended_call(day: Day) -> None:
     assert "140 s after it ended" in found[0].message
 
 
+def test_a_call_taker_is_stuck_from_going_on_a_call_that_had_already_ended(day: Day) -> None:
+    """An Accept of a call over long ago, closed at once, held no one: only the offer is
+    wrong. One left on such a call is stuck from the moment they went on it."""
+    day.state("ann", 0, "login", "available", skills=BOTH)
+    day.state("bob", 0, "login", "available", skills=BOTH)
+    day.call("dead", "general", 10, "abandoned", 30)
+    day.event("dead", 200, "offered", "ann")
+    day.state("ann", 200, "offered", "reserved", "dead", skills=BOTH)
+    day.state("ann", 202, "accepted", "on_call", "dead", skills=BOTH)
+    day.state("ann", 202, "end_call", "wrap_up", "dead", skills=BOTH)  # closed at once
+    day.call("gone", "general", 10, "abandoned", 40)
+    day.state("bob", 300, "offered", "reserved", "gone", skills=BOTH)
+    day.state("bob", 301, "accepted", "on_call", "gone", skills=BOTH)
+    day.state("bob", 361, "end_call", "wrap_up", "gone", skills=BOTH)  # on it for 60 s
+    found = day.audit()
+    assert [(v.rule, v.agent) for v in found] == [("offer-after-end", None),
+                                                  ("on-call-without-call", "bob")]
+    assert "60 s after it ended" in found[1].message
+
+
 def test_an_offer_after_a_call_ended(day: Day) -> None:
     day.state("ann", 0, "login", "available", skills=BOTH)
     day.call("dead", "general", 10, "abandoned", 30)
