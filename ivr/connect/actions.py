@@ -204,7 +204,8 @@ def _hold(svc: Services, call_id: str, on: bool, now: float) -> None:
     conference = link.conference_sid or tel.conference_sid(call_id)
     if conference is None:
         raise NotConnected(f"call {call_id} is not in a conference any more")
-    hold_url = url(svc.settings, "hold", lang=language_key(outcomes.language_of(link)))
+    hold_url = url(svc.settings, "hold", lang=language_key(outcomes.language_of(link)),
+                   who="held")
     tel.hold(conference, link.caller_leg, on, hold_url)
     svc.links.set(link.reservation_id, conference_sid=conference, held="1" if on else "0")
     offers.record(svc, link.call_id, now, "hold" if on else "resume", link.agent_id,

@@ -138,10 +138,14 @@ def resident_twiml(svc: Services, rid: str, now: float) -> str:
 
 
 def hold_twiml(svc: Services, language: str, who: str) -> str:
-    """The conference's wait music (and hold music): Say, Play, Pause and Redirect only."""
+    """The conference's wait music (and hold music): Say, Play, Pause and Redirect only. A
+    caller the call-taker put on hold (`who="held"`) is told so, not that they are being
+    connected."""
     response = VoiceResponse()
     if who == "agent":
         say(response, "en", "resident")
+    elif who == "held":
+        say(response, language, "held")
     else:
         say(response, language, "connecting")
     response.play(svc.settings.raw.get("hold_music"))

@@ -41,6 +41,7 @@ FAILED = ("busy", "no-answer", "failed", "canceled")
 TEXT = {
     "en": {
         "connecting": "Please hold while we connect you to a call-taker.",
+        "held": "The call-taker has put you on hold for a moment. Please stay on the line.",
         "requeued": "We are sorry, the call-taker could not be reached. You keep your place in "
                     "line.",
         "goodbye": "Thank you for calling. Goodbye.",
@@ -54,6 +55,8 @@ TEXT = {
     },
     "es": {
         "connecting": "Por favor espere mientras le comunicamos con un agente.",
+        "held": "El agente le ha puesto en espera por un momento. Por favor, permanezca en la "
+                "línea.",
         "requeued": "Lo sentimos, no pudimos comunicarle con el agente. Conserva su lugar en la "
                     "fila.",
         "goodbye": "Gracias por llamar. Adiós.",

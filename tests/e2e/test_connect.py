@@ -253,7 +253,9 @@ def test_hold_and_resume_the_caller(center) -> None:
     connect.resume(center.services, call.sid)
     floor.run(until=IN_LINE_AT + 50)
     assert [e.kind for e in call.events("hold", "unhold")] == ["hold", "unhold"]
-    assert "Please hold while we connect you to a call-taker." in call.heard()[heard_before:]
+    held = call.heard()[heard_before:]
+    assert "The call-taker has put you on hold for a moment. Please stay on the line." in held
+    assert "Please hold while we connect you to a call-taker." not in held
     assert [k for k, _ in kinds(center, call.sid, "hold", "resume")] == ["hold", "resume"]
 
 
