@@ -237,13 +237,15 @@ def request_window(params: Mapping[str, Any], now: datetime,
         if params.get("start_date") else None
     end = parse_datetime(params["end_date"], "end_date", tz) if params.get("end_date") else None
     try:
+        # In UTC before any arithmetic: 90 days added to a local time across a DST change is
+        # 90 days and an hour, which the check below would refuse.
+        start, end = (utc(start) if start else None), (utc(end) if end else None)
         if start is None and end is None:
-            end = now
+            end = utc(now)
         if start is None:
             start = end - WINDOW
         if end is None:
             end = start + WINDOW
-        start, end = utc(start), utc(end)
     except OverflowError:
         raise ApiError(400, "start_date or end_date is out of range") from None
     if start > end:

@@ -425,3 +425,15 @@ def test_a_request_filed_by_phone_reads_back_by_the_standard(app, client, check,
                                 address_audio_url="https://api.twilio.com/rec/RE1")
     entry, = check(client.get(f"/open311/v2/requests/{phoned.number}.json"), "requests.json")
     assert entry["service_request_id"] == phoned.number and entry.get("address") is None
+
+
+def test_a_start_date_alone_spans_ninety_days_across_a_change_of_clocks() -> None:
+    """1 September + 90 days crosses the end of daylight time in New York: the span is 90 days
+    of real time, not 90 days and an hour refused as too long."""
+    zone = ZoneInfo("America/New_York")
+    now = datetime(2026, 12, 7, 12, 0, tzinfo=UTC)
+    start, end = open311.request_window({"start_date": "2026-09-01"}, now, zone)
+    assert start == datetime(2026, 9, 1, 4, 0, tzinfo=UTC)
+    assert end - start == open311.WINDOW
+    start, end = open311.request_window({"end_date": "2026-12-01"}, now, zone)
+    assert end - start == open311.WINDOW
