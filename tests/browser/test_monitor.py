@@ -58,7 +58,7 @@ def test_supervisor_listens_then_coaches_and_the_call_taker_sees_it(  # type: ig
     wallboard.goto(f"{url}/console/wallboard")
     expect(wallboard.locator("#board-status")).to_have_text("Live")
     row = wallboard.locator(f'#live-calls-rows tr[data-call="{call.sid}"]')
-    expect(row).to_be_visible()
+    expect(row).to_be_visible(timeout=30_000)  # the board's next refresh, on a loaded machine
     expect(row).to_have_attribute("data-agent", taker)
     expect(console.locator("#call-supervisor")).to_be_hidden()
 

@@ -213,9 +213,15 @@ def test_sighup_replaces_the_web_workers_without_failing_a_request(served: Serve
 
 
 def test_sigterm_stops_every_part_and_leaves_nothing_running(served: Served) -> None:
-    below = tree(served.proc.pid)
-    names = " ".join(below.values())
-    assert "redis-server" in names and "ivr.cli worker" in names and "ivr.serve" in names
+    def every_part() -> dict[int, str]:
+        below = tree(served.proc.pid)
+        names = " ".join(below.values())
+        whole = "redis-server" in names and "ivr.cli worker" in names and "ivr.serve" in names
+        return below if whole else {}
+
+    # On a loaded machine a part may be between a start and its first breath: wait for all.
+    below = wait_for(every_part, 60, "redis-server, the worker and the web arbiter running")
+    assert isinstance(below, dict)
     served.proc.send_signal(signal.SIGTERM)
     assert served.proc.wait(60) == 0
     alive = processes()
