@@ -280,7 +280,9 @@ def test_two_workers_and_two_web_processes_under_load(
         assert doubled == [], f"doubled offers: {doubled}"
         assert sum(a.accepted for a in agents) == CALLS
         assert max(offers.values()) == 1
-        assert len(offers) == CALLS, "every call was offered"
+        # The sampler (every 0.1 s) can miss an offer accepted faster than that: every call's
+        # acceptance is counted above; the sample only proves no call was offered twice.
+        assert 0 < len(offers) <= CALLS
         assert not [c.sid for c in calls if c.application_error]
         # no double delivery
         got = Counter(r.key for r in receiver.received)
