@@ -68,8 +68,12 @@ class Floor:
         self.proc.send_signal(sig)
         with suppress(subprocess.TimeoutExpired):
             self.proc.wait(timeout=timeout)
-        time.sleep(0.5)
-        return [pid for pid in [self.proc.pid, *tree] if _alive(pid)]
+        # A child told to die with its parent may take a moment after the parent is gone.
+        deadline = time.monotonic() + 5
+        while (alive := [pid for pid in [self.proc.pid, *tree] if _alive(pid)]) and \
+                time.monotonic() < deadline:
+            time.sleep(0.05)
+        return alive
 
 
 def _alive(pid: int) -> bool:

@@ -1,6 +1,10 @@
-"""Reading what happened to an emulated call: its SQL record and its place in the queue."""
+"""Reading what happened to an emulated call: its SQL record and its place in the queue; and
+waiting, with a deadline, for what a test expects to happen."""
 
 from __future__ import annotations
+
+import time
+from collections.abc import Callable
 
 from sqlalchemy import select
 
@@ -34,3 +38,14 @@ def all_final(center) -> list[Call]:  # type: ignore[no-untyped-def]
     """Every call the center recorded; the caller asserts none is left without a final state."""
     with center.services.sessions() as session:
         return list(session.scalars(select(Call)))
+
+
+def wait_for(condition: Callable[[], object], timeout: float, what: str) -> object:
+    """Poll `condition` until it is truthy (returned) or `timeout` seconds passed (fail)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        assert time.monotonic() < deadline, f"not within {timeout} s: {what}"
+        time.sleep(0.05)

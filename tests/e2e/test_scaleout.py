@@ -26,7 +26,7 @@ import sys
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -48,6 +48,7 @@ from ivr.services import Services
 from ivr.sim import Caller, Emulator, HTTPTransport, NumberConfig, SimClock, answers
 from ivr.worker import INTERVAL, LEASE_TURNS
 from tests.conftest import Backend
+from tests.e2e.helpers import wait_for
 from tests.e2e.test_serve import free_port
 from tests.e2e.transfer_support import DISPATCH, PSAP, SECRET_ENV
 from tests.ivr.handoff_receiver import Receiver
@@ -60,12 +61,6 @@ TRANSFERS = 3  # the first TRANSFERS call-takers warm-transfer their first call
 SECRET = "psap-secret-for-scaleout"
 
 
-def wait_for(condition: Callable[[], object], timeout: float, what: str) -> object:
-    deadline = time.monotonic() + timeout
-    while not (value := condition()):
-        assert time.monotonic() < deadline, f"not within {timeout} s: {what}"
-        time.sleep(0.1)
-    return value
 
 
 class TransferringAgent(ConsoleAgent):

@@ -11,9 +11,8 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,21 +25,13 @@ from ivr.platform import heartbeat
 from ivr.platform.config import load_settings
 from ivr.sim import Emulator, HTTPTransport
 from tests.conftest import TEST_ACCOUNT
+from tests.e2e.helpers import wait_for
 from tests.e2e.test_serve import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 RESTART_FIRST = 1.5  # seconds before a first restart: long enough to see /healthz fail
 
 
-def wait_for(condition: Callable[[], object], timeout: float, what: str) -> object:
-    """Poll `condition` until it is truthy (returned) or `timeout` seconds passed (fail)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        assert time.monotonic() < deadline, f"not within {timeout} s: {what}"
-        time.sleep(0.05)
 
 
 def processes() -> dict[int, tuple[int, str]]:

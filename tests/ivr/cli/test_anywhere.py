@@ -29,6 +29,7 @@ import ivr
 from ivr.platform.config import load_settings
 from ivr.platform.floor_config import queue_classes
 from queues import Queues
+from tests.e2e.helpers import wait_for
 
 ROOT = Path(ivr.__file__).resolve().parents[1]
 FLOW = ROOT / "ivr" / "flows" / "311.yaml"
@@ -238,11 +239,6 @@ def test_with_two_centers_running_a_command_asks_which(empty: Path) -> None:
     assert list(empty.iterdir()) == []
 
 
-def _wait(condition, timeout: float, what: str) -> None:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, f"not within {timeout} s: {what}"
-        time.sleep(0.05)
 
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGKILL], ids=["ctrl-c", "killed"])
@@ -254,11 +250,11 @@ def test_a_call_interrupted_or_killed_leaves_no_redis(empty: Path, sig: int) -> 
                               env=user_env(empty.parent), stdin=subprocess.PIPE,
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                               start_new_session=True)
-    _wait(lambda: (empty / "var" / "redis.url").exists(), 60, "the call's Redis started")
+    wait_for(lambda: (empty / "var" / "redis.url").exists(), 60, "the call's Redis started")
     os.killpg(caller.pid, sig)
     out, err = caller.communicate(timeout=120)
     assert b"Traceback" not in out + err, (out + err).decode()
-    _wait(lambda: left_behind(empty.parent) == [], 20, "no process left")
+    wait_for(lambda: left_behind(empty.parent) == [], 20, "no process left")
 
 
 # -- with a center running ------------------------------------------------------------------
